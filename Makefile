@@ -1,0 +1,118 @@
+# gillab — one non-recursive Makefile.
+#
+# Variants, each in its own build directory:
+#   build/release   CC (gcc by default), optimised           -> build/release/gillab
+#   build/tsan      clang -fsanitize=thread                   -> build/tsan/gillab
+#   build/asan      clang -fsanitize=address,undefined        -> build/asan/gillab
+# Sources are found by wildcard: a new .c under gil/, gil/vm/, gil/locks/ or
+# workloads/ joins the library; a new tests/test_NAME.c becomes a cmocka suite.
+
+# ---- settings (override on the command line) ---------------------------------
+CC        ?= cc
+CLANG     ?= clang
+CFLAGS    ?= -O2 -g
+LDFLAGS   ?=
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+QUICK     ?=
+FUZZ_SECONDS ?= 60
+
+STD_FLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP -Igil -Igil/vm -Igil/locks -Iworkloads
+LIBS       := -pthread -lm
+TSAN_FLAGS := -O1 -g -fsanitize=thread
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# ---- sources -----------------------------------------------------------------
+MAIN_SRC  := gil/gillab.c
+LIB_SRC   := $(filter-out $(MAIN_SRC),$(sort $(wildcard gil/*.c gil/vm/*.c gil/locks/*.c workloads/*.c)))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRC))
+VARIANTS  := release tsan asan
+
+# ---- per-variant rules -------------------------------------------------------
+# $(1) variant, $(2) compiler, $(3) flags
+define variant
+$(1)_OBJ := $$(patsubst %.c,build/$(1)/obj/%.o,$$(LIB_SRC))
+build/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  CC[$(1)] $$<")
+	$$(Q)$(2) $$(STD_FLAGS) $(3) $$(CMOCKA_CFLAGS) -c $$< -o $$@
+build/$(1)/libgillab.a: $$($(1)_OBJ)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+build/$(1)/gillab: build/$(1)/obj/gil/gillab.o build/$(1)/libgillab.a
+	@$$(if $$(Q),echo "  LD[$(1)] $$@")
+	$$(Q)$(2) $(3) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+build/$(1)/tests/%: build/$(1)/obj/tests/%.o build/$(1)/libgillab.a
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD[$(1)] $$@")
+	$$(Q)$(2) $(3) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(LIBS)
+$(1): build/$(1)/gillab $$(addprefix build/$(1)/tests/,$$(TEST_NAMES))
+-include $$($(1)_OBJ:.o=.d) $$(patsubst %.c,build/$(1)/obj/%.d,$$(TEST_SRC) $$(MAIN_SRC))
+endef
+
+$(eval $(call variant,release,$(CC),$(CFLAGS)))
+$(eval $(call variant,tsan,$(CLANG),$(TSAN_FLAGS)))
+$(eval $(call variant,asan,$(CLANG),$(ASAN_FLAGS)))
+
+.PHONY: all deps test test-full lab plots sweep bench race race-check race-score fuzz clean install $(VARIANTS)
+.SECONDARY:
+
+all: release
+
+deps:
+	@mk/deps.sh
+
+# Everything the test suite needs, checked (and installed as root) first.
+test: deps
+	$(Q)$(MAKE) --no-print-directory release tsan asan
+	$(Q)tests/run.sh
+
+test-full: deps
+	$(Q)$(MAKE) --no-print-directory release tsan asan
+	$(Q)GILLAB_FULL=1 tests/run.sh
+
+lab: deps
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)QUICK=$(QUICK) workloads/lab.sh
+
+plots: deps
+	$(Q)plots/plots.sh
+
+sweep: deps
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)QUICK=$(QUICK) workloads/sweep.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)workloads/bench.sh
+
+race: deps
+	$(Q)race/check.py
+
+race-check: deps
+	$(Q)race/check.py --file "$(FILE)" --expect "$(EXPECT)"
+
+race-score: deps
+	$(Q)race/check.py --score
+
+fuzz: deps
+	@mkdir -p build/fuzz
+	$(Q)$(CLANG) $(STD_FLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_compile \
+	    tests/fuzz/fuzz_compile.c $(filter gil/vm/%,$(LIB_SRC)) $(filter gil/locks/%,$(LIB_SRC)) $(filter-out gil/gillab.c,$(wildcard gil/*.c)) $(LIBS)
+	@mkdir -p build/fuzz/corpus
+	$(Q)cp -n tests/corpus/*.py workloads/*.py build/fuzz/corpus/ 2>/dev/null || true
+	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
+
+install: build/release/gillab
+	install -D -m 755 build/release/gillab $(DESTDIR)$(PREFIX)/bin/gillab
+
+clean:
+	rm -rf build

@@ -1,0 +1,221 @@
+/*
+ * registry.c — the table of lock designs and the parsing of their parameters.
+ *
+ * Adding a design: write gil/locks/NAME.c exporting `const struct gil_design
+ * gil_design_NAME`, and add one line to gil_designs[] below. Nothing else changes:
+ * the command line, `gillab designs`, the CSV columns and the contract tests all
+ * walk this table.
+ */
+#include "gil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern const struct gil_design gil_design_noop;
+
+const struct gil_design *const gil_designs[] = {
+    &gil_design_noop,
+    NULL,
+};
+
+const struct gil_design *gil_design_find(const char *name)
+{
+    for (const struct gil_design *const *d = gil_designs; *d; d++)
+        if (strcmp((*d)->name, name) == 0)
+            return *d;
+    return NULL;
+}
+
+void gil_design_names(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const struct gil_design *const *d = gil_designs; *d && n < cap; d++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", d == gil_designs ? "" : ", ", (*d)->name);
+}
+
+void gil_params_defaults(const struct gil_design *d, double *values)
+{
+    for (size_t i = 0; i < d->nparams; i++)
+        values[i] = d->params[i].def;
+}
+
+/* "interval_us" answers to "interval" too: the stem before a unit suffix. */
+static int name_matches(const struct gil_param *p, const char *name, size_t len)
+{
+    size_t plen = strlen(p->name);
+    if (len == plen && strncmp(p->name, name, len) == 0)
+        return 1;
+    return p->kind == GIL_PARAM_US && plen > 3 && strcmp(p->name + plen - 3, "_us") == 0 &&
+           len == plen - 3 && strncmp(p->name, name, len) == 0;
+}
+
+static void param_names(const struct gil_design *d, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->nparams && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", d->params[i].name);
+    if (d->nparams == 0)
+        snprintf(buf, cap, "(none: this design has no parameters)");
+}
+
+/* Duration in µs: a number with an optional unit ns|us|ms|s (bare: µs). */
+static int parse_us(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v))
+        return -1;
+    double scale = 1;
+    if (*end == '\0' || strcmp(end, "us") == 0)
+        scale = 1;
+    else if (strcmp(end, "ns") == 0)
+        scale = 1e-3;
+    else if (strcmp(end, "ms") == 0)
+        scale = 1e3;
+    else if (strcmp(end, "s") == 0)
+        scale = 1e6;
+    else
+        return -1;
+    *out = v * scale;
+    return 0;
+}
+
+static int parse_count(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno)
+        return -1;
+    *out = (double)v;
+    return 0;
+}
+
+static int parse_bool(const char *s, double *out)
+{
+    static const char *yes[] = {"on", "true", "yes", "1"}, *no[] = {"off", "false", "no", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) return *out = 1, 0;
+        if (strcasecmp(s, no[i]) == 0) return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int parse_enum(const struct gil_param *p, const char *s, double *out)
+{
+    const char *c = p->choices;
+    size_t len = strlen(s);
+    for (int i = 0; c && *c; i++) {
+        size_t n = strcspn(c, "|");
+        if (n == len && strncmp(c, s, n) == 0)
+            return *out = i, 0;
+        c += n + (c[n] == '|');
+    }
+    return -1;
+}
+
+static void describe_allowed(const struct gil_param *p, char *buf, size_t cap)
+{
+    char lo[32], hi[32];
+    switch (p->kind) {
+    case GIL_PARAM_COUNT:
+        snprintf(buf, cap, "a whole number from %.0f to %.0f", p->min, p->max);
+        break;
+    case GIL_PARAM_US:
+        gil_param_format(p, p->min, lo, sizeof lo);
+        gil_param_format(p, p->max, hi, sizeof hi);
+        snprintf(buf, cap, "a duration from %s to %s (units ns, us, ms, s; a bare number is us)", lo, hi);
+        break;
+    case GIL_PARAM_BOOL:
+        snprintf(buf, cap, "on or off");
+        break;
+    case GIL_PARAM_ENUM:
+        snprintf(buf, cap, "one of %s", p->choices);
+        break;
+    }
+}
+
+int gil_param_set(const struct gil_design *d, double *values, const char *assignment,
+                  char *err, size_t errcap)
+{
+    const char *eq = strchr(assignment, '=');
+    char names[256];
+    if (!eq || eq == assignment) {
+        param_names(d, names, sizeof names);
+        snprintf(err, errcap, "--set: expected name=value, got '%s'; parameters of %s: %s",
+                 assignment, d->name, names);
+        return -1;
+    }
+    size_t nlen = (size_t)(eq - assignment);
+    const char *val = eq + 1;
+    for (size_t i = 0; i < d->nparams; i++) {
+        const struct gil_param *p = &d->params[i];
+        if (!name_matches(p, assignment, nlen))
+            continue;
+        double v;
+        int bad;
+        switch (p->kind) {
+        case GIL_PARAM_COUNT: bad = parse_count(val, &v); break;
+        case GIL_PARAM_US: bad = parse_us(val, &v); break;
+        case GIL_PARAM_BOOL: bad = parse_bool(val, &v); break;
+        default: bad = parse_enum(p, val, &v); break;
+        }
+        if (!bad && (p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_US) && (v < p->min || v > p->max))
+            bad = 1;
+        if (bad) {
+            char allowed[160];
+            describe_allowed(p, allowed, sizeof allowed);
+            snprintf(err, errcap, "--set %s: bad value '%s' for %s: expected %s", assignment, val,
+                     p->name, allowed);
+            return -1;
+        }
+        values[i] = v;
+        return 0;
+    }
+    param_names(d, names, sizeof names);
+    snprintf(err, errcap, "--set: unknown parameter '%.*s' for design %s; parameters: %s", (int)nlen,
+             assignment, d->name, names);
+    return -1;
+}
+
+void gil_param_format(const struct gil_param *p, double value, char *buf, size_t cap)
+{
+    switch (p->kind) {
+    case GIL_PARAM_COUNT:
+        snprintf(buf, cap, "%.0f", value);
+        break;
+    case GIL_PARAM_US:
+        if (value >= 1e6 && fmod(value, 1e6) == 0)
+            snprintf(buf, cap, "%gs", value / 1e6);
+        else if (value >= 1e3)
+            snprintf(buf, cap, "%gms", value / 1e3);
+        else
+            snprintf(buf, cap, "%gus", value);
+        break;
+    case GIL_PARAM_BOOL:
+        snprintf(buf, cap, "%s", value != 0 ? "on" : "off");
+        break;
+    case GIL_PARAM_ENUM: {
+        const char *c = p->choices;
+        for (int i = 0; i < (int)value && *c; i++)
+            c += strcspn(c, "|") + (c[strcspn(c, "|")] == '|');
+        snprintf(buf, cap, "%.*s", (int)strcspn(c, "|"), c);
+        break;
+    }
+    }
+}
+
+void gil_param_format_csv(const struct gil_param *p, double value, char *buf, size_t cap)
+{
+    if (p->kind == GIL_PARAM_US)
+        snprintf(buf, cap, "%g", value);
+    else
+        gil_param_format(p, value, buf, cap);
+}
