@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct gil;
 struct gil_thread;
@@ -134,6 +135,9 @@ extern const struct gil_design *const gil_designs[];
 const struct gil_design *gil_design_find(const char *name);
 /* "py26, py32, none" into buf. */
 void gil_design_names(char *buf, size_t cap);
+/* What `gillab designs` prints: each design, its summary, its original, and
+   each parameter with default, unit, allowed values and help. */
+void gil_designs_describe(FILE *out);
 
 /* Parse "name=value" for design d into values[] (which must already hold the
    defaults, see gil_params_defaults). On error returns -1 and writes a message
