@@ -113,7 +113,7 @@ struct gil {
        waiters (py32 drop request) and read by the holder on every instruction
        with a relaxed load: the load only has to notice the flag eventually;
        the state it guards is re-read under the design's own mutex. */
-    _Atomic int eval_breaker;
+    _Atomic int eval_breaker;          /* bits: GIL_BREAKER_* below */
     double values[GIL_MAX_PARAMS];     /* immutable after create: parameter values */
     /* Immutable after create: what the VM must do for itself. */
     enum gil_vm_safety {
@@ -127,6 +127,9 @@ struct gil {
        only; see gil.c). */
     int last_holder;
 };
+
+/* Bits of struct gil's eval_breaker. */
+#define GIL_BREAKER_DROP 0x1   /* a waiter asks the holder to drop the lock (py32, fifo) */
 
 /* ---- registry and parameters (registry.c) ------------------------------------ */
 

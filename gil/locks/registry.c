@@ -15,9 +15,15 @@
 #include <string.h>
 #include <strings.h>
 
+extern const struct gil_design gil_design_py26;
+extern const struct gil_design gil_design_py32;
+extern const struct gil_design gil_design_none;
 extern const struct gil_design gil_design_noop;
 
 const struct gil_design *const gil_designs[] = {
+    &gil_design_py26,
+    &gil_design_py32,
+    &gil_design_none,
     &gil_design_noop,
     NULL,
 };
@@ -218,4 +224,37 @@ void gil_param_format_csv(const struct gil_param *p, double value, char *buf, si
         snprintf(buf, cap, "%g", value);
     else
         gil_param_format(p, value, buf, cap);
+}
+
+static const char *unit_name(enum gil_param_kind k)
+{
+    switch (k) {
+    case GIL_PARAM_COUNT: return "count";
+    case GIL_PARAM_US: return "us";
+    case GIL_PARAM_BOOL: return "bool";
+    case GIL_PARAM_ENUM: return "choice";
+    }
+    return "?";
+}
+
+void gil_designs_describe(FILE *out)
+{
+    for (const struct gil_design *const *dp = gil_designs; *dp; dp++) {
+        const struct gil_design *d = *dp;
+        fprintf(out, "%s — %s\n    models: %s\n", d->name, d->summary, d->models);
+        if (d->free_threaded)
+            fprintf(out, "    free-threaded: no mutual exclusion; the VM makes its own state safe\n");
+        if (d->nparams == 0)
+            fprintf(out, "    parameters: none\n");
+        for (size_t i = 0; i < d->nparams; i++) {
+            const struct gil_param *p = &d->params[i];
+            char def[48], allowed[160];
+            gil_param_format(p, p->def, def, sizeof def);
+            describe_allowed(p, allowed, sizeof allowed);
+            fprintf(out, "    %-16s default %-7s unit %-6s allowed: %s\n        %s\n", p->name, def,
+                    unit_name(p->kind), allowed, p->help);
+        }
+        if (dp[1])
+            fputc('\n', out);
+    }
 }
