@@ -1,0 +1,47 @@
+/* bank/racy.c — transfers between two accounts with no lock: money appears and vanishes. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include "../lab.h"
+
+enum { START = 1000, TRANSFERS = 50000 };
+
+struct account {
+    long balance; /* protected by nothing, on purpose: this is the race */
+};
+
+static struct account alice = {START}, bob = {START};
+
+__attribute__((noinline)) static void transfer(struct account *from, struct account *to, long amount)
+{
+    from->balance -= amount; /* RACE: the other thread may be updating the same balance */
+    to->balance += amount;   /* RACE: same, on the other account */
+}
+
+static void *alice_pays_bob(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < TRANSFERS; i++)
+        transfer(&alice, &bob, 1);
+    return NULL;
+}
+
+static void *bob_pays_alice(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < TRANSFERS; i++)
+        transfer(&bob, &alice, 1);
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t a, b;
+    PT_CHECK(pthread_create(&a, NULL, alice_pays_bob, NULL));
+    PT_CHECK(pthread_create(&b, NULL, bob_pays_alice, NULL));
+    PT_CHECK(pthread_join(a, NULL));
+    PT_CHECK(pthread_join(b, NULL));
+    /* Each paid the other the same amount: both balances must be back at START. */
+    return lab_verdict(alice.balance == START && bob.balance == START,
+                       "alice = %ld, bob = %ld, expected %d each (total %ld of %d)",
+                       alice.balance, bob.balance, START, alice.balance + bob.balance, 2 * START);
+}

@@ -1,0 +1,74 @@
+/* prodcons/fixed_mutex.c — a bounded buffer: two counting semaphores count the free
+ * and the full slots, and a mutex guards the ring itself. The semaphores decide
+ * *whether* a thread may go on; the mutex decides *who* touches the indices now. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <semaphore.h>
+#include "../lab.h"
+
+enum { SLOTS = 4, PRODUCERS = 2, CONSUMERS = 2, ITEMS = 2000 /* per producer */ };
+
+static sem_t free_slots;  /* counts empty slots: starts at SLOTS */
+static sem_t full_slots;  /* counts filled slots: starts at 0 */
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ring[SLOTS];   /* protected by ring_lock */
+static int in, out;       /* protected by ring_lock */
+
+static void put(int v)
+{
+    SYS_CHECK(sem_wait(&free_slots));
+    PT_CHECK(pthread_mutex_lock(&ring_lock));
+    ring[in] = v;
+    in = (in + 1) % SLOTS;
+    PT_CHECK(pthread_mutex_unlock(&ring_lock));
+    SYS_CHECK(sem_post(&full_slots));
+}
+
+static int take(void)
+{
+    SYS_CHECK(sem_wait(&full_slots));
+    PT_CHECK(pthread_mutex_lock(&ring_lock));
+    int v = ring[out];
+    out = (out + 1) % SLOTS;
+    PT_CHECK(pthread_mutex_unlock(&ring_lock));
+    SYS_CHECK(sem_post(&free_slots));
+    return v;
+}
+
+static void *producer(void *arg)
+{
+    (void)arg;
+    for (int i = 1; i <= ITEMS; i++)
+        put(i);
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    long *sum = arg; /* this consumer's own total: no sharing */
+    for (int i = 0; i < PRODUCERS * ITEMS / CONSUMERS; i++)
+        *sum += take();
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t p[PRODUCERS], c[CONSUMERS];
+    long sums[CONSUMERS] = {0};
+    SYS_CHECK(sem_init(&free_slots, 0, SLOTS));
+    SYS_CHECK(sem_init(&full_slots, 0, 0));
+    for (int i = 0; i < CONSUMERS; i++)
+        PT_CHECK(pthread_create(&c[i], NULL, consumer, &sums[i]));
+    for (int i = 0; i < PRODUCERS; i++)
+        PT_CHECK(pthread_create(&p[i], NULL, producer, NULL));
+    for (int i = 0; i < PRODUCERS; i++)
+        PT_CHECK(pthread_join(p[i], NULL));
+    for (int i = 0; i < CONSUMERS; i++)
+        PT_CHECK(pthread_join(c[i], NULL));
+    long total = 0, want = (long)PRODUCERS * ITEMS * (ITEMS + 1) / 2;
+    for (int i = 0; i < CONSUMERS; i++)
+        total += sums[i];
+    SYS_CHECK(sem_destroy(&free_slots));
+    SYS_CHECK(sem_destroy(&full_slots));
+    return lab_verdict(total == want, "consumed sum = %ld, expected %ld", total, want);
+}
