@@ -12,6 +12,7 @@ because a real interpreter does not report its lock's events.
         [--reps R] [--warmup W] [--csv FILE] [--samples-csv FILE]
         [--io-entry NAME] [--io-arg V]... [--design NAME] [--lab-version V] [--quiet]
     python3 workloads/peers/peer.py --header      # print the CSV header and exit
+    python3 workloads/peers/peer.py --interpreter # print this interpreter's design name
 
 Scenarios (as in gillab): seq -- one thread calls the entry T times in a row;
 threads -- T threads call it at once; convoy -- one thread runs the CPU entry
@@ -52,7 +53,7 @@ EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
 USAGE = """usage: peer.py FILE --entry NAME [--arg V]... [options]
-       peer.py --header
+       peer.py --header | --interpreter
 options (as gillab run):
   --entry NAME          the workload function to call
   --arg V               an integer argument for it (repeatable)
@@ -193,7 +194,7 @@ def parse_args(argv):
         "file": None, "entry": None, "args": [], "scenario": "threads", "threads": None,
         "cpus": "all", "reps": 1, "warmup": 0, "csv": None, "samples_csv": None,
         "io_entry": None, "io_args": [], "design": None, "lab_version": None,
-        "quiet": False, "header": False,
+        "quiet": False, "header": False, "interpreter": False,
     }
     takes_value = {
         "--entry": "entry", "--arg": "args", "--scenario": "scenario",
@@ -210,6 +211,8 @@ def parse_args(argv):
             sys.exit(0)
         if a == "--header":
             o["header"] = True
+        elif a == "--interpreter":
+            o["interpreter"] = True
         elif a == "--quiet":
             o["quiet"] = True
         elif a in lab_only:
@@ -233,7 +236,7 @@ def parse_args(argv):
         else:
             o["file"] = a
         i += 1
-    if o["header"]:
+    if o["header"] or o["interpreter"]:
         return o
     if o["file"] is None:
         raise UsageError("missing FILE; usage: peer.py FILE --entry NAME [--arg V]...")
@@ -458,6 +461,9 @@ def main(argv):
     o = parse_args(argv)
     if o["header"]:
         sys.stdout.write(",".join(COLUMNS) + "\n")
+        return 0
+    if o["interpreter"]:
+        sys.stdout.write((o["design"] or interpreter_name()) + "\n")
         return 0
     design = o["design"] or interpreter_name()
     lab_version = o["lab_version"] or lab_version_from_tree()
