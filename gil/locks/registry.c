@@ -18,12 +18,14 @@
 extern const struct gil_design gil_design_py26;
 extern const struct gil_design gil_design_py32;
 extern const struct gil_design gil_design_none;
+extern const struct gil_design gil_design_fifo;
 extern const struct gil_design gil_design_noop;
 
 const struct gil_design *const gil_designs[] = {
     &gil_design_py26,
     &gil_design_py32,
     &gil_design_none,
+    &gil_design_fifo,
     &gil_design_noop,
     NULL,
 };
