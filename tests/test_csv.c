@@ -1,0 +1,628 @@
+/*
+ * test_csv.c — the results CSV: the header is the documented column list, every
+ * column of a real row has its type (or is empty where not applicable), the
+ * message is quoted per RFC 4180, and the writer refuses what it must refuse
+ * and never writes a second header.
+ */
+#include <fcntl.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "csv.h"
+#include "gil.h"
+#include "version.h"
+
+/* The columns as the contract lists them; PARAMS marks where the design
+   parameter columns go. */
+static const char *const documented[] = {
+    "run_id", "lab_version", "started_utc", "host", "design", "PARAMS", "workload", "entry", "args",
+    "scenario", "threads", "cpus", "ncpus", "cpu_list", "rep", "wall_s", "user_s", "sys_s",
+    "acquisitions", "releases", "switches", "futile_wakeups", "timeouts", "drop_requests",
+    "drops_honoured", "wait_s", "wait_max_s", "hold_s", "ctx_voluntary", "ctx_involuntary",
+    "io_iters", "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
+    "latency_max_us", "status", "message", NULL};
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+#define MAXF 128
+
+/* Split one CSV line (without its '\n') per RFC 4180 into malloc'd fields. */
+static int split(const char *line, char **f)
+{
+    int n = 0;
+    const char *p = line;
+    for (;;) {
+        char *out = malloc(strlen(line) + 1), *o = out;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == '"' && p[1] == '"') {
+                    *o++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else if (*p == '\0') {
+                    break;
+                } else {
+                    *o++ = *p++;
+                }
+            }
+        } else {
+            while (*p && *p != ',')
+                *o++ = *p++;
+        }
+        *o = '\0';
+        if (n < MAXF)
+            f[n++] = out;
+        else
+            free(out);
+        if (*p != ',')
+            break;
+        p++;
+    }
+    return n;
+}
+
+static void free_fields(char **f, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(f[i]);
+}
+
+static bool matches(const char *re, const char *s)
+{
+    regex_t r;
+    if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    bool ok = regexec(&r, s, 0, NULL, 0) == 0;
+    regfree(&r);
+    return ok;
+}
+
+/* The union of every registered design's parameter names, registry order. */
+static int param_union(const char **names, int cap)
+{
+    int n = 0;
+    for (const struct gil_design *const *d = gil_designs; *d; d++)
+        for (size_t i = 0; i < (*d)->nparams; i++) {
+            bool seen = false;
+            for (int j = 0; j < n; j++)
+                seen = seen || strcmp(names[j], (*d)->params[i].name) == 0;
+            if (!seen && n < cap)
+                names[n++] = (*d)->params[i].name;
+        }
+    return n;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gillab-test-csv-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void tmp_path(char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", tmpdir, name);
+    unlink(buf);
+}
+
+static char *header(void)
+{
+    static char h[4096];
+    assert_true(wl_csv_header(h, sizeof h) > 0);
+    return h;
+}
+
+/* A row as the runner makes it, for design d and the given scenario. */
+static void real_row(struct wl_row *r, const struct gil_design *d, bool convoy)
+{
+    memset(r, 0, sizeof *r);
+    wl_row_stamp(r);
+    snprintf(r->design, sizeof r->design, "%s", d->name);
+    r->gil = d;
+    gil_params_defaults(d, r->values);
+    snprintf(r->workload, sizeof r->workload, "%s", convoy ? "convoy.py" : "count.py");
+    snprintf(r->entry, sizeof r->entry, "%s", convoy ? "cpu" : "count");
+    snprintf(r->args, sizeof r->args, "%s", "1000000 7");
+    snprintf(r->scenario, sizeof r->scenario, "%s", convoy ? "convoy" : "threads");
+    r->threads = 2;
+    snprintf(r->cpus, sizeof r->cpus, "0 1");
+    r->ncpus = 2;
+    snprintf(r->cpu_list, sizeof r->cpu_list, "0 1");
+    r->rep = 3;
+    r->wall_s = 1.25;
+    r->user_s = 2.5;
+    r->sys_s = 0.000125;
+    struct gil_stats st = {.acquisitions = 10, .releases = 10, .switches = 4, .futile_wakeups = 2,
+                           .timeouts = 3, .drop_requests = 3, .drops_honoured = 3,
+                           .wait_ns = 1500000000, .wait_max_ns = 5000000, .hold_ns = 2000000000};
+    wl_row_set_lock(r, &st);
+    r->has_ctx = true;
+    r->ctx_voluntary = 12;
+    r->ctx_involuntary = 34;
+    if (convoy) {
+        r->has_io = true;
+        r->io_iters = 50;
+        r->io_iters_per_s = 199.5;
+        r->latency_p50_us = 5100;
+        r->latency_p90_us = 5200;
+        r->latency_p99_us = 5300;
+        r->latency_max_us = 5400;
+    }
+    r->ok = true;
+}
+
+/* ---- the header ------------------------------------------------------------------------ */
+
+static void header_is_the_documented_column_list(void **state)
+{
+    (void)state;
+    const char *params[32];
+    int np = param_union(params, 32);
+    char expected[4096] = "";
+    for (int i = 0; documented[i]; i++) {
+        if (strcmp(documented[i], "PARAMS") == 0) {
+            for (int j = 0; j < np; j++) {
+                strcat(expected, params[j]);
+                strcat(expected, ",");
+            }
+            continue;
+        }
+        strcat(expected, documented[i]);
+        strcat(expected, documented[i + 1] ? "," : "\n");
+    }
+    assert_string_equal(header(), expected);
+}
+
+static void parameter_columns_of_the_required_designs_are_in_registry_order(void **state)
+{
+    (void)state;
+    /* With py26, py32 and none registered (in that order), their parameters
+       appear in this order; a later design may add columns after them. */
+    if (!gil_design_find("py26") || !gil_design_find("py32") || !gil_design_find("none"))
+        skip();
+    const char *h = header();
+    assert_non_null(strstr(h, ",design,check_interval,lock,interval_us,force_switching,refcounts,"));
+}
+
+static void docs_list_every_column_in_order(void **state)
+{
+    (void)state;
+    char *doc = read_file("docs/csv-schema.md");
+    assert_non_null(doc);   /* tests run from the repository root */
+    char *h = strdup(header());
+    h[strcspn(h, "\n")] = '\0';
+    const char *from = doc;
+    for (char *name = strtok(h, ","); name; name = strtok(NULL, ",")) {
+        char needle[96];
+        snprintf(needle, sizeof needle, "| `%s` |", name);
+        const char *at = strstr(from, needle);
+        if (!at)
+            fail_msg("docs/csv-schema.md: no row '%s' after the previous column", needle);
+        from = at + strlen(needle);
+    }
+    free(h);
+    free(doc);
+}
+
+/* ---- rows -------------------------------------------------------------------------------- */
+
+static const char *const int_cols[] = {
+    "threads", "ncpus", "rep", "acquisitions", "releases", "switches", "futile_wakeups", "timeouts",
+    "drop_requests", "drops_honoured", "ctx_voluntary", "ctx_involuntary", "io_iters",
+    "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us", "check_interval", NULL};
+static const char *const sec_cols[] = {"wall_s", "user_s", "sys_s", "wait_s", "wait_max_s", "hold_s",
+                                       NULL};
+static const char *const lock_cols[] = {"acquisitions", "releases", "switches", "futile_wakeups",
+                                        "timeouts", "drop_requests", "drops_honoured", "wait_s",
+                                        "wait_max_s", "hold_s", NULL};
+static const char *const io_cols[] = {"io_iters", "io_iters_per_s", "latency_p50_us",
+                                      "latency_p90_us", "latency_p99_us", "latency_max_us", NULL};
+
+static bool in(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+static int design_param(const struct gil_design *d, const char *name)
+{
+    for (size_t i = 0; i < d->nparams; i++)
+        if (strcmp(d->params[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Every column of r's formatted line has its type, or is empty where it must be. */
+static void check_row_types(const struct wl_row *r)
+{
+    char line[1 << 14], *hf[MAXF], *rf[MAXF];
+    int len = wl_csv_format_row(r, line, sizeof line);
+    assert_true(len > 0);
+    assert_int_equal(line[len - 1], '\n');
+    assert_ptr_equal(strchr(line, '\n'), line + len - 1);   /* one physical line */
+    line[len - 1] = '\0';
+    char *h = strdup(header());
+    h[strcspn(h, "\n")] = '\0';
+    int nh = split(h, hf), nr = split(line, rf);
+    assert_int_equal(nr, nh);
+    for (int i = 0; i < nh; i++) {
+        const char *c = hf[i], *v = rf[i];
+        int pi = r->gil ? design_param(r->gil, c) : -1;
+        bool is_param = false;
+        for (const struct gil_design *const *d = gil_designs; *d; d++)
+            is_param = is_param || design_param(*d, c) >= 0;
+        if (is_param && pi < 0) {
+            assert_string_equal(v, "");   /* not this design's parameter */
+            continue;
+        }
+        if ((in(lock_cols, c) && !r->has_lock) || (in(io_cols, c) && !r->has_io)) {
+            if (v[0] != '\0')
+                fail_msg("column %s should be empty, is '%s'", c, v);
+            continue;
+        }
+        bool ok;
+        if (in(int_cols, c))
+            ok = matches("^-?[0-9]+$", v);
+        else if (in(sec_cols, c))
+            ok = matches("^[0-9]+\\.[0-9]{6}$", v);
+        else if (strcmp(c, "io_iters_per_s") == 0)
+            ok = matches("^[0-9]+\\.[0-9]{3}$", v);
+        else if (strcmp(c, "interval_us") == 0)
+            ok = matches("^[0-9]+(\\.[0-9]+)?$", v);
+        else if (strcmp(c, "lock") == 0)
+            ok = strcmp(v, "sem") == 0 || strcmp(v, "condvar") == 0;
+        else if (strcmp(c, "force_switching") == 0 || (is_param && r->gil->params[pi].kind == GIL_PARAM_BOOL))
+            ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
+        else if (is_param && r->gil->params[pi].kind == GIL_PARAM_ENUM)
+            ok = v[0] && strstr(r->gil->params[pi].choices, v) != NULL;
+        else if (is_param)
+            ok = matches("^-?[0-9]+(\\.[0-9]+)?$", v);
+        else if (strcmp(c, "run_id") == 0)
+            ok = matches("^[0-9]{8}T[0-9]{6}Z-[0-9]+-[0-9]+$", v);
+        else if (strcmp(c, "started_utc") == 0)
+            ok = matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", v);
+        else if (strcmp(c, "lab_version") == 0)
+            ok = strcmp(v, GILLAB_VERSION) == 0;
+        else if (strcmp(c, "design") == 0)
+            ok = gil_design_find(v) != NULL;
+        else if (strcmp(c, "scenario") == 0)
+            ok = strcmp(v, "seq") == 0 || strcmp(v, "threads") == 0 || strcmp(v, "convoy") == 0;
+        else if (strcmp(c, "status") == 0)
+            ok = strcmp(v, r->ok ? "ok" : "error") == 0;
+        else if (strcmp(c, "message") == 0)
+            ok = r->ok ? v[0] == '\0' : v[0] != '\0';
+        else if (strcmp(c, "cpus") == 0 || strcmp(c, "cpu_list") == 0)
+            ok = matches("^(1|all|[0-9]+( [0-9]+)*)$", v);
+        else   /* host, workload, entry, args: free of separators */
+            ok = v[0] != '\0' && !strpbrk(v, ",\"\n");
+        if (!ok)
+            fail_msg("column %s: '%s' has the wrong type", c, v);
+    }
+    free_fields(hf, nh);
+    free_fields(rf, nr);
+    free(h);
+}
+
+static void every_column_of_a_real_row_has_its_type(void **state)
+{
+    (void)state;
+    struct wl_row r;
+    for (const struct gil_design *const *d = gil_designs; *d; d++) {
+        real_row(&r, *d, false);
+        check_row_types(&r);
+        real_row(&r, *d, true);
+        check_row_types(&r);
+    }
+}
+
+static void not_applicable_columns_are_empty(void **state)
+{
+    (void)state;
+    struct wl_row r;
+    real_row(&r, gil_designs[0], false);
+    r.gil = NULL;            /* a peer interpreter's row */
+    snprintf(r.design, sizeof r.design, "%s", gil_designs[0]->name);
+    r.has_lock = false;
+    r.ok = false;
+    snprintf(r.message, sizeof r.message, "boom");
+    check_row_types(&r);
+}
+
+static void a_row_matches_its_values(void **state)
+{
+    (void)state;
+    const struct gil_design *d = gil_design_find("py32") ? gil_design_find("py32") : gil_designs[0];
+    struct wl_row r;
+    char line[1 << 14], *hf[MAXF], *rf[MAXF];
+    real_row(&r, d, true);
+    int len = wl_csv_format_row(&r, line, sizeof line);
+    line[len - 1] = '\0';
+    char *h = strdup(header());
+    h[strcspn(h, "\n")] = '\0';
+    int nh = split(h, hf), nr = split(line, rf);
+    assert_int_equal(nh, nr);
+    for (int i = 0; i < nh; i++) {
+        if (strcmp(hf[i], "wall_s") == 0) assert_string_equal(rf[i], "1.250000");
+        if (strcmp(hf[i], "sys_s") == 0) assert_string_equal(rf[i], "0.000125");
+        if (strcmp(hf[i], "wait_s") == 0) assert_string_equal(rf[i], "1.500000");
+        if (strcmp(hf[i], "wait_max_s") == 0) assert_string_equal(rf[i], "0.005000");
+        if (strcmp(hf[i], "switches") == 0) assert_string_equal(rf[i], "4");
+        if (strcmp(hf[i], "io_iters_per_s") == 0) assert_string_equal(rf[i], "199.500");
+        if (strcmp(hf[i], "latency_p99_us") == 0) assert_string_equal(rf[i], "5300");
+        if (strcmp(hf[i], "args") == 0) assert_string_equal(rf[i], "1000000 7");
+        if (strcmp(hf[i], "interval_us") == 0 && strcmp(d->name, "py32") == 0)
+            assert_string_equal(rf[i], "5000");
+    }
+    free_fields(hf, nh);
+    free_fields(rf, nr);
+    free(h);
+}
+
+static void message_is_quoted_per_rfc4180(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *field, *want; } cases[] = {
+        {"plain text", "plain text", "plain text"},
+        {"a, b", "\"a, b\"", "a, b"},
+        {"say \"hi\"", "\"say \"\"hi\"\"\"", "say \"hi\""},
+        {"line1\nline2", "\"line1 line2\"", "line1 line2"},
+        {"x,\"y\"\r\nz", "\"x,\"\"y\"\"  z\"", "x,\"y\"  z"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct wl_row r;
+        char line[1 << 14], *rf[MAXF];
+        real_row(&r, gil_designs[0], false);
+        r.ok = false;
+        snprintf(r.message, sizeof r.message, "%s", cases[k].in);
+        int len = wl_csv_format_row(&r, line, sizeof line);
+        assert_true(len > 0);
+        assert_ptr_equal(strchr(line, '\n'), line + len - 1);   /* one physical line */
+        line[len - 1] = '\0';
+        const char *tail = line + strlen(line) - strlen(cases[k].field);
+        assert_string_equal(tail, cases[k].field);
+        int nr = split(line, rf);
+        assert_string_equal(rf[nr - 1], cases[k].want);
+        assert_string_equal(rf[nr - 2], "error");
+        free_fields(rf, nr);
+    }
+}
+
+static void separators_in_text_columns_cannot_break_the_row(void **state)
+{
+    (void)state;
+    struct wl_row r;
+    char line[1 << 14], *rf[MAXF], *hf[MAXF];
+    real_row(&r, gil_designs[0], false);
+    snprintf(r.workload, sizeof r.workload, "we,ird\"name\n.py");
+    int len = wl_csv_format_row(&r, line, sizeof line);
+    line[len - 1] = '\0';
+    char *h = strdup(header());
+    h[strcspn(h, "\n")] = '\0';
+    int nh = split(h, hf), nr = split(line, rf);
+    assert_int_equal(nh, nr);
+    free_fields(hf, nh);
+    free_fields(rf, nr);
+    free(h);
+}
+
+static void run_ids_are_unique(void **state)
+{
+    (void)state;
+    struct wl_row a, b;
+    wl_row_stamp(&a);
+    wl_row_stamp(&b);
+    assert_string_not_equal(a.run_id, b.run_id);
+}
+
+static void a_row_that_does_not_fit_is_refused_whole(void **state)
+{
+    (void)state;
+    struct wl_row r;
+    char line[64];
+    real_row(&r, gil_designs[0], false);
+    assert_int_equal(wl_csv_format_row(&r, line, sizeof line), -1);
+    assert_true(wl_csv_row_cap() > 1000);
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+static int append_row(struct wl_csv *f, char *err, size_t cap)
+{
+    struct wl_row r;
+    static char line[1 << 14];
+    real_row(&r, gil_designs[0], false);
+    int len = wl_csv_format_row(&r, line, sizeof line);
+    return wl_csv_append(f, line, (size_t)len, err, cap);
+}
+
+static int count_lines_equal(const char *text, const char *line)
+{
+    int n = 0;
+    size_t len = strlen(line);
+    for (const char *p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+        if (strncmp(p, line, len) == 0)
+            n++;
+    return n;
+}
+
+static void a_new_file_gets_one_header_and_appends_add_none(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct wl_csv f;
+    tmp_path(path, sizeof path, "lab.csv");
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(append_row(&f, err, sizeof err), 0);
+    assert_int_equal(append_row(&f, err, sizeof err), 0);
+    wl_csv_close(&f);
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(append_row(&f, err, sizeof err), 0);
+    wl_csv_close(&f);
+    char *text = read_file(path);
+    assert_non_null(text);
+    assert_int_equal(strncmp(text, header(), strlen(header())), 0);
+    assert_int_equal(count_lines_equal(text, header()), 1);
+    int lines = 0;
+    for (char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 4);
+    free(text);
+}
+
+static void an_empty_existing_file_gets_the_header(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct wl_csv f;
+    tmp_path(path, sizeof path, "empty.csv");
+    close(open(path, O_WRONLY | O_CREAT, 0644));
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(append_row(&f, err, sizeof err), 0);
+    wl_csv_close(&f);
+    char *text = read_file(path);
+    assert_int_equal(strncmp(text, header(), strlen(header())), 0);
+    assert_int_equal(count_lines_equal(text, header()), 1);
+    free(text);
+}
+
+static void a_differing_header_is_refused_and_the_file_left_alone(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct wl_csv f;
+    const char *old = "run_id,design,wall_s\nx,py26,1.0\n";
+    tmp_path(path, sizeof path, "old.csv");
+    FILE *o = fopen(path, "w");
+    fputs(old, o);
+    fclose(o);
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), -1);
+    assert_non_null(strstr(err, "--csv "));
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "header differs from this version's schema; refusing to append"));
+    char *text = read_file(path);
+    assert_string_equal(text, old);
+    free(text);
+}
+
+static void a_header_that_is_a_prefix_is_refused(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct wl_csv f;
+    tmp_path(path, sizeof path, "prefix.csv");
+    FILE *o = fopen(path, "w");
+    fprintf(o, "%.*s,extra\n", (int)strlen(header()) - 1, header());
+    fclose(o);
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), -1);
+    assert_non_null(strstr(err, "header differs"));
+}
+
+static void a_torn_last_row_is_refused(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct wl_csv f;
+    tmp_path(path, sizeof path, "torn.csv");
+    FILE *o = fopen(path, "w");
+    fprintf(o, "%sabc,def", header());
+    fclose(o);
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), -1);
+    assert_non_null(strstr(err, "newline"));
+}
+
+static void an_unwritable_path_is_a_clear_error(void **state)
+{
+    (void)state;
+    char err[512];
+    struct wl_csv f;
+    assert_int_equal(wl_csv_open(&f, "--csv", "/nonexistent/x.csv", header(), err, sizeof err), -1);
+    assert_string_equal(err, "--csv /nonexistent/x.csv: No such file or directory");
+    assert_int_equal(wl_csv_open(&f, "--csv", tmpdir, header(), err, sizeof err), -1);
+    assert_non_null(strstr(err, tmpdir));
+}
+
+static void a_created_file_never_written_is_removed(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct wl_csv f;
+    tmp_path(path, sizeof path, "unused.csv");
+    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(access(path, F_OK), 0);
+    wl_csv_close(&f);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+static void samples_rows_have_their_columns(void **state)
+{
+    (void)state;
+    int64_t lat[] = {5100, -2, 7};
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wl_samples_format("R-1-1", "py32", 2, lat, 3, &buf, &len), 0);
+    assert_string_equal(buf, "R-1-1,py32,2,1,5100\nR-1-1,py32,2,2,-2\nR-1-1,py32,2,3,7\n");
+    assert_int_equal(len, strlen(buf));
+    free(buf);
+    assert_string_equal(WL_SAMPLES_HEADER, "run_id,design,rep,sample,latency_us\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(header_is_the_documented_column_list),
+        cmocka_unit_test(parameter_columns_of_the_required_designs_are_in_registry_order),
+        cmocka_unit_test(docs_list_every_column_in_order),
+        cmocka_unit_test(every_column_of_a_real_row_has_its_type),
+        cmocka_unit_test(not_applicable_columns_are_empty),
+        cmocka_unit_test(a_row_matches_its_values),
+        cmocka_unit_test(message_is_quoted_per_rfc4180),
+        cmocka_unit_test(separators_in_text_columns_cannot_break_the_row),
+        cmocka_unit_test(run_ids_are_unique),
+        cmocka_unit_test(a_row_that_does_not_fit_is_refused_whole),
+        cmocka_unit_test(a_new_file_gets_one_header_and_appends_add_none),
+        cmocka_unit_test(an_empty_existing_file_gets_the_header),
+        cmocka_unit_test(a_differing_header_is_refused_and_the_file_left_alone),
+        cmocka_unit_test(a_header_that_is_a_prefix_is_refused),
+        cmocka_unit_test(a_torn_last_row_is_refused),
+        cmocka_unit_test(an_unwritable_path_is_a_clear_error),
+        cmocka_unit_test(a_created_file_never_written_is_removed),
+        cmocka_unit_test(samples_rows_have_their_columns),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
