@@ -246,10 +246,11 @@ def parse_args(argv):
         raise UsageError("--scenario: unknown scenario '%s'; scenarios: %s"
                          % (o["scenario"], ", ".join(SCENARIOS)))
     if o["scenario"] == "convoy":
-        if o["threads"] not in (None, 2):
-            raise UsageError("--threads %d: the convoy scenario runs exactly 2 threads "
-                             "(one CPU-bound, one I/O)" % o["threads"])
-        o["threads"] = 2
+        if o["threads"] is None:
+            o["threads"] = 2
+        if not 2 <= o["threads"] <= MAX_THREADS:
+            raise UsageError("--scenario convoy: needs --threads 2..%d (CPU threads + 1 I/O "
+                             "thread), got %d" % (MAX_THREADS, o["threads"]))
         if o["io_entry"] is None:
             o["io_entry"] = "io"
     else:
@@ -269,23 +270,45 @@ def parse_args(argv):
 # ---- CSV ------------------------------------------------------------------------------
 
 
-def csv_field(value):
-    """One field: '' for None, '%.6f' is done by the caller; RFC 4180 quoting."""
+def csv_field(value, free_text=False):
+    """One field: '' for None. The free-text message column is quoted per RFC 4180
+    when it holds a comma or a quote; in every other column a comma, quote or line
+    break becomes '_' (as gillab writes them). Line breaks never survive."""
     if value is None:
         return ""
     s = str(value).replace("\r", " ").replace("\n", " ")
-    if any(c in s for c in ',"'):
+    if not free_text:
+        return s.replace(",", "_").replace('"', "_")
+    if "," in s or '"' in s:
         s = '"' + s.replace('"', '""') + '"'
     return s
 
 
-def csv_line(values):
-    return ",".join(csv_field(v) for v in values) + "\n"
+def csv_line(values, columns):
+    return ",".join(csv_field(v, c == "message") for v, c in zip(values, columns)) + "\n"
+
+
+def param_block(columns):
+    """(before, params, after): the design-parameter columns sit between `design`
+    and `workload`; gillab makes them from its registered designs."""
+    i, j = columns.index("design") + 1, columns.index("workload")
+    return columns[:i], columns[i:j], columns[j:]
+
+
+def compatible(have, want):
+    """A header peers may append to: the lab's columns, whatever design-parameter
+    columns gillab's registry puts between design and workload (peers leave them
+    empty)."""
+    if "design" not in have or "workload" not in have:
+        return False
+    hb, _, ha = param_block(have)
+    wb, _, wa = param_block(want)
+    return hb == wb and ha == wa
 
 
 def open_csv(path, columns):
     """Open path for appending rows; write the header into a new or empty file and
-    refuse a file whose header differs. Returns the descriptor."""
+    refuse a file whose header differs. Returns (descriptor, the file's columns)."""
     header = ",".join(columns)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -293,20 +316,26 @@ def open_csv(path, columns):
         raise UsageError("%s: cannot open for appending: %s" % (path, e.strerror))
     if os.fstat(fd).st_size == 0:
         write_all(fd, header + "\n")
-        return fd
-    with open(path, "r", newline="") as f:
-        first = f.readline().rstrip("\r\n")
-    if first != header:
-        os.close(fd)
-        have = first.split(",")
+        return fd, list(columns)
+    with open(path, "rb") as f:
+        first = f.readline().decode("utf-8", "replace").rstrip("\r\n")
+        f.seek(-1, os.SEEK_END)
+        last = f.read(1)
+    have = first.split(",")
+    problem = None
+    if have != list(columns) and not ("design" in columns and compatible(have, columns)):
         where = next((i for i in range(max(len(have), len(columns)))
                       if i >= len(have) or i >= len(columns) or have[i] != columns[i]), 0)
-        raise UsageError(
-            "%s: its header differs from this lab's columns (column %d is '%s', expected '%s'); "
-            "write to a new file or move this one away"
-            % (path, where + 1, have[where] if where < len(have) else "",
-               columns[where] if where < len(columns) else ""))
-    return fd
+        problem = ("its header differs from this lab's columns (column %d is '%s', expected "
+                   "'%s'); write to a new file or move this one away"
+                   % (where + 1, have[where] if where < len(have) else "",
+                      columns[where] if where < len(columns) else ""))
+    elif last != b"\n":
+        problem = "its last line is incomplete; move the file away"
+    if problem:
+        os.close(fd)
+        raise UsageError("%s: %s" % (path, problem))
+    return fd, have
 
 
 def write_all(fd, text):
@@ -336,14 +365,6 @@ def fmt_s(x):
     return "%.6f" % x
 
 
-def fmt_num(x):
-    if isinstance(x, bool):
-        return str(int(x))
-    if isinstance(x, int):
-        return str(x)
-    return "%.3f" % x
-
-
 class Outcome(object):
     __slots__ = ("wall_s", "user_s", "sys_s", "nvcsw", "nivcsw", "error", "samples")
 
@@ -353,14 +374,19 @@ class Outcome(object):
 
 
 def run_once(mod, o):
-    """One repetition of the scenario; returns an Outcome."""
+    """One repetition of the scenario on a freshly loaded module; returns an Outcome."""
     entry = getattr(mod, o["entry"])
     scenario = o["scenario"]
     results = {}
+    cpu_begun = threading.Semaphore(0)
 
-    def call(idx, fn, args, times, barrier):
+    def call(idx, fn, args, times, barrier, wait_for):
         try:
             barrier.wait()
+            for _ in range(wait_for):  # convoy: the I/O thread waits for the CPU threads
+                cpu_begun.acquire()
+            if scenario == "convoy" and wait_for == 0:
+                cpu_begun.release()
             value = None
             for _ in range(times):
                 value = fn(*args)
@@ -369,18 +395,18 @@ def run_once(mod, o):
             results[idx] = (describe_error(e), None)
 
     if scenario == "seq":
-        jobs = [(entry, o["args"], o["threads"])]
+        jobs = [(entry, o["args"], o["threads"], 0)]
     elif scenario == "threads":
-        jobs = [(entry, o["args"], 1)] * o["threads"]
+        jobs = [(entry, o["args"], 1, 0)] * o["threads"]
     else:
-        if hasattr(mod, "done"):
-            mod.done = False  # a fresh convoy each repetition
-        jobs = [(entry, o["args"], 1), (getattr(mod, o["io_entry"]), o["io_args"], 1)]
+        ncpu = o["threads"] - 1
+        jobs = [(entry, o["args"], 1, 0)] * ncpu
+        jobs.append((getattr(mod, o["io_entry"]), o["io_args"], 1, ncpu))
 
     barrier = threading.Barrier(len(jobs) + 1)
     threads = []
-    for i, (fn, args, times) in enumerate(jobs):
-        t = threading.Thread(target=call, args=(i, fn, args, times, barrier),
+    for i, (fn, args, times, wait_for) in enumerate(jobs):
+        t = threading.Thread(target=call, args=(i, fn, args, times, barrier, wait_for),
                              name="peer-%d" % i)
         t.daemon = True  # an interrupted peer must not wait for its workers
         t.start()
@@ -404,12 +430,13 @@ def run_once(mod, o):
         if err is not None and out.error is None:
             out.error = err
     if scenario == "convoy" and out.error is None:
-        samples = results[1][1]
-        try:
-            out.samples = [float(x) if not isinstance(x, int) else x for x in samples]
-        except (TypeError, ValueError):
-            out.error = ("TypeError: the I/O entry %s() must return a list of numbers, got %s"
-                         % (o["io_entry"], type(samples).__name__))
+        samples = results[len(jobs) - 1][1]
+        if isinstance(samples, list) and all(isinstance(x, int) and not isinstance(x, bool)
+                                             for x in samples):
+            out.samples = samples
+        else:
+            out.error = ("convoy: %s() must return a list of ints (its wake-up latencies in us); "
+                         "got %.80s" % (o["io_entry"], repr(samples)))
     return out
 
 
@@ -427,9 +454,8 @@ class RunIds(object):
         return "%s-%d-%d" % (self.stamp, self.pid, self.n)
 
 
-def load_workload(path, o):
-    if not os.path.isfile(path):
-        raise UsageError("%s: no such file" % path)
+def load_module(path):
+    """FILE as a new module object (fresh globals), not as __main__."""
     stem = os.path.splitext(os.path.basename(path))[0]
     name = "gillab_workload_" + "".join(c if c.isalnum() else "_" for c in stem)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -442,6 +468,15 @@ def load_workload(path, o):
         raise UsageError("%s:%s:%s: %s" % (path, e.lineno, e.offset, e.msg))
     except Exception as e:
         raise UsageError("%s: loading it failed: %s" % (path, describe_error(e)))
+    return mod
+
+
+def check_workload(path, o):
+    """Load FILE once and check that its entry functions exist and take the
+    arguments given, before anything is run or written."""
+    if not os.path.isfile(path):
+        raise UsageError("%s: no such file" % path)
+    mod = load_module(path)
     wanted = [(o["entry"], len(o["args"]), "--entry")]
     if o["scenario"] == "convoy":
         wanted.append((o["io_entry"], len(o["io_args"]), "--io-entry"))
@@ -454,7 +489,6 @@ def load_workload(path, o):
         if code is not None and code.co_argcount != nargs:
             raise UsageError("%s %s: %s() takes %d argument(s), %d given"
                              % (opt, fname, fname, code.co_argcount, nargs))
-    return mod
 
 
 def main(argv):
@@ -471,9 +505,10 @@ def main(argv):
         raise UsageError("cannot find gil/version.h beside this script; give --lab-version V")
     allowed = get_affinity()
     cpus_text, cpus = parse_cpus(o["cpus"], allowed)
-    mod = load_workload(o["file"], o)
-    fd = open_csv(o["csv"], COLUMNS) if o["csv"] else None
-    sfd = open_csv(o["samples_csv"], SAMPLE_COLUMNS) if o["samples_csv"] else None
+    check_workload(o["file"], o)
+    fd, columns = open_csv(o["csv"], COLUMNS) if o["csv"] else (None, COLUMNS)
+    sfd, scolumns = (open_csv(o["samples_csv"], SAMPLE_COLUMNS) if o["samples_csv"]
+                     else (None, SAMPLE_COLUMNS))
 
     # Pin this thread before the workers exist: a new thread inherits its creator's
     # CPU set, so every worker runs on exactly these CPUs.
@@ -482,13 +517,15 @@ def main(argv):
     host = socket.gethostname()
     ids = RunIds()
     failures = 0
+    # Every repetition gets the module afresh (fresh globals, e.g. convoy's `done`),
+    # as every gillab repetition gets a fresh runtime.
     for _ in range(o["warmup"]):
-        run_once(mod, o)
+        run_once(load_module(o["file"]), o)
     for rep in range(1, o["reps"] + 1):
         started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        out = run_once(mod, o)
+        out = run_once(load_module(o["file"]), o)
         run_id = ids.next()
-        row = dict.fromkeys(COLUMNS)
+        row = dict.fromkeys(columns)
         row.update({
             "run_id": run_id, "lab_version": lab_version, "started_utc": started,
             "host": host, "design": design, "workload": os.path.basename(o["file"]),
@@ -505,17 +542,17 @@ def main(argv):
             row["io_iters"] = len(s)
             row["io_iters_per_s"] = "%.3f" % (len(s) / out.wall_s if out.wall_s > 0 else 0.0)
             if s:
-                row["latency_p50_us"] = fmt_num(percentile(s, 50))
-                row["latency_p90_us"] = fmt_num(percentile(s, 90))
-                row["latency_p99_us"] = fmt_num(percentile(s, 99))
-                row["latency_max_us"] = fmt_num(s[-1])
+                row["latency_p50_us"] = percentile(s, 50)
+                row["latency_p90_us"] = percentile(s, 90)
+                row["latency_p99_us"] = percentile(s, 99)
+                row["latency_max_us"] = s[-1]
             if sfd is not None and out.samples:
-                write_all(sfd, "".join(csv_line([run_id, design, rep, i + 1, fmt_num(x)])
+                write_all(sfd, "".join(csv_line([run_id, design, rep, i + 1, x], scolumns)
                                        for i, x in enumerate(out.samples)))
         if out.error is not None:
             failures += 1
         if fd is not None:
-            write_all(fd, csv_line(row[c] for c in COLUMNS))
+            write_all(fd, csv_line([row.get(c) for c in columns], columns))
         if not o["quiet"] or out.error is not None:
             extra = ""
             if out.samples is not None and out.samples:
