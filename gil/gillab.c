@@ -5,18 +5,20 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "gil.h"
+#include "runner.h"
+#include "trace.h"
 #include "version.h"
 #include "vm.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
-
-#define MAX_ARGS 16
 
 static void usage(FILE *out)
 {
@@ -25,33 +27,49 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  run FILE                      run FILE as `python3 FILE` would\n"
-            "  run FILE --entry NAME [--arg V]...\n"
-            "                                load FILE as a module, call NAME(V, ...), print the result\n"
+            "  run FILE --entry NAME [--arg V]... [lab options]\n"
+            "                                load FILE as a module, call NAME(V, ...) in the scenario's threads\n"
             "  dis FILE                      print the bytecode, in the layout of Python's dis\n"
             "  designs                       list the lock designs and their parameters\n"
+            "  csv-header                    print the header line of the results CSV\n"
             "  version                       print the lab version\n"
             "\n"
             "run options:\n"
             "  --entry NAME                  the function to call\n"
             "  --arg V                       an integer argument for it (repeatable)\n"
-            "  --gil NAME                    the lock design (see `gillab designs`)\n"
-            "  --set NAME=VALUE              a design parameter, e.g. interval=5ms (repeatable)\n");
+            "  --gil NAME                    the lock design (see `gillab designs`; default py32)\n"
+            "  --set NAME=VALUE              a design parameter, e.g. interval=5ms (repeatable)\n"
+            "lab options (need --entry):\n"
+            "  --scenario seq|threads|convoy default threads\n"
+            "  --threads T                   1..256 (default 1; convoy: 2 = one CPU + one I/O thread)\n"
+            "  --cpus 1|all|LIST             one CPU, every allowed CPU (default), or ids like 0,1 or 0-1\n"
+            "  --reps R --warmup W           measured reps (default 1), unrecorded warm-ups (default 0)\n"
+            "  --csv FILE                    append one row per measured rep\n"
+            "  --samples-csv FILE            convoy: one row per I/O wake-up\n"
+            "  --trace FILE.csv              lock events of the last measured rep\n"
+            "  --trace-json FILE.json        the same as Chrome trace-event JSON (Perfetto)\n"
+            "  --io-entry NAME --io-arg V    convoy: the I/O thread's function (default io) and arguments\n"
+            "  --quiet                       no per-thread table on stderr\n");
 }
 
-static int fail_usage(const char *fmt, const char *a, const char *b)
+static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail_usage(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "gillab: ");
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    va_end(ap);
     return EXIT_USAGE;
 }
 
-static int vm_status(enum vm_result r)
+static int status_exit(enum wl_status s)
 {
-    return r == VM_OK ? 0 : r == VM_RUNTIME_ERROR ? EXIT_RUNTIME : EXIT_USAGE;
+    return s == WL_OK ? 0 : s == WL_RUNTIME_ERROR ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
-static int parse_int_arg(const char *s, int64_t *out)
+static int parse_i64(const char *s, int64_t *out)
 {
     char *end;
     errno = 0;
@@ -62,135 +80,257 @@ static int parse_int_arg(const char *s, int64_t *out)
     return 0;
 }
 
-struct run_opts {
-    const char *file;
-    const char *entry;
-    int64_t args[MAX_ARGS];
-    int nargs;
-    const struct gil_design *design;
-    double values[GIL_MAX_PARAMS];
+/* A whole number in lo..hi, or a message naming the flag and the range. */
+static int parse_range(const char *flag, const char *s, int lo, int hi, int *out)
+{
+    int64_t v;
+    if (parse_i64(s, &v) != 0 || v < lo || v > hi) {
+        fail_usage("%s %s: expected %d..%d", flag, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* The designs a single-thread-only design's refusal points to: "py26|py32|none". */
+static void multi_thread_designs(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const struct gil_design *const *d = gil_designs; *d && n < cap; d++)
+        if (!wl_design_single_thread(*d))
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "|" : "", (*d)->name);
+}
+
+/* ---- showing a rep -------------------------------------------------------------------- */
+
+struct show {
+    bool quiet;
+    bool print_results;   /* no --csv: results go to stdout */
+    int reps;
 };
 
-static int run_program(const struct run_opts *o)
+/* Each line of a traceback, prefixed "thread N: " when several threads ran. */
+static void print_traceback(int thread, int nthreads, const char *msg)
 {
-    struct vm_error err = {0};
-    struct vm_program *prog = NULL;
-    struct vm_runtime *rt = NULL;
-    struct vm_thread *ts = NULL;
-    struct gil *g = NULL;
-    enum vm_result r;
-    int status;
-
-    r = vm_compile_file(o->file, &prog, &err);
-    if (r != VM_OK)
-        goto report;
-    int rc = gil_new(o->design, o->values, &g);
-    if (rc != 0) {
-        snprintf(err.msg, sizeof err.msg, "gillab: cannot create lock %s: %s", o->design->name,
-                 strerror(rc));
-        r = VM_USAGE_ERROR;
-        goto report;
+    if (nthreads == 1) {
+        fprintf(stderr, "%s\n", msg);
+        return;
     }
-    r = vm_runtime_new(prog, g, stdout, &rt, &err);
-    if (r != VM_OK)
-        goto report;
-    r = vm_thread_new(rt, 0, NULL, &ts, &err);
-    if (r != VM_OK)
-        goto report;
-    if (!o->entry) {
-        r = vm_run_main(rt, ts, &err);
-    } else {
-        r = vm_load_module(rt, ts, &err);
-        if (r == VM_OK) {
-            char repr[4096];
-            r = vm_call(rt, ts, o->entry, o->args, o->nargs, repr, sizeof repr, &err);
-            if (r == VM_OK)
-                printf("%s\n", repr);
-        }
+    for (const char *p = msg; *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(stderr, "thread %d: %.*s\n", thread, (int)n, p);
+        p += n + (p[n] == '\n');
     }
-report:
-    fflush(stdout);
-    status = vm_status(r);
-    if (r != VM_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    if (ts)
-        vm_thread_free(ts);
-    if (rt)
-        vm_runtime_free(rt);
-    if (g)
-        gil_free(g);
-    if (prog)
-        vm_program_free(prog);
-    return status;
 }
+
+static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r)
+{
+    const struct show *s = ctx;
+    bool any_thread_failed = false;
+    fflush(stdout);
+    for (int i = 0; i < r->nthreads; i++)
+        if (r->threads[i].error) {
+            print_traceback(i, r->nthreads, r->threads[i].error);
+            any_thread_failed = true;
+        }
+    if (!r->ok && !any_thread_failed)
+        fprintf(stderr, "gillab: %s\n", r->message);
+    if (r->warmup)
+        return;
+    if (s->print_results) {
+        for (int i = 0; i < r->nthreads; i++) {
+            if (!r->threads[i].repr)
+                continue;
+            if (r->nthreads == 1)
+                printf("%s\n", r->threads[i].repr);
+            else
+                printf("thread %d: %s\n", i, r->threads[i].repr);
+        }
+        fflush(stdout);
+    }
+    if (r->trace_dropped)
+        fprintf(stderr, "gillab: warning: --trace: %" PRIu64 " lock events did not fit the trace "
+                        "buffers and were dropped\n", r->trace_dropped);
+    if (s->quiet)
+        return;
+    struct wl_thread_stats per[WL_MAX_THREADS];
+    for (int i = 0; i < r->nthreads && i < WL_MAX_THREADS; i++)
+        per[i] = r->threads[i].stats;
+    fprintf(stderr, "%s %s %s, %d thread%s%s", cfg->design->name, wl_scenario_names[cfg->scenario],
+            cfg->entry, r->nthreads, r->nthreads == 1 ? "" : "s", s->reps > 1 ? "" : "\n");
+    if (s->reps > 1)
+        fprintf(stderr, ", rep %d/%d\n", r->rep, s->reps);
+    wl_table_print(stderr, per, r->nthreads, r->wall_s, r->user_s, r->sys_s);
+}
+
+/* ---- run -------------------------------------------------------------------------------- */
+
+static const char *const run_options =
+    "--entry, --arg, --gil, --set, --scenario, --threads, --cpus, --reps, --warmup, --csv, "
+    "--samples-csv, --trace, --trace-json, --io-entry, --io-arg, --quiet";
 
 static int cmd_run(int argc, char **argv)
 {
-    struct run_opts o = {0};
-    char err[512];
+    struct wl_config c = {0};
+    struct show show = {0};
+    char err[4096];
     const char *sets[32];
     int nsets = 0;
-    const char *gil_name = "noop";
+    const char *gil_name = gil_design_find("py32") ? "py32" : "noop";
+    const char *scenario = NULL, *threads = NULL, *cpus = NULL, *reps = NULL, *warmup = NULL;
+    const char *first_lab = NULL;   /* the first lab option seen, for "needs --entry" */
+    const char *first_io = NULL;    /* the first convoy-only option seen */
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (o.file)
-                return fail_usage("run: unexpected argument '%s' (the file is '%s')", a, o.file);
-            o.file = a;
+            if (c.file)
+                return fail_usage("run: unexpected argument '%s' (the file is '%s')", a, c.file);
+            c.file = a;
             continue;
         }
-        if (strcmp(a, "--entry") && strcmp(a, "--arg") && strcmp(a, "--gil") && strcmp(a, "--set"))
-            return fail_usage("run: unknown option '%s'; options: --entry NAME, --arg V, --gil NAME, "
-                              "--set NAME=VALUE%s",
-                              a, "");
-        if (!val)
-            return fail_usage("run: option %s needs a value%s", a, "");
-        i++;
+        if (strcmp(a, "--quiet") == 0) {
+            show.quiet = true;
+            first_lab = first_lab ? first_lab : a;
+            continue;
+        }
+        static const char *const valued[] = {
+            "--entry", "--arg", "--gil", "--set", "--scenario", "--threads", "--cpus", "--reps",
+            "--warmup", "--csv", "--samples-csv", "--trace", "--trace-json", "--io-entry",
+            "--io-arg", NULL};
+        int k = 0;
+        while (valued[k] && strcmp(valued[k], a) != 0)
+            k++;
+        if (!valued[k])
+            return fail_usage("run: unknown option '%s'; options: %s", a, run_options);
+        if (i + 1 >= argc)
+            return fail_usage("run: option %s needs a value", a);
+        const char *val = argv[++i];
+        if (k >= 4 && !first_lab)
+            first_lab = a;
         if (strcmp(a, "--entry") == 0) {
-            o.entry = val;
-        } else if (strcmp(a, "--arg") == 0) {
-            if (o.nargs == MAX_ARGS)
-                return fail_usage("--arg: at most 16 arguments%s%s", "", "");
-            if (parse_int_arg(val, &o.args[o.nargs++]) != 0)
-                return fail_usage("--arg '%s': expected an integer%s", val, "");
+            c.entry = val;
+        } else if (strcmp(a, "--arg") == 0 || strcmp(a, "--io-arg") == 0) {
+            bool io = a[2] == 'i';
+            int *n = io ? &c.nio_args : &c.nargs;
+            if (*n == WL_MAX_ARGS)
+                return fail_usage("%s: at most %d arguments", a, WL_MAX_ARGS);
+            if (parse_i64(val, io ? &c.io_args[*n] : &c.args[*n]) != 0)
+                return fail_usage("%s '%s': expected an integer", a, val);
+            (*n)++;
+            if (io && !first_io)
+                first_io = a;
         } else if (strcmp(a, "--gil") == 0) {
             gil_name = val;
-        } else {
+        } else if (strcmp(a, "--set") == 0) {
             if (nsets == 32)
-                return fail_usage("--set: at most 32 settings%s%s", "", "");
+                return fail_usage("--set: at most 32 settings");
             sets[nsets++] = val;
+        } else if (strcmp(a, "--scenario") == 0) {
+            scenario = val;
+        } else if (strcmp(a, "--threads") == 0) {
+            threads = val;
+        } else if (strcmp(a, "--cpus") == 0) {
+            cpus = val;
+        } else if (strcmp(a, "--reps") == 0) {
+            reps = val;
+        } else if (strcmp(a, "--warmup") == 0) {
+            warmup = val;
+        } else if (strcmp(a, "--csv") == 0) {
+            c.csv_path = val;
+        } else if (strcmp(a, "--samples-csv") == 0) {
+            c.samples_csv_path = val;
+            first_io = first_io ? first_io : a;
+        } else if (strcmp(a, "--trace") == 0) {
+            c.trace_csv_path = val;
+        } else if (strcmp(a, "--trace-json") == 0) {
+            c.trace_json_path = val;
+        } else if (strcmp(a, "--io-entry") == 0) {
+            c.io_entry = val;
+            first_io = first_io ? first_io : a;
         }
     }
-    if (!o.file)
-        return fail_usage("run: missing FILE; usage: gillab run FILE [--entry NAME [--arg V]...]%s%s", "", "");
-    if (o.nargs && !o.entry)
-        return fail_usage("--arg needs --entry NAME%s%s", "", "");
+    if (!c.file)
+        return fail_usage("run: missing FILE; usage: gillab run FILE [--entry NAME [--arg V]...]");
+    if (c.nargs && !c.entry)
+        return fail_usage("--arg needs --entry NAME");
+    if (first_lab && !c.entry)
+        return fail_usage("%s needs --entry NAME", first_lab);
 
-    o.design = gil_design_find(gil_name);
-    if (!o.design) {
+    c.design = gil_design_find(gil_name);
+    if (!c.design) {
         char names[256];
         gil_design_names(names, sizeof names);
         return fail_usage("--gil: unknown design '%s'; designs: %s", gil_name, names);
     }
-    gil_params_defaults(o.design, o.values);
+    gil_params_defaults(c.design, c.values);
     for (int i = 0; i < nsets; i++)
-        if (gil_param_set(o.design, o.values, sets[i], err, sizeof err) != 0)
-            return fail_usage("%s%s", err, "");
-    return run_program(&o);
+        if (gil_param_set(c.design, c.values, sets[i], err, sizeof err) != 0)
+            return fail_usage("%s", err);
+
+    if (!c.entry) {
+        enum wl_status st = wl_run_main(&c, err, sizeof err);
+        fflush(stdout);
+        if (st != WL_OK)
+            fprintf(stderr, "%s\n", err);
+        return status_exit(st);
+    }
+
+    c.scenario = WL_THREADS;
+    if (scenario) {
+        int k = 0;
+        while (wl_scenario_names[k] && strcmp(wl_scenario_names[k], scenario) != 0)
+            k++;
+        if (!wl_scenario_names[k])
+            return fail_usage("--scenario: unknown '%s'; allowed: seq, threads, convoy", scenario);
+        c.scenario = (enum wl_scenario)k;
+    }
+    c.threads = c.scenario == WL_CONVOY ? 2 : 1;
+    if (threads && parse_range("--threads", threads, 1, WL_MAX_THREADS, &c.threads) != 0)
+        return EXIT_USAGE;
+    if (c.scenario == WL_CONVOY && c.threads < 2)
+        return fail_usage("--threads %s: convoy needs 2..%d (CPU threads + one I/O thread)", threads,
+                          WL_MAX_THREADS);
+    if (first_io && c.scenario != WL_CONVOY)
+        return fail_usage("%s: only for --scenario convoy", first_io);
+    if (c.scenario == WL_CONVOY && !c.io_entry)
+        c.io_entry = "io";
+    c.reps = 1;
+    if (reps && parse_range("--reps", reps, 1, 1000000, &c.reps) != 0)
+        return EXIT_USAGE;
+    if (warmup && parse_range("--warmup", warmup, 0, 1000000, &c.warmup) != 0)
+        return EXIT_USAGE;
+    if (wl_cpus_parse(cpus ? cpus : "all", &c.cpus, err, sizeof err) != 0)
+        return fail_usage("%s", err);
+    if (wl_design_single_thread(c.design) &&
+        (c.scenario == WL_CONVOY || (c.scenario == WL_THREADS && c.threads > 1))) {
+        char others[256];
+        multi_thread_designs(others, sizeof others);
+        return fail_usage("--gil %s: %s is single-thread only; use --gil %s", c.design->name,
+                          c.design->name, others);
+    }
+
+    show.print_results = !c.csv_path;
+    show.reps = c.reps;
+    enum wl_status st = wl_run(&c, show_rep, &show, err, sizeof err);
+    fflush(stdout);
+    if (st == WL_USAGE_ERROR || (st == WL_RUNTIME_ERROR && err[0]))
+        fprintf(stderr, "%s%s\n", st == WL_USAGE_ERROR && strncmp(err, "--", 2) == 0 ? "gillab: " : "",
+                err);
+    return status_exit(st);
 }
 
 static int cmd_dis(int argc, char **argv)
 {
     if (argc != 1)
-        return fail_usage("dis: expected exactly one FILE; usage: gillab dis FILE%s%s", "", "");
+        return fail_usage("dis: expected exactly one FILE; usage: gillab dis FILE");
     struct vm_error err = {0};
     struct vm_program *prog = NULL;
     enum vm_result r = vm_compile_file(argv[0], &prog, &err);
     if (r != VM_OK) {
         fprintf(stderr, "%s\n", err.msg);
-        return vm_status(r);
+        return r == VM_RUNTIME_ERROR ? EXIT_RUNTIME : EXIT_USAGE;
     }
     vm_dis(prog, stdout);
     vm_program_free(prog);
@@ -201,8 +341,20 @@ static int cmd_designs(int argc, char **argv)
 {
     (void)argv;
     if (argc != 0)
-        return fail_usage("designs: takes no arguments%s%s", "", "");
+        return fail_usage("designs: takes no arguments");
     gil_designs_describe(stdout);
+    return 0;
+}
+
+static int cmd_csv_header(int argc, char **argv)
+{
+    (void)argv;
+    char header[4096];
+    if (argc != 0)
+        return fail_usage("csv-header: takes no arguments");
+    if (wl_csv_header(header, sizeof header) < 0)
+        return fail_usage("csv-header: the header does not fit");
+    fputs(header, stdout);
     return 0;
 }
 
@@ -219,6 +371,8 @@ int main(int argc, char **argv)
         return cmd_dis(argc - 2, argv + 2);
     if (strcmp(cmd, "designs") == 0)
         return cmd_designs(argc - 2, argv + 2);
+    if (strcmp(cmd, "csv-header") == 0)
+        return cmd_csv_header(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("gillab %s\n", GILLAB_VERSION);
         return 0;
@@ -227,5 +381,5 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    return fail_usage("unknown command '%s'; commands: run, dis, designs, version, help%s", cmd, "");
+    return fail_usage("unknown command '%s'; commands: run, dis, designs, csv-header, version, help", cmd);
 }
