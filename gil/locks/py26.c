@@ -1,44 +1,38 @@
 /*
  * py26.c — the check-interval lock of CPython 2.6 and 2.7.
  *
- * Models CPython 2.7 Python/ceval.c (the _Py_Ticker / _Py_CheckInterval block
- * at the top of the dispatch loop) and Python/thread_pthread.h
- * (PyThread_acquire_lock / PyThread_release_lock, both the USE_SEMAPHORES
- * variant and the mutex + condition variable fallback).
+ * Models CPython 2.7 Python/ceval.c (the _Py_Ticker / _Py_CheckInterval block of
+ * the dispatch loop) and Python/thread_pthread.h (PyThread_acquire_lock and
+ * PyThread_release_lock: the USE_SEMAPHORES lock and its mutex + condvar fallback).
  *
- * Invariant: at most one thread holds the lock. In the `sem` variant the lock is
- * a POSIX semaphore whose value is 1 when free and 0 when held; in the `condvar`
- * variant it is the flag `locked`, read and written only under `mutex`.
+ * Invariant: at most one thread holds the lock: in the `sem` variant a POSIX
+ * semaphore that is 1 when free and 0 when held; in the `condvar` variant the flag
+ * `locked`, read and written only under `mutex`.
  *
- * Who waits on what: a thread that finds the lock held sleeps in sem_wait (sem)
- * or on `released` for the predicate `!locked` (condvar). Nobody asks the holder
- * for anything: there is no request and no hand-off. The holder counts ticks, and
- * every check_interval ticks it releases the lock and at once asks for it again,
- * whether or not anyone waits. (gil_should_yield pre-decrements and fires below
- * zero, so as in 2.7 the slow path runs once every check_interval + 1 checks.)
+ * Who waits on what: a thread that finds the lock held sleeps in sem_wait, or on
+ * `released` for `!locked`. Nobody asks the holder for anything: no request, no
+ * hand-off. Every check_interval ticks the holder releases and at once asks again,
+ * whether or not anyone waits (gil_should_yield fires below zero, so as in 2.7 the
+ * slow path runs every check_interval + 1 checks).
  *
- * Fairness: none. The releaser is running and cache-hot; the waiter its release
- * woke must first be scheduled, usually on another core, and by the time it looks
- * the releaser has taken the lock back. Starvation is not excluded by the
- * algorithm, only made unlikely by the scheduler.
+ * Fairness: none; starvation is made unlikely by the scheduler, not excluded. The
+ * pathology: on several cores the releaser is running and cache-hot, while the
+ * waiter its release woke must first be scheduled; by then the lock is taken
+ * again. Each interval costs a futile wake-up and context switches, so two
+ * CPU-bound threads run slower than one doing both jobs (Beazley, 2009-10).
  *
- * The pathology: on several cores every check interval costs a wake-up that finds
- * the lock taken again (a futile wake-up) and a pair of context switches, so two
- * CPU-bound threads run slower than one thread doing both jobs (Beazley, 2009-10).
- *
- * Counting futile wake-ups. condvar: every return from pthread_cond_wait that
- * finds `locked` still set. sem: glibc retries inside sem_wait where we cannot
- * see it, so the wake-up is inferred: when a thread releases while others are
- * waiting, and the next thread to take the lock is that same releaser, the waiter
- * woken by the post must find the lock taken. One futile wake-up is counted then,
- * in the stats of the releasing (and re-taking) thread. The waiter count is a
- * hint, so the inferred number is an estimate, never an exact kernel count.
+ * Futile wake-ups. condvar: every return from pthread_cond_wait that finds
+ * `locked` still set. sem: glibc retries inside sem_wait out of sight, so it is
+ * inferred: when a thread releases while others wait and the next thread to take
+ * the lock is that same releaser, the waiter the post woke must find it taken.
+ * One futile wake-up is then counted in the stats of the releasing (and
+ * re-taking) thread. The waiter count is a hint: the figure is an estimate.
  */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gil.h"
 #include "panic.h"

@@ -1,37 +1,31 @@
 /*
  * py32.c — the switch-interval lock of CPython 3.2 and every version since.
  *
- * Models CPython 3.2 Python/ceval_gil.h (take_gil, drop_gil, FORCE_SWITCHING),
- * whose protocol 3.12's Python/ceval_gil.c keeps unchanged.
+ * Models CPython 3.2 Python/ceval_gil.h (take_gil, drop_gil, FORCE_SWITCHING);
+ * 3.12's Python/ceval_gil.c keeps the same protocol.
  *
- * Invariant: `locked` is true exactly while one thread holds the lock; it is read
- * and written only under `mutex`. `last_holder` and `switch_number` change only
- * in take, with both `mutex` and `switch_mutex` held, so either mutex is enough to
- * read them.
+ * Invariant: `locked` is true exactly while one thread holds the lock, and is read
+ * and written only under `mutex`. `last_holder` and `switch_number` change only in
+ * take, with both `mutex` and `switch_mutex` held, so either mutex reads them.
  *
  * Who waits on what: a thread that finds the lock held waits on `cond` (under
- * `mutex`) for `!locked`, each wait bounded by one interval with an absolute
- * CLOCK_MONOTONIC deadline. When a wait times out, the lock is still held and
- * `switch_number` has not moved since that wait began, the holder has run a
- * whole interval without anyone else getting in: the waiter sets the drop
- * request bit in the eval breaker. The holder sees the bit at its next
- * per-instruction check and drops the lock. If a drop happens while the request
- * is set and force_switching is on, the dropper waits on `switch_cond` (under
- * `switch_mutex`) until `last_holder` is no longer itself, so it cannot win the
- * lock straight back. The new holder clears the request when it takes the lock.
+ * `mutex`) for `!locked`, each wait bounded by one interval (absolute
+ * CLOCK_MONOTONIC deadline). If a wait times out, the lock is still held and
+ * `switch_number` has not moved since the wait began, the holder has had a whole
+ * interval: the waiter sets the drop request bit in the eval breaker. The holder
+ * sees it at its next check and drops. A drop made while the request is set, with
+ * force_switching on, then waits on `switch_cond` (under `switch_mutex`) until
+ * `last_holder` is another thread, so the dropper cannot win the lock straight
+ * back. The new holder clears the request when it takes the lock.
  *
- * Fairness: none. `cond` wakes an arbitrary waiter and a thread that arrives
- * while the lock is free barges in ahead of the sleepers. Forced switching only
- * guarantees that *some* other thread runs after a requested drop. With
- * force_switching off, the dropper usually takes the lock straight back, as in
- * early 3.2 development builds.
+ * Fairness: none. `cond` wakes an arbitrary waiter, and a thread arriving while
+ * the lock is free barges in ahead of the sleepers; forced switching only makes
+ * *some* other thread run after a requested drop. The pathology is the convoy
+ * effect (bpo-7946): a thread that gives the lock up on each blocking call waits
+ * a whole interval to get it back beside one CPU-bound thread.
  *
- * The pathology: the convoy effect (bpo-7946). A thread that gives the lock up on
- * every blocking call must wait a whole interval to get it back beside one
- * CPU-bound thread, because waiting out the interval is the only way to ask.
- *
- * A lone thread never waits, never signals and never drops: no one sets the
- * request, and the condition variables are signalled only when there are waiters.
+ * A lone thread never waits, never signals and never drops: nobody sets the
+ * request, and the condition variables are signalled only when someone waits.
  */
 #include <errno.h>
 #include <limits.h>
