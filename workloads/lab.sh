@@ -27,9 +27,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { progress_clear; echo "lab: $*" >&2; }
-die() { say "$*"; exit 2; }
-
 GILLAB=${GILLAB:-$PWD/build/release/gillab}
 RESULTS=${RESULTS:-results}
 QUICK=${QUICK:-}
@@ -49,74 +46,17 @@ PLOTS=${LAB_PLOTS:-1}
 WORKLOAD=${LAB_WORKLOAD:-workloads/count.py}   # must define count(n)
 CONVOY=${LAB_CONVOY:-workloads/convoy.py}       # must define cpu(limit) and io(n, sleep_us)
 PEER=$PWD/workloads/peers/peer.py
-LABTOOL=(python3 "$PWD/workloads/labtool.py")
 # The three shapes: scenario threads cpus.
 SHAPES=("seq 2 all" "threads 2 1" "threads 2 all")
 
-# ---- progress ------------------------------------------------------------------------
-progress_shown=
-progress_clear() {
-    if [ -n "$progress_shown" ]; then printf '\r\033[K' >&2; progress_shown=; fi
-}
-mmss() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
-units_done=0 units_total=0 job_no=0 jobs_total=0 started=$SECONDS
-progress() { # label
-    job_no=$((job_no + 1))
-    local el=$((SECONDS - started)) left="?"
-    if [ "$units_done" -gt 0 ]; then
-        left=$(mmss $((el * (units_total - units_done) / units_done)))
-    fi
-    if [ -t 2 ]; then
-        printf '\r\033[K[%d/%d] %s elapsed, ~%s left: %s' "$job_no" "$jobs_total" \
-            "$(mmss "$el")" "$left" "$1" >&2
-        progress_shown=1
-    else
-        echo "lab: [$job_no/$jobs_total] $(mmss "$el") elapsed: $1" >&2
-    fi
-}
-
-# ---- children and signals --------------------------------------------------------------
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gillab-lab.XXXXXX")
-child=
-on_exit() { rm -rf "$tmp"; }
-on_signal() { # name number
-    trap - INT TERM
-    if [ -n "$child" ]; then
-        kill -TERM "$child" 2>/dev/null || true
-        wait "$child" 2>/dev/null || true
-    fi
-    say "interrupted by SIG$1: the finished rows in $RESULTS/ are intact; run the lab again" \
-        "to resume (it appends to the same files)"
-    exit $((128 + $2))
-}
-trap on_exit EXIT
-trap 'on_signal INT 2' INT
-trap 'on_signal TERM 15' TERM
-
-failures=0
-# Run one command in the background (so a signal reaches the trap at once), its
-# output kept aside and shown only when it fails.
-run_child() {
-    local rc=0
-    "$@" >"$tmp/out" 2>"$tmp/err" &
-    child=$!
-    wait "$child" || rc=$?
-    child=
-    case $rc in
-        0) ;;
-        1) failures=$((failures + 1))
-           say "a workload run failed (exit 1; its rows have status error): $*"
-           tail -n 8 "$tmp/err" >&2 ;;
-        *) say "this command failed with exit status $rc: $*"
-           cat "$tmp/out" "$tmp/err" >&2
-           exit 2 ;;
-    esac
-}
+NAME=lab
+LABTOOL=$PWD/workloads/labtool.py
+INTERRUPT_HINT="; run the lab again to resume (it appends to the same files)"
+# shellcheck source=workloads/lablib.sh
+. workloads/lablib.sh
 
 # ---- contenders -------------------------------------------------------------------------
-[ -x "$GILLAB" ] || die "$GILLAB is missing; build it first: make release"
-LAB_VERSION=$("$GILLAB" version | awk '{print $2}')
-[ -n "$LAB_VERSION" ] || die "'$GILLAB version' printed no version"
+need_gillab
 [ -f "$WORKLOAD" ] || die "$WORKLOAD is missing"
 [ -f "$CONVOY" ] || die "$CONVOY is missing"
 
@@ -165,25 +105,18 @@ fi
 # ---- calibration: N so that count(N) takes about TARGET_S on this interpreter --------------
 declare -A SIZE
 calibrate() { # contender
-    local key n verdict tries=0
+    local key n
     key=$(size_key "$1")
     [ -n "${SIZE[$key]:-}" ] && return 0
     n=$(sed -n "s/^size_$key=//p" "$state")
-    if [ -n "$n" ]; then SIZE[$key]=$n; return 0; fi
-    n=200000
-    while :; do
-        tries=$((tries + 1))
-        rm -f "$tmp/cal.csv"
+    if [ -z "$n" ]; then
         contender_cmd "$1" "$WORKLOAD"
         case $1 in gil:*) CMD=("$GILLAB" run "$WORKLOAD" --gil py32) ;; esac
-        say "calibrating $key: count($n) takes how long?"
-        run_child "${CMD[@]}" --entry count --arg "$n" --scenario threads --threads 1 \
-            --reps 1 --warmup 1 --csv "$tmp/cal.csv" --quiet
-        read -r n verdict < <("${LABTOOL[@]}" size "$tmp/cal.csv" "$n" "$TARGET_S")
-        [ "$verdict" = ok ] || [ "$tries" -ge 4 ] && break
-    done
+        size_count "$key" "$TARGET_S" "${CMD[@]}"
+        n=$SIZE_N
+        echo "size_$key=$n" >>"$state"
+    fi
     SIZE[$key]=$n
-    echo "size_$key=$n" >>"$state"
 }
 for c in "${contenders[@]}"; do calibrate "$c"; done
 
@@ -210,7 +143,7 @@ run_job() { # contender kind scenario threads cpus
     design=$(design_of "$c")
     case $kind in
         lab)
-            have=$("${LABTOOL[@]}" count "$RESULTS/lab.csv" design="$design" \
+            have=$(python3 "$LABTOOL" count "$RESULTS/lab.csv" design="$design" \
                 workload="$(basename "$WORKLOAD")" entry=count args="$n" scenario="$sc" threads="$th" cpus="$cpus")
             need=$((REPS - have))
             progress "$design $(label "$sc" "$th" "$cpus"), count($n)"
@@ -223,7 +156,7 @@ run_job() { # contender kind scenario threads cpus
             units_done=$((units_done + REPS + WARMUP)) ;;
         convoy)
             local limit=$((n * 40))
-            have=$("${LABTOOL[@]}" count "$RESULTS/convoy.csv" design="$design" \
+            have=$(python3 "$LABTOOL" count "$RESULTS/convoy.csv" design="$design" \
                 workload="$(basename "$CONVOY")" entry=cpu args="$limit" scenario=convoy)
             need=$((REPS - have))
             progress "$design convoy, io($IO_ITERS, $IO_SLEEP_US us) beside cpu($limit)"
@@ -268,7 +201,7 @@ if [ "$PLOTS" != 0 ] && [ -f plots/plots.sh ]; then
     [ "$plots_rc" -eq 0 ] || say "plots/plots.sh failed with exit status $plots_rc"
 fi
 echo >&2
-"${LABTOOL[@]}" summary "$RESULTS" >&2
+python3 "$LABTOOL" summary "$RESULTS" >&2
 echo >&2
 say "the matrix took $(mmss "$elapsed"); results in $RESULTS/"
 if [ "$failures" -gt 0 ]; then say "$failures run(s) failed"; exit 1; fi

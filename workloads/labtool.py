@@ -81,7 +81,7 @@ def cmd_size(args):
     if not walls:
         die("%s: the calibration run left no ok row" % path)
     wall = max(walls[-1], 1e-6)
-    if wall < target / 4:
+    if wall < target / 2:
         # Too short to scale from reliably: grow, at most 100x, and measure again.
         print("%d again" % two_digits(n * min(target / wall, 100.0)))
     else:
@@ -254,7 +254,7 @@ def cmd_sweep_summary(args):
         value = key[2]
         shown = "%g ms" % (value / 1000.0) if key[1] == "interval_us" and value is not None \
             else fmt(value, "g")
-        out.append([key[0], key[1], shown, len(g), "%.3f" % median(walls),
+        out.append([key[0], "interval" if key[1] == "interval_us" else key[1], shown, len(g), "%.3f" % median(walls),
                     fmt(rate(g, "switches"), ".0f"), fmt(rate(g, "futile_wakeups"), ".0f"),
                     fmt(median([num(r["wait_max_s"]) * 1000 for r in g if r["wait_max_s"]]),
                         ".2f")])
