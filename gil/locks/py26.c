@@ -26,7 +26,8 @@
  * inferred: when a thread releases while others wait and the next thread to take
  * the lock is that same releaser, the waiter the post woke must find it taken.
  * One futile wake-up is then counted in the stats of the releasing (and
- * re-taking) thread. The waiter count is a hint: the figure is an estimate.
+ * re-taking) thread. It is an upper bound: a post made while the woken waiter is
+ * still on its way back to sleep wakes no one, and the waiter count is a hint.
  */
 #include <errno.h>
 #include <pthread.h>
