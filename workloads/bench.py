@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""bench.py -- `make bench`: speed figures, measured as ratios side by side.
+
+Never a pass/fail test: every figure is a median over rounds in which the contenders
+take turns (ABC CBA ..., or AB BA ... for a pair), so slow drift of the machine falls
+on every contender alike. Three parts, one table each on stdout:
+
+  (a) ns per loop iteration of count.py's count(N): gillab --gil noop and --gil py32
+      (one thread) against python3 timing count(N) with its own perf_counter;
+      goal: gillab <= 0.5x python3's time.
+  (b) the shapes, count(N) with N sized so that a run takes >= 1 s: one thread doing
+      the work twice, two threads on one CPU, two threads on all CPUs, for py26,
+      py32 and none, with switches and futile wake-ups per second.
+  (c) overheads: py32 against noop (one thread; goal <= 3%), py32 with --trace
+      against without (two threads on all CPUs; goal <= 5%), none against noop (one
+      thread: what atomic reference counts cost; no goal).
+
+Every gillab run is also a row of RESULTS/bench.csv (a fresh file per run; the
+previous one becomes bench.csv.prev). Progress goes to stderr.
+Environment: GILLAB, RESULTS, BENCH_PYTHON (default python3), QUICK=1 (small sizes
+and two rounds: a smoke run whose figures mean little).
+"""
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GILLAB = os.environ.get("GILLAB") or os.path.join(ROOT, "build", "release", "gillab")
+RESULTS = os.environ.get("RESULTS") or os.path.join(ROOT, "results")
+PYTHON = os.environ.get("BENCH_PYTHON") or "python3"
+WORKLOAD = os.path.join(ROOT, "workloads", "count.py")
+QUICK = os.environ.get("QUICK", "") not in ("", "0")
+
+# Sizes: seconds for one count(N), and rounds per part.
+if QUICK:
+    A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.05, 0.05, 0.05, 2, 1, 2
+else:
+    A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.5, 0.55, 0.4, 5, 3, 7
+
+PY_TIMER = (
+    "import importlib.util, sys, time\n"
+    "spec = importlib.util.spec_from_file_location('count_workload', sys.argv[1])\n"
+    "m = importlib.util.module_from_spec(spec)\n"
+    "spec.loader.exec_module(m)\n"
+    "n = int(sys.argv[2])\n"
+    "t = time.perf_counter()\n"
+    "m.count(n)\n"
+    "print('%.9f' % (time.perf_counter() - t))\n"
+)
+
+
+class BenchError(Exception):
+    pass
+
+
+def note(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+class Progress(object):
+    def __init__(self, total):
+        self.total, self.done, self.t0 = total, 0, time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def step(self, label):
+        self.done += 1
+        el = time.monotonic() - self.t0
+        left = el / (self.done - 1) * (self.total - self.done + 1) if self.done > 1 else None
+        text = "[%d/%d] %d:%02d elapsed, ~%s left: %s" % (
+            self.done, self.total, el // 60, el % 60,
+            "?" if left is None else "%d:%02d" % (left // 60, left % 60), label)
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text)
+        else:
+            sys.stderr.write("bench: " + text + "\n")
+        sys.stderr.flush()
+
+    def clear(self):
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+CSV_PATH = os.path.join(RESULTS, "bench.csv")
+
+
+def gillab(n, gil, scenario="threads", threads=1, cpus="all", extra=()):
+    """One gillab run (one measured rep) appended to bench.csv; returns its row."""
+    cmd = [GILLAB, "run", WORKLOAD, "--entry", "count", "--arg", str(n), "--gil", gil,
+           "--scenario", scenario, "--threads", str(threads), "--cpus", cpus, "--reps", "1",
+           "--csv", CSV_PATH, "--quiet"] + list(extra)
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if p.returncode != 0:
+        raise BenchError("%s failed (exit %d): %s" % (" ".join(cmd), p.returncode,
+                                                     p.stderr.strip()))
+    with open(CSV_PATH, newline="") as f:
+        row = list(csv.DictReader(f))[-1]
+    if row["status"] != "ok":
+        raise BenchError("%s: %s" % (" ".join(cmd), row["message"]))
+    return row
+
+
+def python3_seconds(n):
+    p = subprocess.run([PYTHON, "-c", PY_TIMER, WORKLOAD, str(n)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    if p.returncode != 0:
+        raise BenchError("%s timing count(%d) failed: %s" % (PYTHON, n, p.stderr.strip()))
+    return float(p.stdout.split()[-1])
+
+
+def python3_name():
+    p = subprocess.run([PYTHON, os.path.join(ROOT, "workloads", "peers", "peer.py"),
+                        "--interpreter"], stdout=subprocess.PIPE, universal_newlines=True)
+    return p.stdout.strip() or PYTHON
+
+
+def two_digits(n):
+    s = "%d" % max(1, int(n))
+    return int(s[:2] + "0" * (len(s) - 2)) if len(s) > 2 else int(s)
+
+
+def size(target_s):
+    """N such that count(N) takes about target_s under gillab --gil noop."""
+    n = 200000
+    for _ in range(6):
+        wall = float(gillab(n, "noop")["wall_s"])
+        grow = target_s / max(wall, 1e-6)
+        n = two_digits(n * min(grow, 100.0))
+        if wall >= target_s / 2:
+            break
+    return n
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def table(headers, rows, left=1):
+    """Aligned columns; the first `left` columns to the left, the rest to the right."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def turns(items, rounds):
+    """Round k runs the items forward when k is even, backward when odd."""
+    for k in range(rounds):
+        for it in (items if k % 2 == 0 else list(reversed(items))):
+            yield k, it
+
+
+def per_s(row, col):
+    return float(row[col]) / float(row["wall_s"])
+
+
+def goal(ok):
+    return "goal met" if ok else "goal NOT met"
+
+
+# ---- the three parts ----------------------------------------------------------------------
+
+
+def part_a(n, prog, pyname):
+    contenders = ["noop", "py32", "python3"]
+    walls = {c: [] for c in contenders}
+    for _, c in turns(contenders, A_ROUNDS):
+        prog.step("(a) %s count(%d)" % (c, n))
+        if c == "python3":
+            walls[c].append(python3_seconds(n))
+        else:
+            walls[c].append(float(gillab(n, c)["wall_s"]))
+    ns = {c: [w / n * 1e9 for w in walls[c]] for c in contenders}
+    base = med(walls["python3"])
+    names = {"noop": "gillab --gil noop", "py32": "gillab --gil py32",
+             "python3": "%s (%s)" % (PYTHON, pyname)}
+    rows = [[names[c], "%.2f" % med(ns[c]), "%.2f-%.2f" % (min(ns[c]), max(ns[c])),
+             "%.2fx" % (med(walls[c]) / base)] for c in contenders]
+    out = ["(a) count(%d) in one thread: ns per loop iteration, median over %d round(s)"
+           % (n, A_ROUNDS), table(["contender", "ns/iter", "min-max", "time vs python3"], rows)]
+    for c in ("noop", "py32"):
+        r = med(walls[c]) / base
+        out.append("goal: gillab --gil %s <= 0.5x python3's time: %.2fx, %s"
+                   % (c, r, goal(r <= 0.5)))
+    return "\n".join(out)
+
+
+SHAPES = [("seq", 2, "all", "seq: 1 thread, count(N) twice"),
+          ("threads", 2, "1", "2 threads on 1 CPU"),
+          ("threads", 2, "all", "2 threads on all CPUs")]
+
+
+def part_b(n, prog):
+    configs = [(d, s) for d in ("py26", "py32", "none") for s in SHAPES]
+    rows_by = {c: [] for c in configs}
+    for _, (d, s) in turns(configs, B_ROUNDS):
+        prog.step("(b) %s %s" % (d, s[3]))
+        rows_by[(d, s)].append(gillab(n, d, s[0], s[1], s[2]))
+    out = []
+    for d in ("py26", "py32", "none"):
+        seq = med([float(r["wall_s"]) for r in rows_by[(d, SHAPES[0])]])
+        for s in SHAPES:
+            rs = rows_by[(d, s)]
+            w = [float(r["wall_s"]) for r in rs]
+            out.append([d, s[3], "%.3f" % med(w), "%.3f-%.3f" % (min(w), max(w)),
+                        "%.2f" % (med(w) / seq),
+                        "%.0f" % med([per_s(r, "switches") for r in rs]),
+                        "%.0f" % med([per_s(r, "futile_wakeups") for r in rs]),
+                        "%.0f" % med([per_s(r, "ctx_involuntary") for r in rs
+                                      if r["ctx_involuntary"]] or [0])])
+    return "\n".join([
+        "(b) shapes of count(%d) done twice, median over %d round(s) (x seq: time against the "
+        "same design's one thread doing it twice)" % (n, B_ROUNDS),
+        table(["design", "shape", "wall s", "min-max s", "x seq", "switches/s", "futile/s",
+               "invol. ctx/s"], out, left=2)])
+
+
+def part_c(n, prog, tmpdir):
+    trace = os.path.join(tmpdir, "trace.csv")
+    pairs = [
+        ("py32 against noop, 1 thread", 3.0,
+         lambda: gillab(n, "noop"), lambda: gillab(n, "py32")),
+        ("py32 --trace on against off, 2 threads on all CPUs", 5.0,
+         lambda: gillab(n, "py32", threads=2),
+         lambda: gillab(n, "py32", threads=2, extra=("--trace", trace))),
+        ("none against noop, 1 thread (atomic refcounts)", None,
+         lambda: gillab(n, "noop"), lambda: gillab(n, "none")),
+    ]
+    out = []
+    verdicts = []
+    for label, limit, run_a, run_b in pairs:
+        a, b, ratios = [], [], []
+        for k in range(C_ROUNDS):
+            order = [("A", run_a), ("B", run_b)] if k % 2 == 0 else [("B", run_b), ("A", run_a)]
+            got = {}
+            for which, fn in order:
+                prog.step("(c) %s: %s" % (label, which))
+                got[which] = float(fn()["wall_s"])
+            a.append(got["A"])
+            b.append(got["B"])
+            ratios.append(got["B"] / got["A"])
+        over = (med(ratios) - 1.0) * 100.0
+        out.append([label, "%.3f" % med(a), "%.3f" % med(b), "%+.1f%%" % over,
+                    "%+.1f..%+.1f%%" % ((min(ratios) - 1) * 100, (max(ratios) - 1) * 100),
+                    "-" if limit is None else "<= %g%%" % limit])
+        if limit is not None:
+            verdicts.append("goal: %s <= %g%%: %+.1f%%, %s" % (label, limit, over,
+                                                                goal(over <= limit)))
+    return "\n".join([
+        "(c) overheads, count(%d), %d rounds in AB BA order; overhead = median over rounds "
+        "of B/A - 1" % (n, C_ROUNDS),
+        table(["B against A", "A s", "B s", "overhead", "range", "goal"], out)] + verdicts)
+
+
+def main():
+    if not os.access(GILLAB, os.X_OK):
+        raise BenchError("%s is missing; build it first: make release" % GILLAB)
+    if not os.path.isfile(WORKLOAD):
+        raise BenchError("%s is missing" % WORKLOAD)
+    os.makedirs(RESULTS, exist_ok=True)
+    if os.path.exists(CSV_PATH):
+        os.replace(CSV_PATH, CSV_PATH + ".prev")
+    pyname = python3_name()
+    t0 = time.monotonic()
+    note("sizing count(N) with gillab --gil noop")
+    n_a, n_b, n_c = size(A_S), None, None
+    n_b = two_digits(n_a * B_S / A_S)
+    n_c = two_digits(n_a * C_S / A_S)
+    total = (3 * A_ROUNDS + 9 * B_ROUNDS + 3 * 2 * C_ROUNDS)
+    prog = Progress(total)
+    tmpdir = tempfile.mkdtemp(prefix="gillab-bench.")
+    try:
+        a = part_a(n_a, prog, pyname)
+        b = part_b(n_b, prog)
+        c = part_c(n_c, prog, tmpdir)
+    finally:
+        prog.clear()
+        for f in os.listdir(tmpdir):
+            os.unlink(os.path.join(tmpdir, f))
+        os.rmdir(tmpdir)
+    el = time.monotonic() - t0
+    print("gillab bench on %s, %d CPUs%s" % (os.uname().nodename, len(os.sched_getaffinity(0)),
+                                              " (QUICK: sizes too small to mean much)"
+                                              if QUICK else ""))
+    print("")
+    print(a)
+    print("")
+    print(b)
+    print("")
+    print(c)
+    print("")
+    print("bench took %d:%02d; every gillab run is a row of %s" % (el // 60, el % 60, CSV_PATH))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        note(str(e))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        note("interrupted; the finished runs are rows of %s" % CSV_PATH)
+        sys.exit(130)
