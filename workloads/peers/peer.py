@@ -28,6 +28,7 @@ error and the message), 2 usage, load or I/O errors.
 Runs on CPython 3.9+ and PyPy 7.3 (Python 3.9 syntax, standard library only).
 """
 import datetime
+import fcntl
 import importlib.util
 import math
 import os
@@ -306,36 +307,66 @@ def compatible(have, want):
     return hb == wb and ha == wa
 
 
-def open_csv(path, columns):
-    """Open path for appending rows; write the header into a new or empty file and
-    refuse a file whose header differs. Returns (descriptor, the file's columns)."""
-    header = ",".join(columns)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise UsageError("%s: cannot open for appending: %s" % (path, e.strerror))
-    if os.fstat(fd).st_size == 0:
-        write_all(fd, header + "\n")
-        return fd, list(columns)
-    with open(path, "rb") as f:
-        first = f.readline().decode("utf-8", "replace").rstrip("\r\n")
-        f.seek(-1, os.SEEK_END)
-        last = f.read(1)
-    have = first.split(",")
-    problem = None
-    if have != list(columns) and not ("design" in columns and compatible(have, columns)):
-        where = next((i for i in range(max(len(have), len(columns)))
-                      if i >= len(have) or i >= len(columns) or have[i] != columns[i]), 0)
-        problem = ("its header differs from this lab's columns (column %d is '%s', expected "
-                   "'%s'); write to a new file or move this one away"
-                   % (where + 1, have[where] if where < len(have) else "",
-                      columns[where] if where < len(columns) else ""))
-    elif last != b"\n":
-        problem = "its last line is incomplete; move the file away"
-    if problem:
-        os.close(fd)
-        raise UsageError("%s: %s" % (path, problem))
-    return fd, have
+class CsvFile(object):
+    """A lab CSV opened for appending. The header goes into a new or empty file
+    together with the first rows; a file with another header is refused. Every
+    append is one os.write() on an O_APPEND descriptor under an exclusive flock,
+    so an interrupted run never leaves half a row and two writers never both
+    write a header."""
+
+    def __init__(self, path, columns):
+        self.path = path
+        self.wrote = False
+        try:
+            existed = os.path.exists(path)
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise UsageError("%s: cannot open for appending: %s" % (path, e.strerror))
+        self.created = not existed
+        self.columns = list(columns)
+        if os.fstat(self.fd).st_size == 0:
+            return
+        with open(path, "rb") as f:
+            first = f.readline().decode("utf-8", "replace").rstrip("\r\n")
+            f.seek(-1, os.SEEK_END)
+            last = f.read(1)
+        have = first.split(",")
+        problem = None
+        if have != self.columns and not ("design" in columns and compatible(have, columns)):
+            where = next((i for i in range(max(len(have), len(columns)))
+                          if i >= len(have) or i >= len(columns) or have[i] != columns[i]), 0)
+            problem = ("its header differs from this lab's columns (column %d is '%s', "
+                       "expected '%s'); write to a new file or move this one away"
+                       % (where + 1, have[where] if where < len(have) else "",
+                          columns[where] if where < len(columns) else ""))
+        elif last != b"\n":
+            problem = "its last line is incomplete; move the file away"
+        if problem:
+            self.close()
+            raise UsageError("%s: %s" % (path, problem))
+        self.columns = have
+
+    def append(self, text):
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(self.fd).st_size == 0:
+                text = ",".join(self.columns) + "\n" + text
+            write_all(self.fd, text)
+            self.wrote = True
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self):
+        """Close; a file this process created and never wrote to is removed."""
+        if self.fd is None:
+            return
+        if self.created and not self.wrote and os.fstat(self.fd).st_size == 0:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+        os.close(self.fd)
+        self.fd = None
 
 
 def write_all(fd, text):
@@ -506,10 +537,21 @@ def main(argv):
     allowed = get_affinity()
     cpus_text, cpus = parse_cpus(o["cpus"], allowed)
     check_workload(o["file"], o)
-    fd, columns = open_csv(o["csv"], COLUMNS) if o["csv"] else (None, COLUMNS)
-    sfd, scolumns = (open_csv(o["samples_csv"], SAMPLE_COLUMNS) if o["samples_csv"]
-                     else (None, SAMPLE_COLUMNS))
+    files = []
+    try:
+        out_csv = CsvFile(o["csv"], COLUMNS) if o["csv"] else None
+        files.append(out_csv)
+        samples_csv = CsvFile(o["samples_csv"], SAMPLE_COLUMNS) if o["samples_csv"] else None
+        files.append(samples_csv)
+        return run_reps(o, design, lab_version, cpus_text, cpus, out_csv, samples_csv)
+    finally:
+        for f in files:
+            if f is not None:
+                f.close()
 
+
+def run_reps(o, design, lab_version, cpus_text, cpus, out_csv, samples_csv):
+    columns = out_csv.columns if out_csv else COLUMNS
     # Pin this thread before the workers exist: a new thread inherits its creator's
     # CPU set, so every worker runs on exactly these CPUs.
     set_affinity(cpus)
@@ -546,13 +588,14 @@ def main(argv):
                 row["latency_p90_us"] = percentile(s, 90)
                 row["latency_p99_us"] = percentile(s, 99)
                 row["latency_max_us"] = s[-1]
-            if sfd is not None and out.samples:
-                write_all(sfd, "".join(csv_line([run_id, design, rep, i + 1, x], scolumns)
-                                       for i, x in enumerate(out.samples)))
+            if samples_csv is not None and out.samples:
+                samples_csv.append("".join(
+                    csv_line([run_id, design, rep, i + 1, x], samples_csv.columns)
+                    for i, x in enumerate(out.samples)))
         if out.error is not None:
             failures += 1
-        if fd is not None:
-            write_all(fd, csv_line([row.get(c) for c in columns], columns))
+        if out_csv is not None:
+            out_csv.append(csv_line([row.get(c) for c in columns], columns))
         if not o["quiet"] or out.error is not None:
             extra = ""
             if out.samples is not None and out.samples:
