@@ -80,6 +80,7 @@ test-full: deps
 	$(Q)GILLAB_FULL=1 tests/run.sh
 
 lab: deps
+	$(Q)mk/deps.sh pypy3 || echo "lab: pypy3 could not be installed; the lab goes on without it" >&2
 	$(Q)$(MAKE) --no-print-directory release
 	$(Q)QUICK=$(QUICK) workloads/lab.sh
 
