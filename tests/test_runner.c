@@ -1,0 +1,377 @@
+/*
+ * test_runner.c — the scenario runner against the real VM: threads run the entry
+ * in every thread, seq runs it T times in one, every rep starts from fresh module
+ * state, warm-ups are shown but never written, a failing thread does not stop
+ * the others and still gives a row, convoy's I/O thread returns its samples,
+ * pinning is applied, and bad input is refused before any file is touched.
+ *
+ * Everything is recorded by the per-rep callback (which runs on this, the test
+ * thread) and asserted afterwards.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "runner.h"
+
+static char dir[64];
+static char wl_path[128];
+
+static const char workload[] =
+    "import time\n"
+    "\n"
+    "calls = 0\n"
+    "entered = 0\n"
+    "done = False\n"
+    "\n"
+    "\n"
+    "def count(n):\n"
+    "    while n > 0:\n"
+    "        n -= 1\n"
+    "    return n\n"
+    "\n"
+    "\n"
+    "def bump():\n"
+    "    global calls\n"
+    "    calls += 1\n"
+    "    return calls\n"
+    "\n"
+    "\n"
+    "def fail(n):\n"
+    "    global entered\n"
+    "    entered += 1\n"
+    "    me = entered\n"
+    "    k = n\n"
+    "    while k > 0:\n"
+    "        k -= 1\n"
+    "    if me == 2:\n"
+    "        return 1 // 0\n"
+    "    return me\n"
+    "\n"
+    "\n"
+    "def io(n, sleep_us):\n"
+    "    global done\n"
+    "    lateness = []\n"
+    "    for i in range(n):\n"
+    "        t0 = time.perf_counter()\n"
+    "        time.sleep(sleep_us / 1000000)\n"
+    "        lateness.append(int((time.perf_counter() - t0) * 1000000) - sleep_us)\n"
+    "    done = True\n"
+    "    return lateness\n"
+    "\n"
+    "\n"
+    "def cpu(limit):\n"
+    "    n = 0\n"
+    "    while not done and n < limit:\n"
+    "        n += 1\n"
+    "    return n\n";
+
+/* What the callback saw. */
+#define MAX_SEEN 8
+struct seen_rep {
+    bool warmup, ok, has_row;
+    int rep, nthreads;
+    char repr[MAX_SEEN][64];
+    bool failed[MAX_SEEN];
+    char message[256];
+    struct wl_row row;
+    uint64_t acq[MAX_SEEN], rel[MAX_SEEN], acq_sum;
+    cpu_set_t cpus[MAX_SEEN];
+};
+static struct seen_rep seen[MAX_SEEN];
+static int nseen;
+
+static void record(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r)
+{
+    (void)ctx;
+    (void)cfg;
+    if (nseen == MAX_SEEN)
+        return;
+    struct seen_rep *s = &seen[nseen++];
+    memset(s, 0, sizeof *s);
+    s->warmup = r->warmup;
+    s->ok = r->ok;
+    s->rep = r->rep;
+    s->nthreads = r->nthreads;
+    snprintf(s->message, sizeof s->message, "%s", r->message ? r->message : "");
+    for (int i = 0; i < r->nthreads && i < MAX_SEEN; i++) {
+        const struct wl_thread_result *t = &r->threads[i];
+        s->failed[i] = t->error != NULL;
+        snprintf(s->repr[i], sizeof s->repr[i], "%.63s", t->repr ? t->repr : "");
+        s->acq[i] = t->stats.gil.acquisitions;
+        s->rel[i] = t->stats.gil.releases;
+        s->acq_sum += t->stats.gil.acquisitions;
+        s->cpus[i] = t->cpus;
+    }
+    if (r->row) {
+        s->has_row = true;
+        s->row = *r->row;
+    }
+}
+
+static void config(struct wl_config *c, const char *entry, enum wl_scenario sc, int threads)
+{
+    char err[256];
+    memset(c, 0, sizeof *c);
+    c->file = wl_path;
+    c->entry = entry;
+    c->design = gil_design_find("py32") ? gil_design_find("py32") : gil_designs[0];
+    gil_params_defaults(c->design, c->values);
+    c->scenario = sc;
+    c->threads = threads;
+    c->reps = 1;
+    assert_int_equal(wl_cpus_parse("all", &c->cpus, err, sizeof err), 0);
+    nseen = 0;
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/gillab-test-runner-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(wl_path, sizeof wl_path, "%s/w.py", dir);
+    FILE *f = fopen(wl_path, "w");
+    if (!f)
+        return -1;
+    fputs(workload, f);
+    return fclose(f);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void threads_run_the_entry_in_every_thread(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "";
+    config(&c, "count", WL_THREADS, 3);
+    c.args[0] = 5000;
+    c.nargs = 1;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(nseen, 1);
+    assert_int_equal(seen[0].nthreads, 3);
+    assert_true(seen[0].ok);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(seen[0].repr[i], "0");
+        assert_true(seen[0].acq[i] >= 1);
+        assert_int_equal(seen[0].acq[i], seen[0].rel[i]);
+    }
+    const struct wl_row *r = &seen[0].row;
+    assert_true(seen[0].has_row);
+    assert_int_equal(r->threads, 3);
+    assert_string_equal(r->scenario, "threads");
+    assert_string_equal(r->entry, "count");
+    assert_string_equal(r->args, "5000");
+    assert_string_equal(r->workload, "w.py");
+    assert_int_equal(r->acquisitions, (int64_t)seen[0].acq_sum);
+    assert_true(r->ok);
+    assert_true(r->ncpus >= 1);
+    assert_true(r->cpu_list[0] != '\0');
+    assert_false(r->has_io);
+}
+
+static void seq_runs_the_entry_T_times_in_one_thread_from_fresh_state(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "";
+    config(&c, "bump", WL_SEQ, 3);
+    c.reps = 2;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(nseen, 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(seen[k].nthreads, 1);
+        assert_string_equal(seen[k].repr[0], "3");   /* not 6: each rep has fresh globals */
+        assert_int_equal(seen[k].rep, k + 1);
+        assert_string_equal(seen[k].row.scenario, "seq");
+        assert_int_equal(seen[k].row.threads, 3);
+    }
+}
+
+static void warmups_are_shown_but_never_written(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "", csv[160];
+    snprintf(csv, sizeof csv, "%s/warm.csv", dir);
+    config(&c, "count", WL_THREADS, 2);
+    c.args[0] = 100;
+    c.nargs = 1;
+    c.warmup = 2;
+    c.reps = 2;
+    c.csv_path = csv;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(nseen, 4);
+    assert_true(seen[0].warmup && seen[1].warmup);
+    assert_false(seen[0].has_row || seen[1].has_row);
+    assert_false(seen[2].warmup || seen[3].warmup);
+    assert_int_equal(seen[2].rep, 1);
+    assert_int_equal(seen[3].rep, 2);
+    assert_int_equal(count_lines(csv), 3);   /* header + two rows */
+    assert_string_not_equal(seen[2].row.run_id, seen[3].row.run_id);
+}
+
+static void a_failing_thread_does_not_stop_the_other_and_gives_an_error_row(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "", csv[160];
+    snprintf(csv, sizeof csv, "%s/fail.csv", dir);
+    config(&c, "fail", WL_THREADS, 2);
+    c.args[0] = 2000;
+    c.nargs = 1;
+    c.reps = 3;
+    c.csv_path = csv;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_RUNTIME_ERROR);
+    assert_int_equal(nseen, 1);   /* the run stops after the failed rep */
+    assert_false(seen[0].ok);
+    assert_int_equal(seen[0].failed[0] + seen[0].failed[1], 1);
+    int good = seen[0].failed[0] ? 1 : 0;
+    assert_string_equal(seen[0].repr[good], "1");
+    assert_false(seen[0].row.ok);
+    assert_non_null(strstr(seen[0].row.message, "ZeroDivisionError"));
+    assert_null(strchr(seen[0].row.message, '\n'));
+    assert_int_equal(count_lines(csv), 2);
+}
+
+static void convoy_returns_the_io_threads_samples(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "", samples[160];
+    snprintf(samples, sizeof samples, "%s/samples.csv", dir);
+    config(&c, "cpu", WL_CONVOY, 3);
+    c.args[0] = 100000000;
+    c.nargs = 1;
+    c.io_entry = "io";
+    c.io_args[0] = 4;
+    c.io_args[1] = 500;
+    c.nio_args = 2;
+    c.samples_csv_path = samples;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(nseen, 1);
+    assert_int_equal(seen[0].nthreads, 3);
+    const struct wl_row *r = &seen[0].row;
+    assert_true(r->has_io);
+    assert_int_equal(r->io_iters, 4);
+    assert_true(r->latency_p50_us <= r->latency_p90_us);
+    assert_true(r->latency_p90_us <= r->latency_p99_us);
+    assert_true(r->latency_p99_us <= r->latency_max_us);
+    assert_string_equal(r->entry, "cpu");
+    assert_string_equal(r->scenario, "convoy");
+    assert_int_equal(seen[0].repr[2][0], '[');
+    long cpu0 = strtol(seen[0].repr[0], NULL, 10);
+    assert_true(cpu0 >= 0 && cpu0 < 100000000);   /* stopped by io() being done */
+    assert_int_equal(count_lines(samples), 5);
+}
+
+static void threads_are_pinned_as_asked(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "";
+    config(&c, "count", WL_THREADS, 2);
+    c.args[0] = 100;
+    c.nargs = 1;
+    assert_int_equal(wl_cpus_parse("1", &c.cpus, err, sizeof err), 0);
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_true(CPU_EQUAL(&seen[0].cpus[0], &c.cpus.set));
+    assert_true(CPU_EQUAL(&seen[0].cpus[1], &c.cpus.set));
+    assert_int_equal(seen[0].row.ncpus, 1);
+    assert_string_equal(seen[0].row.cpus, "1");
+}
+
+static void bad_input_is_refused_before_any_file_is_left(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "", csv[160], bad[160];
+    snprintf(csv, sizeof csv, "%s/never.csv", dir);
+    snprintf(bad, sizeof bad, "%s/bad.py", dir);
+    FILE *f = fopen(bad, "w");
+    fputs("def f(:\n    pass\n", f);
+    fclose(f);
+
+    config(&c, "nosuch", WL_THREADS, 2);
+    c.csv_path = csv;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+    assert_non_null(strstr(err, "--entry nosuch"));
+    assert_int_equal(access(csv, F_OK), -1);
+    assert_int_equal(nseen, 0);
+
+    config(&c, "count", WL_THREADS, 2);
+    c.csv_path = csv;
+    c.file = bad;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+    assert_non_null(strstr(err, "bad.py:1:"));
+    assert_int_equal(access(csv, F_OK), -1);
+
+    config(&c, "count", WL_THREADS, 0);
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+    config(&c, "count", WL_THREADS, WL_MAX_THREADS + 1);
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+    config(&c, "count", WL_THREADS, 2);
+    c.design = gil_design_find("noop");
+    if (c.design) {
+        assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+        assert_non_null(strstr(err, "single-thread only"));
+    }
+}
+
+static void the_trace_of_the_last_rep_is_written(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "", tcsv[160], tjson[160];
+    snprintf(tcsv, sizeof tcsv, "%s/t.csv", dir);
+    snprintf(tjson, sizeof tjson, "%s/t.json", dir);
+    config(&c, "count", WL_THREADS, 2);
+    c.args[0] = 1000;
+    c.nargs = 1;
+    c.reps = 2;
+    c.trace_csv_path = tcsv;
+    c.trace_json_path = tjson;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_true(count_lines(tcsv) > 4);
+    assert_true(count_lines(tjson) >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(threads_run_the_entry_in_every_thread),
+        cmocka_unit_test(seq_runs_the_entry_T_times_in_one_thread_from_fresh_state),
+        cmocka_unit_test(warmups_are_shown_but_never_written),
+        cmocka_unit_test(a_failing_thread_does_not_stop_the_other_and_gives_an_error_row),
+        cmocka_unit_test(convoy_returns_the_io_threads_samples),
+        cmocka_unit_test(threads_are_pinned_as_asked),
+        cmocka_unit_test(bad_input_is_refused_before_any_file_is_left),
+        cmocka_unit_test(the_trace_of_the_last_rep_is_written),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
