@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# check_plots.sh — plots/plots.sh draws every figure from the fixtures, at the
+# promised size, and refuses bad inputs without leaving images behind.
+# Run from the repository root: bash tests/check_plots.sh
+set -u
+cd "$(dirname "$0")/.."
+fixtures=tests/fixtures
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-plots.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { # description command...
+    local what=$1; shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+# plots DATA OUT [VAR=value ...]: runs plots.sh with a time limit; stderr in $tmp/err.
+plots() {
+    local data=$1 outdir=$2; shift 2
+    env "$@" DATA="$data" OUT="$outdir" timeout -k 5 300 bash plots/plots.sh 2>"$tmp/err" >/dev/null
+}
+
+# png_size FILE: prints "WIDTHxHEIGHT" from the PNG's IHDR chunk.
+png_size() {
+    local b
+    b=($(od -An -tu1 -j16 -N8 "$1" 2>/dev/null))
+    [ "${#b[@]}" -eq 8 ] || { echo "?"; return; }
+    echo "$(( (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3] ))x$(( (b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7] ))"
+}
+is_png() { [ "$(od -An -c -j1 -N3 "$1" 2>/dev/null | tr -d ' ')" = PNG ]; }
+no_images() { [ -z "$(find "$1" -type f 2>/dev/null)" ]; }
+err_names() { grep -qF -- "$1" "$tmp/err"; }
+fresh_data() { # a copy of the fixtures to spoil
+    rm -rf "$tmp/data"; mkdir -p "$tmp/data"; cp "$fixtures"/*.csv "$tmp/data/"
+}
+
+# ---- the fixtures draw every figure -----------------------------------------------
+out=$tmp/out
+if plots "$fixtures" "$out"; then ok "plots.sh exits 0 on the fixtures"; else
+    bad "plots.sh exits 0 on the fixtures"; sed 's/^/    /' "$tmp/err"; fi
+for name in runtime rates convoy sweep timeline-py26 timeline-py32; do
+    png=$out/$name.png svg=$out/$name.svg
+    check "$name.png is a non-empty PNG" eval '[ -s "$png" ] && is_png "$png"'
+    size=$(png_size "$png")
+    check "$name.png is 1200x700 (is $size)" [ "$size" = 1200x700 ]
+    check "$name.svg is a complete, non-empty SVG" eval '[ -s "$svg" ] && grep -q "</svg>" "$svg"'
+done
+check "no partial files left in OUT" [ -z "$(find "$out" -name '.*' -type f)" ]
+# py26 on all CPUs: median 3.62 s of the three ok runs over the seq median 1.98 s.
+# Counting the failed run (status error, 0.2 s) as well would make it 1.82.
+check "runtime labels the bars with the ratio to seq, leaving out failed runs" \
+    grep -q ">1.83×<" "$out/runtime.svg"
+
+# ---- only lab.csv: optional figures are skipped, with a note --------------------------
+rm -rf "$tmp/data" && mkdir -p "$tmp/data" && cp "$fixtures/lab.csv" "$tmp/data/"
+check "only lab.csv: exits 0" plots "$tmp/data" "$tmp/o1"
+check "only lab.csv: runtime and rates drawn" \
+    eval '[ -s "$tmp/o1/runtime.png" ] && [ -s "$tmp/o1/rates.svg" ]'
+check "only lab.csv: no sweep, convoy or timeline images" \
+    eval '[ ! -e "$tmp/o1/sweep.png" ] && [ ! -e "$tmp/o1/convoy.png" ] && [ -z "$(ls "$tmp/o1" | grep timeline)" ]'
+check "only lab.csv: notes name the skipped inputs" \
+    eval 'err_names sweep.csv && err_names convoy_samples.csv && err_names trace-'
+
+# ---- bad inputs: non-zero exit, the file named, nothing drawn ----------------------------
+# refuses DESCRIPTION FILE-TO-NAME: after the data in $tmp/data was spoiled.
+refuses() {
+    local what=$1 file=$2 o=$tmp/o-$pass-$fail
+    if plots "$tmp/data" "$o"; then bad "$what: exits non-zero"; else ok "$what: exits non-zero"; fi
+    check "$what: the error names $file" err_names "$file"
+    check "$what: no image left behind" no_images "$o"
+}
+
+fresh_data
+sed -i '3s/^\(\([^,]*,\)\{19\}\)[^,]*/\1fast/' "$tmp/data/lab.csv"   # column 20: wall_s
+refuses "non-numeric wall_s in lab.csv" lab.csv
+check "non-numeric wall_s: the error gives the line and column" eval 'grep -q "lab.csv:3: column wall_s" "$tmp/err"'
+
+fresh_data
+sed -i '1s/wall_s/wall_time/' "$tmp/data/lab.csv"
+refuses "wrong header in lab.csv" lab.csv
+
+fresh_data
+: >"$tmp/data/lab.csv"
+refuses "empty lab.csv" lab.csv
+
+fresh_data
+head -n1 "$fixtures/sweep.csv" >"$tmp/data/sweep.csv"
+refuses "sweep.csv with a header and no rows" sweep.csv
+
+fresh_data
+sed -i '5s/,[^,]*$/,3.5.1/' "$tmp/data/convoy_samples.csv"
+refuses "non-numeric latency in convoy_samples.csv" convoy_samples.csv
+
+fresh_data
+sed -i '10s/,[a-z_]*$/,grabbed/' "$tmp/data/trace-py32.csv"
+refuses "unknown event in trace-py32.csv" trace-py32.csv
+
+fresh_data
+sed -i '4s/$/,extra/' "$tmp/data/convoy.csv"
+refuses "a row with an extra field in convoy.csv" convoy.csv
+
+fresh_data
+rm "$tmp/data/lab.csv"
+refuses "missing lab.csv" lab.csv
+
+fresh_data
+o=$tmp/o-env
+if plots "$tmp/data" "$o" TIMELINE_MS=abc; then bad "TIMELINE_MS=abc: exits non-zero"; else
+    ok "TIMELINE_MS=abc: exits non-zero"; fi
+check "TIMELINE_MS=abc: the error names it" err_names TIMELINE_MS
+
+# ---- a figure gnuplot fails on never reaches OUT -------------------------------------------
+# A gnuplot that draws the image and then reports failure: plots.sh must not
+# keep what it drew.
+real=$(command -v gnuplot)
+mkdir -p "$tmp/bin"
+printf '#!/bin/sh\n"%s" "$@"\nexit 1\n' "$real" >"$tmp/bin/gnuplot"
+chmod +x "$tmp/bin/gnuplot"
+o=$tmp/o-gnuplot-fails
+if plots "$fixtures" "$o" PATH="$tmp/bin:$PATH"; then bad "failing gnuplot: exits non-zero"; else
+    ok "failing gnuplot: exits non-zero"; fi
+check "failing gnuplot: no image left behind" no_images "$o"
+
+# ---- the style refuses an output name it cannot place --------------------------------------
+if gnuplot -e "out='$tmp/x.pdf'; vars='/dev/null'; plotdir='plots'" plots/runtime.gp >/dev/null 2>&1; then
+    bad "style.gp refuses an unknown image extension"; else ok "style.gp refuses an unknown image extension"; fi
+check "style.gp left no file for the unknown extension" [ ! -e "$tmp/x.pdf" ]
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
