@@ -40,6 +40,14 @@
         }                                                                     \
     } while (0)
 
+/* pthread_barrier_wait returns PTHREAD_BARRIER_SERIAL_THREAD to one waiter: not an error. */
+#define BARRIER_WAIT(barrier)                                                 \
+    do {                                                                      \
+        int bw_rc_ = pthread_barrier_wait(barrier);                           \
+        if (bw_rc_ != PTHREAD_BARRIER_SERIAL_THREAD)                          \
+            PT_CHECK(bw_rc_);                                                 \
+    } while (0)
+
 /* Print the program's verdict on its own result; return the exit status. */
 static inline int lab_verdict(int ok, const char *fmt, ...)
 {

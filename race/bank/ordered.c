@@ -15,6 +15,10 @@ struct account {
 
 static struct account alice = {1, PTHREAD_MUTEX_INITIALIZER, START};
 static struct account bob = {2, PTHREAD_MUTEX_INITIALIZER, START};
+/* Every worker waits here before it starts, so all are alive at once. Without it
+ * one thread may finish before the next begins, and TSan, which recycles a
+ * finished thread's bookkeeping for the next one, can miss the race. */
+static pthread_barrier_t start_line;
 
 static void transfer(struct account *from, struct account *to, long amount)
 {
@@ -31,6 +35,7 @@ static void transfer(struct account *from, struct account *to, long amount)
 static void *alice_pays_bob(void *arg)
 {
     (void)arg;
+    BARRIER_WAIT(&start_line);
     for (int i = 0; i < TRANSFERS; i++)
         transfer(&alice, &bob, 1);
     return NULL;
@@ -39,6 +44,7 @@ static void *alice_pays_bob(void *arg)
 static void *bob_pays_alice(void *arg)
 {
     (void)arg;
+    BARRIER_WAIT(&start_line);
     for (int i = 0; i < TRANSFERS; i++)
         transfer(&bob, &alice, 1);
     return NULL;
@@ -47,11 +53,13 @@ static void *bob_pays_alice(void *arg)
 int main(void)
 {
     pthread_t a, b;
+    PT_CHECK(pthread_barrier_init(&start_line, NULL, 2));
     /* Both directions at once: with the ordering this can no longer deadlock. */
     PT_CHECK(pthread_create(&a, NULL, alice_pays_bob, NULL));
     PT_CHECK(pthread_create(&b, NULL, bob_pays_alice, NULL));
     PT_CHECK(pthread_join(a, NULL));
     PT_CHECK(pthread_join(b, NULL));
+    PT_CHECK(pthread_barrier_destroy(&start_line));
     return lab_verdict(alice.balance == START && bob.balance == START,
                        "alice = %ld, bob = %ld, expected %d each", alice.balance, bob.balance, START);
 }

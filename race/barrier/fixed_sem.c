@@ -11,10 +11,15 @@ enum { PARTNERS = 2 };
 
 static sem_t arrived[PARTNERS]; /* arrived[i] is posted once partner i finished phase 1 */
 static long slot[PARTNERS];     /* slot[i] written by partner i before its post; read after the wait */
+/* Every worker waits here before it starts, so all are alive at once. Without it
+ * one thread may finish before the next begins, and TSan, which recycles a
+ * finished thread's bookkeeping for the next one, can miss the race. */
+static pthread_barrier_t start_line;
 
 static void *partner(void *arg)
 {
     long me = (long)arg, other = 1 - me;
+    BARRIER_WAIT(&start_line);
     slot[me] = 100 + me;
     SYS_CHECK(sem_post(&arrived[me]));    /* "I am here" (post first, or both would wait forever) */
     SYS_CHECK(sem_wait(&arrived[other])); /* "...and so are you" */
@@ -26,6 +31,7 @@ int main(void)
 {
     pthread_t t[PARTNERS];
     int good = 0;
+    PT_CHECK(pthread_barrier_init(&start_line, NULL, PARTNERS));
     for (int i = 0; i < PARTNERS; i++)
         SYS_CHECK(sem_init(&arrived[i], 0, 0));
     for (long i = 0; i < PARTNERS; i++)
@@ -35,6 +41,7 @@ int main(void)
         PT_CHECK(pthread_join(t[i], &ok));
         good += ok != NULL;
     }
+    PT_CHECK(pthread_barrier_destroy(&start_line));
     for (int i = 0; i < PARTNERS; i++)
         SYS_CHECK(sem_destroy(&arrived[i]));
     return lab_verdict(good == PARTNERS, "%d of %d partners saw the other's phase-1 value",

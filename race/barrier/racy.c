@@ -8,10 +8,15 @@
 enum { PARTNERS = 2 };
 
 static long slot[PARTNERS]; /* protected by nothing, on purpose: this is the race */
+/* Every worker waits here before it starts, so all are alive at once. Without it
+ * one thread may finish before the next begins, and TSan, which recycles a
+ * finished thread's bookkeeping for the next one, can miss the race. */
+static pthread_barrier_t start_line;
 
 static void *partner(void *arg)
 {
     long me = (long)arg, other = 1 - me;
+    BARRIER_WAIT(&start_line);
     slot[me] = 100 + me;      /* RACE: phase 1: the partner may already be reading */
     /* (the rendezvous is missing here) */
     long seen = slot[other];  /* RACE: phase 2: the partner may not have written yet */
@@ -22,6 +27,7 @@ int main(void)
 {
     pthread_t t[PARTNERS];
     int good = 0;
+    PT_CHECK(pthread_barrier_init(&start_line, NULL, PARTNERS));
     for (long i = 0; i < PARTNERS; i++)
         PT_CHECK(pthread_create(&t[i], NULL, partner, (void *)i));
     for (int i = 0; i < PARTNERS; i++) {
@@ -29,6 +35,7 @@ int main(void)
         PT_CHECK(pthread_join(t[i], &ok));
         good += ok != NULL;
     }
+    PT_CHECK(pthread_barrier_destroy(&start_line));
     return lab_verdict(good == PARTNERS, "%d of %d partners saw the other's phase-1 value",
                        good, PARTNERS);
 }

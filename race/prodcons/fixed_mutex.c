@@ -6,13 +6,17 @@
 #include <semaphore.h>
 #include "../lab.h"
 
-enum { SLOTS = 4, PRODUCERS = 2, CONSUMERS = 2, ITEMS = 2000 /* per producer */ };
+enum { SLOTS = 4, PRODUCERS = 2, CONSUMERS = 2, ITEMS = 500 /* per producer */ };
 
 static sem_t free_slots;  /* counts empty slots: starts at SLOTS */
 static sem_t full_slots;  /* counts filled slots: starts at 0 */
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static int ring[SLOTS];   /* protected by ring_lock */
 static int in, out;       /* protected by ring_lock */
+/* Every worker waits here before it starts, so all are alive at once. Without it
+ * one thread may finish before the next begins, and TSan, which recycles a
+ * finished thread's bookkeeping for the next one, can miss the race. */
+static pthread_barrier_t start_line;
 
 static void put(int v)
 {
@@ -38,6 +42,7 @@ static int take(void)
 static void *producer(void *arg)
 {
     (void)arg;
+    BARRIER_WAIT(&start_line);
     for (int i = 1; i <= ITEMS; i++)
         put(i);
     return NULL;
@@ -46,6 +51,7 @@ static void *producer(void *arg)
 static void *consumer(void *arg)
 {
     long *sum = arg; /* this consumer's own total: no sharing */
+    BARRIER_WAIT(&start_line);
     for (int i = 0; i < PRODUCERS * ITEMS / CONSUMERS; i++)
         *sum += take();
     return NULL;
@@ -57,6 +63,7 @@ int main(void)
     long sums[CONSUMERS] = {0};
     SYS_CHECK(sem_init(&free_slots, 0, SLOTS));
     SYS_CHECK(sem_init(&full_slots, 0, 0));
+    PT_CHECK(pthread_barrier_init(&start_line, NULL, PRODUCERS + CONSUMERS));
     for (int i = 0; i < CONSUMERS; i++)
         PT_CHECK(pthread_create(&c[i], NULL, consumer, &sums[i]));
     for (int i = 0; i < PRODUCERS; i++)
@@ -70,5 +77,6 @@ int main(void)
         total += sums[i];
     SYS_CHECK(sem_destroy(&free_slots));
     SYS_CHECK(sem_destroy(&full_slots));
+    PT_CHECK(pthread_barrier_destroy(&start_line));
     return lab_verdict(total == want, "consumed sum = %ld, expected %ld", total, want);
 }

@@ -5,13 +5,17 @@
 #include <pthread.h>
 #include "../lab.h"
 
-enum { READERS = 2, UPDATES = 200000, READS = 200000 };
+enum { READERS = 2, UPDATES = 20000, READS = 20000 };
 
 struct point {
     long x, y; /* protected by nothing, on purpose: invariant x + y == 0 */
 };
 
 static struct point shared;
+/* Every worker waits here before it starts, so all are alive at once. Without it
+ * one thread may finish before the next begins, and TSan, which recycles a
+ * finished thread's bookkeeping for the next one, can miss the race. */
+static pthread_barrier_t start_line;
 
 /* Not inlined, so the compiler cannot fold the writer's loop into two big adds. */
 __attribute__((noinline)) static void move_one(void)
@@ -23,6 +27,7 @@ __attribute__((noinline)) static void move_one(void)
 static void *writer(void *arg)
 {
     (void)arg;
+    BARRIER_WAIT(&start_line);
     for (int i = 0; i < UPDATES; i++)
         move_one();
     return NULL;
@@ -38,6 +43,7 @@ __attribute__((noinline)) static long read_sum(void)
 static void *reader(void *arg)
 {
     long *torn = arg; /* this reader's own count: no sharing */
+    BARRIER_WAIT(&start_line);
     for (int i = 0; i < READS; i++)
         if (read_sum() != 0)
             (*torn)++;
@@ -48,6 +54,7 @@ int main(void)
 {
     pthread_t w, r[READERS];
     long torn[READERS] = {0};
+    PT_CHECK(pthread_barrier_init(&start_line, NULL, READERS + 1));
     for (int i = 0; i < READERS; i++)
         PT_CHECK(pthread_create(&r[i], NULL, reader, &torn[i]));
     PT_CHECK(pthread_create(&w, NULL, writer, NULL));
@@ -57,6 +64,7 @@ int main(void)
         PT_CHECK(pthread_join(r[i], NULL));
         total += torn[i];
     }
+    PT_CHECK(pthread_barrier_destroy(&start_line));
     return lab_verdict(total == 0 && shared.x == UPDATES && shared.x + shared.y == 0,
                        "torn reads = %ld (expected 0), x = %ld, y = %ld", total, shared.x, shared.y);
 }
