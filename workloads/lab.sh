@@ -61,9 +61,12 @@ need_gillab
 [ -f "$CONVOY" ] || die "$CONVOY is missing"
 
 contenders=()
+declare -A PEER_EXE   # peer name -> its interpreter's executable (past any shim)
 for d in $DESIGNS; do contenders+=("gil:$d"); done
 for p in $PEERS; do
     if command -v "$p" >/dev/null 2>&1; then
+        PEER_EXE[$p]=$("$p" -c 'import sys; print(sys.executable)') ||
+            die "$p is installed but does not run"
         contenders+=("peer:$p")
     else
         say "$p is not installed: the lab goes on without it (as root: apt-get install $p)"
@@ -75,16 +78,20 @@ done
 contender_cmd() {
     case $1 in
         gil:*) CMD=("$GILLAB" run "$2" --gil "${1#gil:}") ;;
-        peer:*) CMD=("${1#peer:}" "$PEER" "$2" --lab-version "$LAB_VERSION") ;;
+        peer:*) CMD=("${PEER_EXE[${1#peer:}]}" "$PEER" "$2" --lab-version "$LAB_VERSION") ;;
     esac
 }
 # The design column a contender's rows carry.
+declare -A DESIGN_OF
 design_of() {
     case $1 in
         gil:*) echo "${1#gil:}" ;;
-        peer:*) "${1#peer:}" "$PEER" --interpreter ;;
+        peer:*) echo "${DESIGN_OF[$1]}" ;;
     esac
 }
+for c in "${contenders[@]}"; do
+    case $c in peer:*) DESIGN_OF[$c]=$("${PEER_EXE[${c#peer:}]}" "$PEER" --interpreter) ;; esac
+done
 # The key under which a contender's size is kept: every lab design shares gillab's.
 size_key() { case $1 in gil:*) echo gillab ;; peer:*) echo "peer_${1#peer:}" | tr -c 'A-Za-z0-9_\n' _ ;; esac; }
 
@@ -143,7 +150,7 @@ run_job() { # contender kind scenario threads cpus
     design=$(design_of "$c")
     case $kind in
         lab)
-            have=$(python3 "$LABTOOL" count "$RESULTS/lab.csv" design="$design" \
+            have=$("$PYTHON" "$LABTOOL" count "$RESULTS/lab.csv" design="$design" \
                 workload="$(basename "$WORKLOAD")" entry=count args="$n" scenario="$sc" threads="$th" cpus="$cpus")
             need=$((REPS - have))
             progress "$design $(label "$sc" "$th" "$cpus"), count($n)"
@@ -156,7 +163,7 @@ run_job() { # contender kind scenario threads cpus
             units_done=$((units_done + REPS + WARMUP)) ;;
         convoy)
             local limit=$((n * 40))
-            have=$(python3 "$LABTOOL" count "$RESULTS/convoy.csv" design="$design" \
+            have=$("$PYTHON" "$LABTOOL" count "$RESULTS/convoy.csv" design="$design" \
                 workload="$(basename "$CONVOY")" entry=cpu args="$limit" scenario=convoy)
             need=$((REPS - have))
             progress "$design convoy, io($IO_ITERS, $IO_SLEEP_US us) beside cpu($limit)"
@@ -201,7 +208,7 @@ if [ "$PLOTS" != 0 ] && [ -f plots/plots.sh ]; then
     [ "$plots_rc" -eq 0 ] || say "plots/plots.sh failed with exit status $plots_rc"
 fi
 echo >&2
-python3 "$LABTOOL" summary "$RESULTS" >&2
+"$PYTHON" "$LABTOOL" summary "$RESULTS" >&2
 echo >&2
 say "the matrix took $(mmss "$elapsed"); results in $RESULTS/"
 if [ "$failures" -gt 0 ]; then say "$failures run(s) failed"; exit 1; fi

@@ -5,6 +5,11 @@
 # The caller sets NAME (the message prefix), RESULTS and GILLAB before sourcing, and
 # may set INTERRUPT_HINT (what to tell the user after an interruption).
 
+# python3 once resolved to its executable: a version-manager shim on PATH costs a
+# quarter of a second per start, and the lab starts python3 often.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') ||
+    { echo "$NAME: python3 does not run" >&2; exit 2; }
+
 say() { progress_clear; echo "$NAME: $*" >&2; }
 die() { say "$*"; exit 2; }
 mmss() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
@@ -85,7 +90,7 @@ size_count() {
         say "sizing count(N) for $label: count($n) ..."
         run_child "$@" --entry count --arg "$n" --scenario threads --threads 1 \
             --reps 1 --warmup 1 --csv "$tmp/cal.csv" --quiet
-        read -r n verdict < <(python3 "$LABTOOL" size "$tmp/cal.csv" "$n" "$target")
+        read -r n verdict < <("$PYTHON" "$LABTOOL" size "$tmp/cal.csv" "$n" "$target")
         if [ "$verdict" = ok ] || [ "$tries" -ge 6 ]; then break; fi
     done
     SIZE_N=$n

@@ -69,7 +69,7 @@ if [ "$PLOTS" != 0 ] && [ -f plots/plots.sh ]; then
     [ "$plots_rc" -eq 0 ] || say "plots/plots.sh failed with exit status $plots_rc"
 fi
 echo >&2
-python3 "$LABTOOL" sweep-summary "$out" >&2
+"$PYTHON" "$LABTOOL" sweep-summary "$out" >&2
 echo >&2
 say "the sweep took $(mmss "$elapsed"); rows in $out"
 if [ "$failures" -gt 0 ]; then say "$failures run(s) failed"; exit 1; fi
