@@ -1,0 +1,580 @@
+/*
+ * builtins.c — the builtin functions (print, len, range, int, float, str, bool,
+ * abs, min, max), the list methods (append, pop, insert, extend) and the `time`
+ * module (sleep, perf_counter, perf_counter_ns, monotonic, time).
+ *
+ * time.sleep is the lab's blocking call: like CPython's Py_BEGIN_ALLOW_THREADS
+ * it gives the lock up for the whole sleep (gil_block_enter/leave) and sleeps
+ * with nanosleep, resuming after signals with the time that was left.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+
+static const char *tname(const struct vm_object *o) { return o->type->name; }
+
+#define BUILTIN(cname, pyname, fn, method)                                              \
+    static struct vm_object *fn(struct vm_thread *ts, struct vm_object **args, int nargs); \
+    static struct vm_builtin cname = {{0, VM_IMMORTAL, &vm_builtin_type}, pyname, fn, method}
+
+BUILTIN(b_print, "print", bi_print, false);
+BUILTIN(b_len, "len", bi_len, false);
+BUILTIN(b_range, "range", bi_range, false);
+BUILTIN(b_int, "int", bi_int, false);
+BUILTIN(b_float, "float", bi_float, false);
+BUILTIN(b_str, "str", bi_str, false);
+BUILTIN(b_bool, "bool", bi_bool, false);
+BUILTIN(b_abs, "abs", bi_abs, false);
+BUILTIN(b_min, "min", bi_min, false);
+BUILTIN(b_max, "max", bi_max, false);
+BUILTIN(m_append, "append", li_append, true);
+BUILTIN(m_pop, "pop", li_pop, true);
+BUILTIN(m_insert, "insert", li_insert, true);
+BUILTIN(m_extend, "extend", li_extend, true);
+BUILTIN(t_sleep, "sleep", tm_sleep, false);
+BUILTIN(t_perf_counter, "perf_counter", tm_perf_counter, false);
+BUILTIN(t_perf_counter_ns, "perf_counter_ns", tm_perf_counter_ns, false);
+BUILTIN(t_monotonic, "monotonic", tm_monotonic, false);
+BUILTIN(t_time, "time", tm_time, false);
+
+struct vm_module vm_time_module = {{0, VM_IMMORTAL, &vm_module_type}, "time"};
+
+static struct vm_builtin *const globals_table[] = {
+    &b_print, &b_len, &b_range, &b_int, &b_float, &b_str, &b_bool, &b_abs, &b_min, &b_max,
+};
+
+struct vm_object *vm_builtin_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof globals_table / sizeof globals_table[0]; i++)
+        if (strcmp(globals_table[i]->name, name) == 0)
+            return &globals_table[i]->ob;
+    return NULL;
+}
+
+/* ---- attribute lookup and calls ------------------------------------------------------------ */
+
+int vm_get_method(struct vm_thread *ts, struct vm_object *obj, const char *name, enum vm_attr attr,
+                  struct vm_object **meth, struct vm_object **attrval)
+{
+    *meth = *attrval = NULL;
+    if (obj->type == &vm_list_type) {
+        switch (attr) {
+        case VM_ATTR_APPEND: *meth = &m_append.ob; return 0;
+        case VM_ATTR_POP: *meth = &m_pop.ob; return 0;
+        case VM_ATTR_INSERT: *meth = &m_insert.ob; return 0;
+        case VM_ATTR_EXTEND: *meth = &m_extend.ob; return 0;
+        default: break;
+        }
+    } else if (obj == &vm_time_module.ob) {
+        switch (attr) {
+        case VM_ATTR_SLEEP: *attrval = &t_sleep.ob; return 0;
+        case VM_ATTR_PERF_COUNTER: *attrval = &t_perf_counter.ob; return 0;
+        case VM_ATTR_PERF_COUNTER_NS: *attrval = &t_perf_counter_ns.ob; return 0;
+        case VM_ATTR_MONOTONIC: *attrval = &t_monotonic.ob; return 0;
+        case VM_ATTR_TIME: *attrval = &t_time.ob; return 0;
+        default:
+            vm_raise(ts, VM_EXC_ATTRIBUTE, "module 'time' has no attribute '%s'", name);
+            return -1;
+        }
+    }
+    vm_raise(ts, VM_EXC_ATTRIBUTE, "'%s' object has no attribute '%s'", tname(obj), name);
+    return -1;
+}
+
+struct vm_object *vm_call_builtin(struct vm_thread *ts, struct vm_object *callable,
+                                  struct vm_object **args, int nargs)
+{
+    if (callable->type == &vm_builtin_type)
+        return ((struct vm_builtin *)callable)->fn(ts, args, nargs);
+    if (callable->type == &vm_method_type) {
+        const struct vm_method *m = (const struct vm_method *)callable;
+        struct vm_object *small[9];
+        struct vm_object **all = small;
+        if (nargs + 1 > 9) {
+            all = malloc(sizeof *all * (size_t)(nargs + 1));
+            if (!all)
+                return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+        }
+        all[0] = m->self;
+        memcpy(all + 1, args, sizeof *args * (size_t)nargs);
+        struct vm_object *r = m->fn->fn(ts, all, nargs + 1);
+        if (all != small)
+            free(all);
+        return r;
+    }
+    return vm_raise(ts, VM_EXC_TYPE, "'%s' object is not callable", tname(callable));
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static struct vm_object *none(void) { return VM_NONE; }   /* immortal: no incref needed */
+
+static int index_arg(struct vm_thread *ts, struct vm_object *o, int64_t *out)
+{
+    if (!vm_is_intlike(o)) {
+        vm_raise(ts, VM_EXC_TYPE, "'%s' object cannot be interpreted as an integer", tname(o));
+        return -1;
+    }
+    *out = vm_int_value(o);
+    return 0;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* ---- builtin functions ------------------------------------------------------------------------ */
+
+static struct vm_object *bi_print(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    struct vm_buf b = {0};
+    for (int i = 0; i < nargs; i++) {
+        if ((i > 0 && vm_buf_put(&b, " ", 1) < 0)) {
+            vm_buf_free(&b);
+            return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+        }
+        if (vm_str_into(ts, &b, args[i]) < 0) {
+            vm_buf_free(&b);
+            return NULL;
+        }
+    }
+    if (vm_buf_put(&b, "\n", 1) < 0) {
+        vm_buf_free(&b);
+        return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+    }
+    /* One write per call, so lines from several threads never interleave. */
+    fwrite(b.p, 1, b.len, ts->rt->out);
+    vm_buf_free(&b);
+    return none();
+}
+
+static struct vm_object *bi_len(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 1)
+        return vm_raise(ts, VM_EXC_TYPE, "len() takes exactly one argument (%d given)", nargs);
+    long long n = vm_len(ts, args[0]);
+    return n < 0 ? NULL : vm_int_new(ts, n);
+}
+
+static struct vm_object *bi_range(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs < 1)
+        return vm_raise(ts, VM_EXC_TYPE, "range expected at least 1 argument, got %d", nargs);
+    if (nargs > 3)
+        return vm_raise(ts, VM_EXC_TYPE, "range expected at most 3 arguments, got %d", nargs);
+    int64_t v[3] = {0, 0, 1};
+    for (int i = 0; i < nargs; i++)
+        if (index_arg(ts, args[i], &v[i]) < 0)
+            return NULL;
+    int64_t start = 0, stop, step = 1;
+    if (nargs == 1) {
+        stop = v[0];
+    } else {
+        start = v[0];
+        stop = v[1];
+        if (nargs == 3)
+            step = v[2];
+    }
+    if (step == 0)
+        return vm_raise(ts, VM_EXC_VALUE, "range() arg 3 must not be zero");
+    struct vm_range *r = vm_alloc(ts, &vm_range_type, sizeof *r);
+    if (!r)
+        return NULL;
+    r->start = start;
+    r->stop = stop;
+    r->step = step;
+    return &r->ob;
+}
+
+/* int(str): Python's rules for base 10 — surrounding whitespace, a sign, and
+   digits with single underscores between them. */
+static struct vm_object *int_from_str(struct vm_thread *ts, struct vm_str *s)
+{
+    const char *p = s->data, *end = s->data + s->len;
+    while (p < end && is_space(*p))
+        p++;
+    while (end > p && is_space(end[-1]))
+        end--;
+    bool neg = false;
+    if (p < end && (*p == '+' || *p == '-'))
+        neg = *p++ == '-';
+    uint64_t mag = 0;
+    bool ok = p < end, big = false;
+    bool prev_digit = false;
+    for (const char *q = p; q < end && ok; q++) {
+        if (*q >= '0' && *q <= '9') {
+            uint64_t d = (uint64_t)(*q - '0');
+            if (mag > (UINT64_MAX - d) / 10)
+                big = true;
+            else
+                mag = mag * 10 + d;
+            prev_digit = true;
+        } else if (*q == '_' && prev_digit && q + 1 < end && q[1] >= '0' && q[1] <= '9') {
+            prev_digit = false;
+        } else {
+            ok = false;
+        }
+    }
+    if (!ok) {
+        struct vm_buf b = {0};
+        struct vm_object *r = NULL;
+        if (vm_repr_into(ts, &b, &s->ob) == 0)
+            r = vm_raise(ts, VM_EXC_VALUE, "invalid literal for int() with base 10: %.200s", b.p);
+        vm_buf_free(&b);
+        return r;
+    }
+    if (big || mag > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return vm_overflow(ts);
+    int64_t v = neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
+    return vm_int_new(ts, v);
+}
+
+static struct vm_object *bi_int(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs == 0)
+        return vm_int_new(ts, 0);
+    if (nargs > 2)
+        return vm_raise(ts, VM_EXC_TYPE, "int() takes at most 2 arguments (%d given)", nargs);
+    if (nargs == 2)
+        return vm_raise(ts, VM_EXC_TYPE, "int() with a base is not supported in gillab's Python subset");
+    struct vm_object *o = args[0];
+    if (vm_is_intlike(o))
+        return vm_int_new(ts, vm_int_value(o));
+    if (o->type == &vm_float_type) {
+        double d = vm_float_value(o);
+        if (isnan(d))
+            return vm_raise(ts, VM_EXC_VALUE, "cannot convert float NaN to integer");
+        if (isinf(d))
+            return vm_raise(ts, VM_EXC_OVERFLOW, "cannot convert float infinity to integer");
+        d = trunc(d);
+        if (d >= 9223372036854775808.0 || d < -9223372036854775808.0)
+            return vm_overflow(ts);
+        return vm_int_new(ts, (int64_t)d);
+    }
+    if (o->type == &vm_str_type)
+        return int_from_str(ts, (struct vm_str *)o);
+    return vm_raise(ts, VM_EXC_TYPE,
+                    "int() argument must be a string, a bytes-like object or a real number, not '%s'",
+                    tname(o));
+}
+
+static struct vm_object *float_from_str(struct vm_thread *ts, struct vm_str *s)
+{
+    const char *p = s->data, *end = s->data + s->len;
+    while (p < end && is_space(*p))
+        p++;
+    while (end > p && is_space(end[-1]))
+        end--;
+    size_t n = (size_t)(end - p);
+    char *clean = malloc(n + 1);
+    if (!clean)
+        return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+    /* Drop underscores that sit between two digits; anything else is left for
+       the checks below. */
+    size_t k = 0;
+    bool ok = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (ch == '_') {
+            if (i == 0 || i + 1 >= n || !(p[i - 1] >= '0' && p[i - 1] <= '9') ||
+                !(p[i + 1] >= '0' && p[i + 1] <= '9'))
+                ok = false;
+            continue;
+        }
+        if (ch == 'x' || ch == 'X' || ch == 'p' || ch == 'P')   /* no hex floats in float() */
+            ok = false;
+        clean[k++] = ch;
+    }
+    clean[k] = '\0';
+    double d = 0;
+    if (ok) {
+        char *stop;
+        d = strtod(clean, &stop);
+        ok = stop == clean + k && k > 0;
+        /* strtod takes "nan(...)" and "infinity" spellings Python partly rejects. */
+        if (ok && strchr(clean, '('))
+            ok = false;
+    }
+    free(clean);
+    if (!ok) {
+        struct vm_buf b = {0};
+        struct vm_object *r = NULL;
+        if (vm_repr_into(ts, &b, &s->ob) == 0)
+            r = vm_raise(ts, VM_EXC_VALUE, "could not convert string to float: %.200s", b.p);
+        vm_buf_free(&b);
+        return r;
+    }
+    return vm_float_new(ts, d);
+}
+
+static struct vm_object *bi_float(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs == 0)
+        return vm_float_new(ts, 0.0);
+    if (nargs > 1)
+        return vm_raise(ts, VM_EXC_TYPE, "float expected at most 1 argument, got %d", nargs);
+    struct vm_object *o = args[0];
+    if (vm_is_intlike(o))
+        return vm_float_new(ts, (double)vm_int_value(o));
+    if (o->type == &vm_float_type) {
+        vm_incref(ts, o);
+        return o;
+    }
+    if (o->type == &vm_str_type)
+        return float_from_str(ts, (struct vm_str *)o);
+    return vm_raise(ts, VM_EXC_TYPE, "float() argument must be a string or a real number, not '%s'",
+                    tname(o));
+}
+
+static struct vm_object *bi_str(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs == 0)
+        return vm_str_new(ts, "", 0);
+    if (nargs > 1)
+        return vm_raise(ts, VM_EXC_TYPE, "str() with an encoding is not supported in gillab's Python subset");
+    if (args[0]->type == &vm_str_type) {
+        vm_incref(ts, args[0]);
+        return args[0];
+    }
+    struct vm_buf b = {0};
+    struct vm_object *r = NULL;
+    if (vm_str_into(ts, &b, args[0]) == 0)
+        r = vm_str_new(ts, b.p ? b.p : "", b.len);
+    vm_buf_free(&b);
+    return r;
+}
+
+static struct vm_object *bi_bool(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs > 1)
+        return vm_raise(ts, VM_EXC_TYPE, "bool expected at most 1 argument, got %d", nargs);
+    return VM_BOOL(nargs == 1 && vm_truthy(ts, args[0]));
+}
+
+static struct vm_object *bi_abs(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 1)
+        return vm_raise(ts, VM_EXC_TYPE, "abs() takes exactly one argument (%d given)", nargs);
+    struct vm_object *o = args[0];
+    if (vm_is_intlike(o)) {
+        int64_t v = vm_int_value(o);
+        if (v == INT64_MIN)
+            return vm_overflow(ts);
+        return vm_int_new(ts, v < 0 ? -v : v);
+    }
+    if (o->type == &vm_float_type)
+        return vm_float_new(ts, fabs(vm_float_value(o)));
+    return vm_raise(ts, VM_EXC_TYPE, "bad operand type for abs(): '%s'", tname(o));
+}
+
+static struct vm_object *minmax(struct vm_thread *ts, struct vm_object **args, int nargs, bool is_max)
+{
+    const char *name = is_max ? "max" : "min";
+    int cmp = is_max ? VM_CMP_GT : VM_CMP_LT;
+    if (nargs == 0)
+        return vm_raise(ts, VM_EXC_TYPE, "%s expected at least 1 argument, got 0", name);
+    struct vm_object *best = NULL;
+    if (nargs >= 2) {
+        best = args[0];
+        vm_incref(ts, best);
+        for (int i = 1; i < nargs; i++) {
+            int r = vm_compare(ts, cmp, args[i], best);
+            if (r < 0) {
+                vm_decref(ts, best);
+                return NULL;
+            }
+            if (r) {
+                vm_decref(ts, best);
+                best = args[i];
+                vm_incref(ts, best);
+            }
+        }
+        return best;
+    }
+    struct vm_object *it = vm_get_iter(ts, args[0]);
+    if (!it)
+        return NULL;
+    struct vm_object *v;
+    while ((v = vm_iter_next(ts, it)) != NULL) {
+        if (!best) {
+            best = v;
+            continue;
+        }
+        int r = vm_compare(ts, cmp, v, best);
+        if (r < 0) {
+            vm_decref(ts, v);
+            vm_decref(ts, best);
+            vm_decref(ts, it);
+            return NULL;
+        }
+        if (r) {
+            vm_decref(ts, best);
+            best = v;
+        } else {
+            vm_decref(ts, v);
+        }
+    }
+    vm_decref(ts, it);
+    if (ts->exc != VM_EXC_NONE) {
+        vm_xdecref(ts, best);
+        return NULL;
+    }
+    if (!best)
+        return vm_raise(ts, VM_EXC_VALUE, "%s() arg is an empty sequence", name);
+    return best;
+}
+
+static struct vm_object *bi_min(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    return minmax(ts, args, nargs, false);
+}
+
+static struct vm_object *bi_max(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    return minmax(ts, args, nargs, true);
+}
+
+/* ---- list methods (args[0] is the list) --------------------------------------------------- */
+
+static struct vm_object *li_append(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 2)
+        return vm_raise(ts, VM_EXC_TYPE, "list.append() takes exactly one argument (%d given)", nargs - 1);
+    vm_incref(ts, args[1]);
+    if (vm_list_append(ts, (struct vm_list *)args[0], args[1]) < 0)
+        return NULL;
+    return none();
+}
+
+static struct vm_object *li_pop(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs > 2)
+        return vm_raise(ts, VM_EXC_TYPE, "pop expected at most 1 argument, got %d", nargs - 1);
+    int64_t i = -1;
+    if (nargs == 2 && index_arg(ts, args[1], &i) < 0)
+        return NULL;
+    struct vm_list *l = (struct vm_list *)args[0];
+    struct vm_object *v = NULL;
+    bool empty;
+    vm_objlock(ts, &l->lock);
+    int64_t n = (int64_t)l->len;
+    empty = n == 0;
+    if (i < 0)
+        i += n;
+    if (!empty && i >= 0 && i < n) {
+        v = l->items[i];   /* the list's reference moves to the caller */
+        memmove(l->items + i, l->items + i + 1, sizeof *l->items * (size_t)(n - i - 1));
+        l->len--;
+    }
+    vm_objunlock(ts, &l->lock);
+    if (!v)
+        return vm_raise(ts, VM_EXC_INDEX, empty ? "pop from empty list" : "pop index out of range");
+    return v;
+}
+
+static struct vm_object *li_insert(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 3)
+        return vm_raise(ts, VM_EXC_TYPE, "insert expected 2 arguments, got %d", nargs - 1);
+    int64_t i;
+    if (index_arg(ts, args[1], &i) < 0)
+        return NULL;
+    vm_incref(ts, args[2]);
+    if (vm_list_insert(ts, (struct vm_list *)args[0], i, args[2]) < 0)
+        return NULL;
+    return none();
+}
+
+static struct vm_object *li_extend(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 2)
+        return vm_raise(ts, VM_EXC_TYPE, "list.extend() takes exactly one argument (%d given)", nargs - 1);
+    struct vm_object *r = vm_binary(ts, VM_BIN_ADD, args[0], args[1], true);
+    if (!r)
+        return NULL;
+    vm_decref(ts, r);
+    return none();
+}
+
+/* ---- time ------------------------------------------------------------------------------------ */
+
+static double clock_s(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static struct vm_object *no_args(struct vm_thread *ts, const char *name, int nargs)
+{
+    return vm_raise(ts, VM_EXC_TYPE, "time.%s() takes no arguments (%d given)", name, nargs);
+}
+
+static struct vm_object *tm_sleep(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 1)
+        return vm_raise(ts, VM_EXC_TYPE, "time.sleep() takes exactly one argument (%d given)", nargs);
+    struct vm_object *o = args[0];
+    double s;
+    if (vm_is_intlike(o))
+        s = (double)vm_int_value(o);
+    else if (o->type == &vm_float_type)
+        s = vm_float_value(o);
+    else
+        return vm_raise(ts, VM_EXC_TYPE, "'%s' object cannot be interpreted as an integer", tname(o));
+    if (isnan(s))
+        return vm_raise(ts, VM_EXC_VALUE, "Invalid value NaN (not a number)");
+    if (s < 0)
+        return vm_raise(ts, VM_EXC_VALUE, "sleep length must be non-negative");
+    if (s > 9.2e9)
+        return vm_raise(ts, VM_EXC_OVERFLOW, "timestamp too large to convert to C _PyTime_t");
+    struct timespec req, rem;
+    req.tv_sec = (time_t)s;
+    req.tv_nsec = (long)((s - (double)req.tv_sec) * 1e9);
+    if (req.tv_nsec >= 1000000000L) {
+        req.tv_sec++;
+        req.tv_nsec -= 1000000000L;
+    }
+    gil_block_enter(&ts->gt);
+    while (nanosleep(&req, &rem) != 0 && errno == EINTR)
+        req = rem;
+    gil_block_leave(&ts->gt);
+    return none();
+}
+
+static struct vm_object *tm_perf_counter(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    if (nargs)
+        return no_args(ts, "perf_counter", nargs);
+    return vm_float_new(ts, clock_s(CLOCK_MONOTONIC));
+}
+
+static struct vm_object *tm_perf_counter_ns(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    if (nargs)
+        return no_args(ts, "perf_counter_ns", nargs);
+    return vm_int_new(ts, (int64_t)gil_now_ns());
+}
+
+static struct vm_object *tm_monotonic(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    if (nargs)
+        return no_args(ts, "monotonic", nargs);
+    return vm_float_new(ts, clock_s(CLOCK_MONOTONIC));
+}
+
+static struct vm_object *tm_time(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    if (nargs)
+        return no_args(ts, "time", nargs);
+    return vm_float_new(ts, clock_s(CLOCK_REALTIME));
+}

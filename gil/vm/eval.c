@@ -1,0 +1,849 @@
+/*
+ * eval.c — the eval loop, frames, calls and tracebacks.
+ *
+ * One C function runs every Python frame of a thread: a call to a Python
+ * function pushes a frame and switches the loop's registers to it, a return
+ * pops back (as CPython 3.11 does), so Python recursion never deepens the C
+ * stack and an error unwinds every frame in one loop. Frames live on a
+ * per-thread stack of chunks (no malloc per call).
+ *
+ * Dispatch is computed goto where the compiler has it, a switch otherwise; the
+ * same TARGET/DISPATCH macros serve both (Lua's vmcase/vmbreak).
+ *
+ * The lock check ("ticking"). As CPython 2's ceval, cheap instructions that go
+ * straight on to the next one do not tick: LOAD_FAST, LOAD_CONST, STORE_FAST,
+ * POP_TOP, DUP_TOP, DUP_TOP_TWO, ROT_TWO, ROT_THREE, NOP, EXTENDED_ARG,
+ * JUMP_FORWARD, the POP_JUMP_IF_x / JUMP_IF_x_OR_POP family (forward jumps,
+ * and the POP_JUMP_IF_x predicted right after COMPARE_OP), and a STORE_FAST
+ * fused into the INPLACE_x before it. Every other instruction ticks once when it
+ * is done (NEXT_TICK), and so does every backward jump (JUMP_ABSOLUTE always,
+ * a conditional jump when it goes backwards). A tick is gil_should_yield(): a
+ * decrement of the thread's countdown and one relaxed load of the eval breaker;
+ * only when that fires does the loop call the lock design (gil_yield).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+struct vm_frame *vm_frame_push(struct vm_thread *ts, struct vm_code *code)
+{
+    size_t size = sizeof(struct vm_frame) +
+                  sizeof(struct vm_object *) * (size_t)(code->nlocals + code->stacksize);
+    size = (size + 15) & ~(size_t)15;
+    struct vm_chunk *ch = ts->chunk;
+    struct vm_chunk *prev = ch;
+    if (!ch || (size_t)(ch->end - ch->top) < size) {
+        struct vm_chunk *next = ch ? ch->next : ts->chunk_head;
+        if (!next || (size_t)(next->end - next->data) < size) {
+            size_t cap = size > VM_DATASTACK_CHUNK_BYTES ? size : VM_DATASTACK_CHUNK_BYTES;
+            struct vm_chunk *n = malloc(sizeof *n + cap);
+            if (!n)
+                return vm_raise(ts, VM_EXC_MEMORY, "out of memory for a new frame");
+            n->top = n->data;
+            n->end = n->data + cap;
+            n->prev = ch;
+            n->next = next;
+            if (next)
+                next->prev = n;
+            if (ch)
+                ch->next = n;
+            else
+                ts->chunk_head = n;
+            next = n;
+        }
+        ch = next;
+        ch->top = ch->data;
+    }
+    struct vm_frame *f = (struct vm_frame *)ch->top;
+    ch->top += size;
+    ts->chunk = ch;
+    f->back = NULL;
+    f->code = code;
+    f->ip = code->code;
+    f->chunk = ch;
+    f->prev_chunk = prev;
+    f->stack = f->fast + code->nlocals;
+    f->sp = f->stack;
+    memset(f->fast, 0, sizeof(struct vm_object *) * (size_t)code->nlocals);
+    ts->depth++;
+    return f;
+}
+
+void vm_frame_pop(struct vm_thread *ts, struct vm_frame *f)
+{
+    f->chunk->top = (char *)f;
+    ts->chunk = f->prev_chunk;
+    ts->depth--;
+}
+
+/* ---- errors -------------------------------------------------------------------------------- */
+
+void vm_arity_message(const struct vm_code *c, int nargs, char *buf, size_t cap)
+{
+    if (nargs > c->argcount) {
+        snprintf(buf, cap, "%s() takes %d positional argument%s but %d %s given", c->name, c->argcount,
+                 c->argcount == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were");
+        return;
+    }
+    int missing = c->argcount - nargs;
+    size_t n = (size_t)snprintf(buf, cap, "%s() missing %d required positional argument%s: ", c->name,
+                                missing, missing == 1 ? "" : "s");
+    for (int i = nargs; i < c->argcount && n < cap; i++) {
+        const char *sep = i == nargs ? "" : (missing == 2 ? " and " : (i == c->argcount - 1 ? ", and " : ", "));
+        n += (size_t)snprintf(buf + n, cap - n, "%s'%s'", sep, c->varnames[i]);
+    }
+}
+
+struct tb_entry {
+    const struct vm_code *code;
+    int line;
+};
+
+static int frame_line(const struct vm_frame *f)
+{
+    size_t unit = (size_t)(f->ip - f->code->code) / 2;
+    if (unit > 0)
+        unit--;   /* ip is past the instruction that was running */
+    if (unit >= f->code->ncode)
+        unit = f->code->ncode ? f->code->ncode - 1 : 0;
+    return f->code->ncode ? f->code->lines[unit] : f->code->firstlineno;
+}
+
+/* CPython's layout; runs of one repeated line collapse after three, as its
+   traceback printer does. The message is cut in the middle if too long. */
+static void format_traceback(struct vm_thread *ts, const struct tb_entry *tb, int n, struct vm_error *err)
+{
+    struct vm_buf b = {0};
+    char line[512];
+    int ok = vm_buf_puts(&b, "Traceback (most recent call last):\n");
+    const struct tb_entry *last = NULL;
+    int count = 0;
+    for (int i = 0; i <= n && ok == 0; i++) {
+        const struct tb_entry *e = i < n ? &tb[i] : NULL;
+        if (!e || !last || e->code != last->code || e->line != last->line) {
+            if (count > 3) {
+                snprintf(line, sizeof line, "  [Previous line repeated %d more time%s]\n", count - 3,
+                         count - 3 > 1 ? "s" : "");
+                ok = vm_buf_puts(&b, line);
+            }
+            last = e;
+            count = 0;
+        }
+        if (!e)
+            break;
+        if (++count <= 3) {
+            snprintf(line, sizeof line, "  File \"%s\", line %d, in %s\n", e->code->prog->filename,
+                     e->line, e->code->name);
+            ok = vm_buf_puts(&b, line);
+        }
+    }
+    const char *kind = vm_exc_name(ts->exc);
+    if (ts->exc_msg[0])
+        snprintf(line, sizeof line, "%s: %s", kind, ts->exc_msg);
+    else
+        snprintf(line, sizeof line, "%s", kind);
+    size_t cap = sizeof err->msg;
+    if (ok != 0 || !b.p) {
+        snprintf(err->msg, cap, "%s", line);
+    } else if (b.len + strlen(line) < cap) {
+        snprintf(err->msg, cap, "%s%s", b.p, line);
+    } else {
+        /* Keep the head, the innermost frames and the error line. */
+        size_t lastlen = strlen(line), head = cap / 3;
+        size_t tail = cap - head - lastlen - 16;
+        while (head > 0 && b.p[head - 1] != '\n')
+            head--;
+        size_t from = b.len - tail;
+        while (from < b.len && b.p[from - 1] != '\n')
+            from++;
+        snprintf(err->msg, cap, "%.*s  ...\n%s%s", (int)head, b.p, b.p + from, line);
+    }
+    vm_buf_free(&b);
+    err->line = err->col = 0;
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_object **result,
+                       struct vm_error *err)
+{
+#if VM_COMPUTED_GOTO
+    /* Generated from the opcode list; unused numbers stay NULL (the compiler
+       emits only listed opcodes). */
+    static const void *const labels[256] = {
+#define VM_OP_LABEL(name, num, kind) [num] = &&L_##name,
+        VM_OPCODES(VM_OP_LABEL)
+#undef VM_OP_LABEL
+    };
+#endif
+    struct vm_runtime *rt = ts->rt;
+    struct vm_object **const globals = rt->globals;
+    struct vm_object *const *const slot_builtin = rt->prog->slot_builtin;
+    struct gil_thread *const gt = &ts->gt;
+    /* Cached once: refcounts are atomic only under GIL_VM_ATOMIC; the in-place
+       int reuse below is safe only when the lock serialises bytecode. */
+    const bool atomic_rc = ts->safety == GIL_VM_ATOMIC;
+    const bool serial = ts->safety == GIL_VM_SERIAL;
+
+    struct vm_frame *f = entry;
+    struct vm_code *co;
+    const uint8_t *first_instr, *ip;
+    struct vm_object **sp, **fast;
+    struct vm_object *const *consts;
+    int op, oparg;
+
+#define LOAD_FRAME()                  \
+    do {                              \
+        co = f->code;                 \
+        first_instr = co->code;       \
+        consts = co->consts;          \
+        fast = f->fast;               \
+    } while (0)
+
+#define INCREF(o)                                                             \
+    do {                                                                      \
+        struct vm_object *o_ = (o);                                           \
+        if (!(o_->flags & VM_IMMORTAL)) {                                     \
+            if (VM_LIKELY(!atomic_rc))                                        \
+                o_->refcnt++;                                                 \
+            else /* relaxed: see vm_incref */                                 \
+                __atomic_fetch_add(&o_->refcnt, 1, __ATOMIC_RELAXED);         \
+        }                                                                     \
+    } while (0)
+#define DECREF(o)                                                             \
+    do {                                                                      \
+        struct vm_object *o_ = (o);                                           \
+        if (!(o_->flags & VM_IMMORTAL)) {                                     \
+            if (VM_LIKELY(!atomic_rc)) {                                      \
+                if (--o_->refcnt == 0)                                        \
+                    vm_dealloc(ts, o_);                                       \
+            } else if (__atomic_sub_fetch(&o_->refcnt, 1, __ATOMIC_ACQ_REL) == 0) { \
+                vm_dealloc(ts, o_); /* acq_rel: see vm_decref */              \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+#define XDECREF(o)                        \
+    do {                                  \
+        struct vm_object *x_ = (o);       \
+        if (x_)                           \
+            DECREF(x_);                   \
+    } while (0)
+
+#define FETCH()             \
+    do {                    \
+        op = ip[0];         \
+        oparg = ip[1];      \
+        ip += 2;            \
+    } while (0)
+#define TICK()                       \
+    do {                             \
+        if (gil_should_yield(gt))    \
+            gil_yield(gt);           \
+    } while (0)
+#if VM_COMPUTED_GOTO
+#define TARGET(name) L_##name:
+#define DISPATCH_CURRENT() goto *labels[op]
+#define DISPATCH()         \
+    do {                   \
+        FETCH();           \
+        goto *labels[op];  \
+    } while (0)
+#else
+#define TARGET(name) case VM_OP_##name:
+#define DISPATCH_CURRENT() goto dispatch_op
+#define DISPATCH() continue
+#endif
+#define NEXT() DISPATCH()
+#define NEXT_TICK()    \
+    do {               \
+        TICK();        \
+        DISPATCH();    \
+    } while (0)
+/* A conditional jump; ticks only when it goes backwards. */
+#define JUMP_TO(target)                                   \
+    do {                                                  \
+        const uint8_t *dst_ = first_instr + (target);     \
+        if (dst_ < ip)                                    \
+            TICK();                                       \
+        ip = dst_;                                        \
+    } while (0)
+
+    LOAD_FRAME();
+    ip = f->ip;
+    sp = f->sp;
+
+#if VM_COMPUTED_GOTO
+    DISPATCH();
+#endif
+    for (;;) {
+#if !VM_COMPUTED_GOTO
+        FETCH();
+    dispatch_op:
+        switch (op) {
+#endif
+        TARGET(LOAD_FAST) {
+            struct vm_object *v = fast[oparg];
+            if (VM_UNLIKELY(!v))
+                goto unbound_local;
+            INCREF(v);
+            *sp++ = v;
+            NEXT();
+        }
+        TARGET(LOAD_CONST) {
+            *sp++ = consts[oparg];   /* constants are immortal: no incref */
+            NEXT();
+        }
+        TARGET(STORE_FAST) {
+            struct vm_object *v = *--sp;
+            struct vm_object *old = fast[oparg];
+            fast[oparg] = v;
+            XDECREF(old);
+            NEXT();
+        }
+        TARGET(POP_TOP) {
+            struct vm_object *v = *--sp;
+            XDECREF(v);
+            NEXT();
+        }
+        TARGET(ROT_TWO) {
+            struct vm_object *top = sp[-1];
+            sp[-1] = sp[-2];
+            sp[-2] = top;
+            NEXT();
+        }
+        TARGET(ROT_THREE) {
+            struct vm_object *top = sp[-1];
+            sp[-1] = sp[-2];
+            sp[-2] = sp[-3];
+            sp[-3] = top;
+            NEXT();
+        }
+        TARGET(DUP_TOP) {
+            struct vm_object *v = sp[-1];
+            INCREF(v);
+            *sp++ = v;
+            NEXT();
+        }
+        TARGET(DUP_TOP_TWO) {
+            struct vm_object *a = sp[-2], *b = sp[-1];
+            INCREF(a);
+            INCREF(b);
+            sp[0] = a;
+            sp[1] = b;
+            sp += 2;
+            NEXT();
+        }
+        TARGET(NOP) {
+            NEXT();
+        }
+        TARGET(EXTENDED_ARG) {
+            int ext = oparg;
+            op = ip[0];
+            oparg = (ext << 8) | ip[1];
+            ip += 2;
+            DISPATCH_CURRENT();
+        }
+        TARGET(UNARY_POSITIVE) {
+            struct vm_object *v = sp[-1];
+            struct vm_object *r = vm_positive(ts, v);
+            if (!r)
+                goto error;
+            DECREF(v);
+            sp[-1] = r;
+            NEXT_TICK();
+        }
+        TARGET(UNARY_NEGATIVE) {
+            struct vm_object *v = sp[-1];
+            struct vm_object *r = vm_negative(ts, v);
+            if (!r)
+                goto error;
+            DECREF(v);
+            sp[-1] = r;
+            NEXT_TICK();
+        }
+        TARGET(UNARY_NOT) {
+            struct vm_object *v = sp[-1];
+            struct vm_object *r = VM_BOOL(!vm_truthy(ts, v));
+            DECREF(v);
+            sp[-1] = r;
+            NEXT_TICK();
+        }
+
+        /* Binary operators. Int fast paths for + - * and a reuse trick for
+           `n -= 1` style updates: when the left operand is a non-shared int
+           held only by the local that the next STORE_FAST overwrites, the
+           object takes the new value in place and the store is skipped
+           (ints are immutable, but nobody else can see this one). */
+#define BINARY_CASE(NAME, BINOP, INPLACE, FASTOP)                                        \
+        TARGET(NAME) {                                                                   \
+            struct vm_object *r = sp[-1], *l = sp[-2], *res;                             \
+            if (FASTOP && l->type == &vm_int_type && r->type == &vm_int_type) {          \
+                int64_t x = ((struct vm_int *)l)->value, y = ((struct vm_int *)r)->value, z; \
+                bool ovf = BINOP == VM_BIN_ADD   ? __builtin_add_overflow(x, y, &z)      \
+                           : BINOP == VM_BIN_SUB ? __builtin_sub_overflow(x, y, &z)      \
+                                                 : __builtin_mul_overflow(x, y, &z);     \
+                if (VM_UNLIKELY(ovf)) {                                                  \
+                    vm_overflow(ts);                                                     \
+                    goto error;                                                          \
+                }                                                                        \
+                if (INPLACE && serial && l->refcnt == 2 && ip[0] == VM_OP_STORE_FAST &&  \
+                    fast[ip[1]] == l && (z < VM_SMALL_INT_MIN || z > VM_SMALL_INT_MAX)) { \
+                    ((struct vm_int *)l)->value = z;                                     \
+                    l->refcnt = 1; /* the stack's reference goes; the local's stays */  \
+                    DECREF(r);                                                           \
+                    sp -= 2;                                                             \
+                    ip += 2; /* the STORE_FAST is done */                                \
+                    NEXT_TICK();                                                         \
+                }                                                                        \
+                res = vm_int_new(ts, z);                                                 \
+            } else {                                                                     \
+                res = vm_binary(ts, BINOP, l, r, INPLACE);                               \
+            }                                                                            \
+            if (VM_UNLIKELY(!res))                                                       \
+                goto error;                                                              \
+            DECREF(l);                                                                   \
+            DECREF(r);                                                                   \
+            sp--;                                                                        \
+            sp[-1] = res;                                                                \
+            NEXT_TICK();                                                                 \
+        }
+        BINARY_CASE(BINARY_ADD, VM_BIN_ADD, false, true)
+        BINARY_CASE(BINARY_SUBTRACT, VM_BIN_SUB, false, true)
+        BINARY_CASE(BINARY_MULTIPLY, VM_BIN_MUL, false, true)
+        BINARY_CASE(BINARY_TRUE_DIVIDE, VM_BIN_TRUEDIV, false, false)
+        BINARY_CASE(BINARY_FLOOR_DIVIDE, VM_BIN_FLOORDIV, false, false)
+        BINARY_CASE(BINARY_MODULO, VM_BIN_MOD, false, false)
+        BINARY_CASE(INPLACE_ADD, VM_BIN_ADD, true, true)
+        BINARY_CASE(INPLACE_SUBTRACT, VM_BIN_SUB, true, true)
+        BINARY_CASE(INPLACE_MULTIPLY, VM_BIN_MUL, true, true)
+        BINARY_CASE(INPLACE_TRUE_DIVIDE, VM_BIN_TRUEDIV, true, false)
+        BINARY_CASE(INPLACE_FLOOR_DIVIDE, VM_BIN_FLOORDIV, true, false)
+        BINARY_CASE(INPLACE_MODULO, VM_BIN_MOD, true, false)
+#undef BINARY_CASE
+
+        TARGET(COMPARE_OP) {
+            struct vm_object *r = sp[-1], *l = sp[-2];
+            int res;
+            if (l->type == &vm_int_type && r->type == &vm_int_type) {
+                int64_t x = ((struct vm_int *)l)->value, y = ((struct vm_int *)r)->value;
+                switch (oparg) {
+                case VM_CMP_LT: res = x < y; break;
+                case VM_CMP_LE: res = x <= y; break;
+                case VM_CMP_EQ: res = x == y; break;
+                case VM_CMP_NE: res = x != y; break;
+                case VM_CMP_GT: res = x > y; break;
+                case VM_CMP_GE: res = x >= y; break;
+                case VM_CMP_IS: res = l == r; break;
+                default: res = l != r; break;
+                }
+            } else if (oparg == VM_CMP_IS) {
+                res = l == r;
+            } else if (oparg == VM_CMP_IS_NOT) {
+                res = l != r;
+            } else {
+                res = vm_compare(ts, oparg, l, r);
+                if (res < 0)
+                    goto error;
+            }
+            sp -= 2;
+            DECREF(l);
+            DECREF(r);
+            TICK();
+            /* Predict the conditional jump that almost always follows. */
+            if (ip[0] == VM_OP_POP_JUMP_IF_FALSE) {
+                oparg = ip[1];
+                ip += 2;
+                if (!res)
+                    JUMP_TO(oparg);
+                NEXT();
+            }
+            if (ip[0] == VM_OP_POP_JUMP_IF_TRUE) {
+                oparg = ip[1];
+                ip += 2;
+                if (res)
+                    JUMP_TO(oparg);
+                NEXT();
+            }
+            *sp++ = VM_BOOL(res);
+            NEXT();
+        }
+        TARGET(POP_JUMP_IF_FALSE) {
+            struct vm_object *v = *--sp;
+            if (v == VM_FALSE) {
+                JUMP_TO(oparg);
+            } else if (v != VM_TRUE) {
+                bool t = vm_truthy(ts, v);
+                DECREF(v);
+                if (!t)
+                    JUMP_TO(oparg);
+            }
+            NEXT();
+        }
+        TARGET(POP_JUMP_IF_TRUE) {
+            struct vm_object *v = *--sp;
+            if (v == VM_TRUE) {
+                JUMP_TO(oparg);
+            } else if (v != VM_FALSE) {
+                bool t = vm_truthy(ts, v);
+                DECREF(v);
+                if (t)
+                    JUMP_TO(oparg);
+            }
+            NEXT();
+        }
+        TARGET(JUMP_IF_FALSE_OR_POP) {
+            struct vm_object *v = sp[-1];
+            if (!vm_truthy(ts, v)) {
+                JUMP_TO(oparg);
+            } else {
+                sp--;
+                DECREF(v);
+            }
+            NEXT();
+        }
+        TARGET(JUMP_IF_TRUE_OR_POP) {
+            struct vm_object *v = sp[-1];
+            if (vm_truthy(ts, v)) {
+                JUMP_TO(oparg);
+            } else {
+                sp--;
+                DECREF(v);
+            }
+            NEXT();
+        }
+        TARGET(JUMP_FORWARD) {
+            ip += oparg;
+            NEXT();
+        }
+        TARGET(JUMP_ABSOLUTE) {
+            ip = first_instr + oparg;
+            NEXT_TICK();
+        }
+        TARGET(GET_ITER) {
+            struct vm_object *v = sp[-1];
+            struct vm_object *it = vm_get_iter(ts, v);
+            if (!it)
+                goto error;
+            DECREF(v);
+            sp[-1] = it;
+            NEXT_TICK();
+        }
+        TARGET(FOR_ITER) {
+            struct vm_object *it = sp[-1], *v;
+            if (it->type == &vm_range_iter_type) {
+                struct vm_range_iter *ri = (struct vm_range_iter *)it;
+                if (ri->remaining == 0) {
+                    v = NULL;
+                } else {
+                    int64_t x = ri->next;
+                    if (--ri->remaining > 0)
+                        ri->next += ri->step;
+                    v = vm_int_new(ts, x);
+                    if (!v)
+                        goto error;
+                }
+            } else {
+                v = vm_iter_next(ts, it);
+                if (!v && ts->exc != VM_EXC_NONE)
+                    goto error;
+            }
+            if (v) {
+                *sp++ = v;
+            } else {
+                sp--;
+                DECREF(it);
+                ip += oparg;
+            }
+            NEXT_TICK();
+        }
+        TARGET(LOAD_NAME)
+        TARGET(LOAD_GLOBAL) {
+            int slot = co->name_slot[oparg];
+            struct vm_object *v;
+            if (VM_LIKELY(!atomic_rc)) {
+                v = globals[slot];
+                if (v)
+                    INCREF(v);
+            } else {
+                vm_objlock(ts, &rt->globals_lock);
+                v = globals[slot];
+                if (v)
+                    INCREF(v);
+                vm_objunlock(ts, &rt->globals_lock);
+            }
+            if (!v) {
+                v = slot_builtin[slot];   /* immortal */
+                if (!v) {
+                    vm_raise(ts, VM_EXC_NAME, "name '%s' is not defined", co->names[oparg]);
+                    goto error;
+                }
+            }
+            *sp++ = v;
+            NEXT_TICK();
+        }
+        TARGET(STORE_NAME)
+        TARGET(STORE_GLOBAL) {
+            int slot = co->name_slot[oparg];
+            struct vm_object *v = *--sp, *old;
+            vm_objlock(ts, &rt->globals_lock);
+            old = globals[slot];
+            globals[slot] = v;
+            vm_objunlock(ts, &rt->globals_lock);
+            XDECREF(old);   /* after unlocking: freeing may take other locks */
+            NEXT_TICK();
+        }
+        TARGET(BINARY_SUBSCR) {
+            struct vm_object *key = sp[-1], *o = sp[-2], *r;
+            if (VM_LIKELY(o->type == &vm_list_type && key->type == &vm_int_type && !atomic_rc)) {
+                struct vm_list *l = (struct vm_list *)o;
+                int64_t i = ((struct vm_int *)key)->value;
+                if (i < 0)
+                    i += (int64_t)l->len;
+                if (VM_UNLIKELY(i < 0 || (uint64_t)i >= l->len)) {
+                    vm_raise(ts, VM_EXC_INDEX, "list index out of range");
+                    goto error;
+                }
+                r = l->items[i];
+                INCREF(r);
+            } else {
+                r = vm_subscr(ts, o, key);
+                if (!r)
+                    goto error;
+            }
+            DECREF(key);
+            DECREF(o);
+            sp--;
+            sp[-1] = r;
+            NEXT_TICK();
+        }
+        TARGET(STORE_SUBSCR) {
+            struct vm_object *key = sp[-1], *o = sp[-2], *v = sp[-3];
+            if (VM_LIKELY(o->type == &vm_list_type && key->type == &vm_int_type && !atomic_rc)) {
+                struct vm_list *l = (struct vm_list *)o;
+                int64_t i = ((struct vm_int *)key)->value;
+                if (i < 0)
+                    i += (int64_t)l->len;
+                if (VM_UNLIKELY(i < 0 || (uint64_t)i >= l->len)) {
+                    vm_raise(ts, VM_EXC_INDEX, "list assignment index out of range");
+                    goto error;
+                }
+                struct vm_object *old = l->items[i];
+                l->items[i] = v;   /* the stack's reference moves into the list */
+                sp -= 3;
+                DECREF(old);
+                DECREF(key);
+                DECREF(o);
+                NEXT_TICK();
+            }
+            if (vm_store_subscr(ts, o, key, v) < 0)
+                goto error;
+            sp -= 3;
+            DECREF(v);
+            DECREF(key);
+            DECREF(o);
+            NEXT_TICK();
+        }
+        TARGET(BUILD_LIST) {
+            struct vm_object *l = vm_list_new(ts, (size_t)oparg);
+            if (!l)
+                goto error;
+            sp -= oparg;
+            if (oparg)
+                memcpy(((struct vm_list *)l)->items, sp, sizeof *sp * (size_t)oparg);
+            *sp++ = l;
+            NEXT_TICK();
+        }
+        TARGET(LOAD_ATTR) {
+            struct vm_object *obj = sp[-1], *meth, *attr;
+            if (vm_get_method(ts, obj, co->names[oparg], (enum vm_attr)co->name_attr[oparg], &meth,
+                              &attr) < 0)
+                goto error;
+            if (meth) {
+                /* lst.append as a value: bind it. */
+                struct vm_method *m = vm_alloc(ts, &vm_method_type, sizeof *m);
+                if (!m)
+                    goto error;
+                m->fn = (const struct vm_builtin *)meth;
+                m->self = obj;   /* the stack's reference moves into the method */
+                sp[-1] = &m->ob;
+            } else {
+                sp[-1] = attr;
+                DECREF(obj);
+            }
+            NEXT_TICK();
+        }
+        TARGET(LOAD_METHOD) {
+            struct vm_object *obj = sp[-1], *meth, *attr;
+            if (vm_get_method(ts, obj, co->names[oparg], (enum vm_attr)co->name_attr[oparg], &meth,
+                              &attr) < 0)
+                goto error;
+            if (meth) {             /* [meth, self] */
+                sp[-1] = meth;
+                *sp++ = obj;
+            } else {                /* [NULL, attr] */
+                sp[-1] = NULL;
+                DECREF(obj);
+                *sp++ = attr;
+            }
+            NEXT_TICK();
+        }
+        TARGET(CALL_METHOD) {
+            /* Stack: [meth, self, args...] or [NULL, callable, args...]. */
+            struct vm_object **args = sp - oparg;
+            struct vm_object *meth = args[-2], *r;
+            if (meth)
+                r = vm_call_builtin(ts, meth, args - 1, oparg + 1);
+            else
+                r = vm_call_builtin(ts, args[-1], args, oparg);
+            if (!r)
+                goto error;
+            for (struct vm_object **p = args - 1; p < sp; p++)
+                DECREF(*p);
+            /* meth is an immortal builtin (or NULL): nothing to release */
+            sp = args - 2;
+            *sp++ = r;
+            NEXT_TICK();
+        }
+        TARGET(CALL_FUNCTION) {
+            struct vm_object **args = sp - oparg;
+            struct vm_object *callable = args[-1];
+            if (callable->type == &vm_function_type) {
+                struct vm_code *cc = ((struct vm_function *)callable)->code;
+                if (VM_UNLIKELY(oparg != cc->argcount)) {
+                    vm_arity_message(cc, oparg, ts->exc_msg, sizeof ts->exc_msg);
+                    ts->exc = VM_EXC_TYPE;
+                    goto error;
+                }
+                if (VM_UNLIKELY(ts->depth >= VM_RECURSION_LIMIT)) {
+                    vm_raise(ts, VM_EXC_RECURSION, "maximum recursion depth exceeded");
+                    goto error;
+                }
+                f->ip = ip;
+                f->sp = args;       /* the callable stays on the caller's stack */
+                struct vm_frame *nf = vm_frame_push(ts, cc);
+                if (!nf)
+                    goto error;
+                memcpy(nf->fast, args, sizeof *args * (size_t)oparg);   /* references move */
+                nf->back = f;
+                f = nf;
+                LOAD_FRAME();
+                ip = first_instr;
+                sp = f->stack;
+                NEXT_TICK();
+            }
+            struct vm_object *r = vm_call_builtin(ts, callable, args, oparg);
+            if (!r)
+                goto error;
+            for (int i = 0; i < oparg; i++)
+                DECREF(args[i]);
+            DECREF(callable);
+            sp = args;
+            sp[-1] = r;
+            NEXT_TICK();
+        }
+        TARGET(RETURN_VALUE) {
+            struct vm_object *retval = *--sp;
+            while (sp > f->stack) {   /* nothing left in well-formed code */
+                struct vm_object *v = *--sp;
+                XDECREF(v);
+            }
+            for (int i = 0; i < co->nlocals; i++)
+                XDECREF(fast[i]);
+            struct vm_frame *back = f->back;
+            bool done = f == entry;
+            vm_frame_pop(ts, f);
+            if (done) {
+                *result = retval;
+                return VM_OK;
+            }
+            f = back;
+            LOAD_FRAME();
+            ip = f->ip;
+            sp = f->sp;
+            struct vm_object *callable = sp[-1];
+            sp[-1] = retval;
+            DECREF(callable);
+            NEXT_TICK();
+        }
+        TARGET(MAKE_FUNCTION) {
+            sp--;   /* the qualified name: an immortal constant */
+            struct vm_function *fn = vm_alloc(ts, &vm_function_type, sizeof *fn);
+            if (!fn)
+                goto error;
+            fn->code = (struct vm_code *)sp[-1];
+            sp[-1] = &fn->ob;
+            NEXT_TICK();
+        }
+        TARGET(IMPORT_NAME) {
+            sp--;   /* fromlist and level are immortal constants */
+            sp[-1] = &vm_time_module.ob;   /* the compiler admits only `import time` */
+            NEXT_TICK();
+        }
+        TARGET(RAISE_OVERFLOW) {
+            vm_overflow(ts);
+            goto error;
+        }
+#if !VM_COMPUTED_GOTO
+        default:
+            vm_raise(ts, VM_EXC_SYSTEM, "bad opcode %d", op);
+            goto error;
+        }
+#endif
+    }
+
+unbound_local:
+    vm_raise(ts, VM_EXC_UNBOUND, "cannot access local variable '%s' where it is not associated with a value",
+             co->varnames[oparg]);
+error : {
+    /* Record the traceback, then unwind and free every frame down to entry. */
+    f->ip = ip;
+    f->sp = sp;
+    int n = 0;
+    for (struct vm_frame *g = f;; g = g->back) {
+        n++;
+        if (g == entry)
+            break;
+    }
+    struct tb_entry small[64];
+    struct tb_entry *tb = n <= 64 ? small : malloc(sizeof *tb * (size_t)n);
+    int i = n;
+    for (struct vm_frame *g = f;; g = g->back) {
+        if (tb) {
+            tb[i - 1].code = g->code;
+            tb[i - 1].line = frame_line(g);
+        }
+        i--;
+        if (g == entry)
+            break;
+    }
+    if (ts->exc == VM_EXC_NONE)
+        vm_raise(ts, VM_EXC_SYSTEM, "error without an exception set");
+    format_traceback(ts, tb ? tb : small, tb ? n : 0, err);
+    if (tb != small)
+        free(tb);
+    for (;;) {
+        struct vm_frame *g = f;
+        for (struct vm_object **p = g->stack; p < g->sp; p++)
+            XDECREF(*p);
+        for (int k = 0; k < g->code->nlocals; k++)
+            XDECREF(g->fast[k]);
+        struct vm_frame *back = g->back;
+        bool last = g == entry;
+        vm_frame_pop(ts, g);
+        if (last)
+            break;
+        f = back;
+    }
+    ts->exc = VM_EXC_NONE;
+    ts->exc_msg[0] = '\0';
+    *result = NULL;
+    return VM_RUNTIME_ERROR;
+}
+#undef LOAD_FRAME
+#undef INCREF
+#undef DECREF
+#undef XDECREF
+}
