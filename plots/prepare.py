@@ -27,6 +27,7 @@ import csv
 import glob
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -54,6 +55,7 @@ SAMPLE_NUMERIC = {"rep", "sample", "latency_us"}
 TRACE_COLUMNS = ["t_ns", "thread", "event"]
 TRACE_EVENTS = ("request", "acquire", "release", "drop_request", "timeout",
                 "futile_wakeup", "block_enter", "block_exit")
+WHOLE_NUMBER = re.compile(r"-?[0-9]+\Z")
 PARAM_COLUMNS = ("check_interval", "lock", "interval_us", "force_switching", "refcounts")
 
 # Order of the lab's own designs in every figure; peers follow, by name.
@@ -62,8 +64,8 @@ LAB_DESIGN_ORDER = ("py26", "py32", "none", "noop", "fifo")
 DESIGN_COLOURS = {"py26": "c_vermillion", "py32": "c_blue", "none": "c_green",
                   "noop": "c_black", "fifo": "c_purple"}
 PEER_COLOURS = ("c_orange", "c_sky", "c_purple", "c_black", "c_yellow")
-SCENARIOS = (  # key, legend name, colour
-    ("seq", "seq (one thread, the work twice)", "c_sky"),
+SCENARIOS = (  # key, legend name, colour ("seq" is renamed after the data, see seq_name)
+    ("seq", "seq (one thread)", "c_sky"),
     ("cpu1", "threads on 1 CPU", "c_orange"),
     ("all", "threads on all CPUs", "c_vermillion"),
 )
@@ -86,7 +88,7 @@ def is_number(text):
         return False
 
 
-def read_table(path, required, numeric, allowed=None):
+def read_table(path, required, numeric):
     """Rows of a CSV file as dicts, or InputError naming the file and line."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -111,12 +113,6 @@ def read_table(path, required, numeric, allowed=None):
                     v = rec[i].strip()
                     if v and not is_number(v):
                         raise InputError(f"{path}:{line}: column {c}: '{v}' is not a number")
-                if allowed:
-                    for c, values in allowed.items():
-                        v = rec[header.index(c)]
-                        if v not in values:
-                            raise InputError(f"{path}:{line}: column {c}: '{v}' is not one of "
-                                             f"{', '.join(values)}")
                 row = dict(zip(header, rec))
                 row["_line"] = line
                 rows.append(row)
@@ -158,14 +154,14 @@ def check_trace(path):
                 if len(rec) != 3:
                     raise InputError(f"{path}:{line}: {len(rec)} fields, the header has 3")
                 t, th, ev = rec
-                if not t.strip().lstrip("-").isdigit():
+                if not WHOLE_NUMBER.match(t.strip()):
                     raise InputError(f"{path}:{line}: column t_ns: '{t}' is not a whole number")
                 if not th.strip().isdigit():
                     raise InputError(f"{path}:{line}: column thread: '{th}' is not a thread id")
                 if ev not in TRACE_EVENTS:
                     raise InputError(f"{path}:{line}: column event: '{ev}' is not one of "
                                      f"{', '.join(TRACE_EVENTS)}")
-                t = int(t)
+                t = int(t.strip())
                 first = t if first is None else min(first, t)
                 last = t if last is None else max(last, t)
                 threads.add(int(th))
@@ -327,6 +323,29 @@ def describe_placement(rows):
     return f"scenario {sc}, {th} threads on {nc} CPU{'s' if nc != '1' else ''}"
 
 
+def threads_of(rows, scenario):
+    return {r["threads"] for r in rows if r["scenario"] == scenario}
+
+
+def seq_name(rows):
+    n = threads_of(rows, "seq")
+    if n == {"2"}:
+        return "seq (one thread, the work twice)"
+    if len(n) == 1:
+        return f"seq (one thread, the work {n.pop()} times)"
+    return "seq (one thread, all the work in a row)"
+
+
+def runtime_title(rows):
+    n = threads_of(rows, "threads") | threads_of(rows, "seq")
+    words = {"2": "two", "3": "three", "4": "four"}
+    if len(n) == 1:
+        k = n.pop()
+        return (f"Wall time by lock design: {words.get(k, k)} threads against "
+                f"one thread doing the work {'twice' if k == '2' else k + ' times'}")
+    return "Wall time by lock design: threads against one thread doing the same work"
+
+
 # ---- figure 1: runtime -------------------------------------------------------------------
 
 def prep_runtime(work, lab_path, rows, manifest):
@@ -338,7 +357,7 @@ def prep_runtime(work, lab_path, rows, manifest):
     present = [s for s in SCENARIOS
                if any(scenario_key(r) == s[0] for c in clusters for r in c["rows"])]
     nbar = len(present)
-    bar_w = 0.8 / nbar
+    bar_w = min(0.8 / nbar, 0.3)
     blocks = [[] for _ in present]
     tics = []
     top = 0.0
@@ -365,8 +384,10 @@ def prep_runtime(work, lab_path, rows, manifest):
     fig.write_data(".dat", blocks)
     fig.set("data", fig.path(".dat"))
     fig.set("nseries", len(present))
-    fig.array("series_name", [s[1] for s in present])
+    all_rows = [r for c in clusters for r in c["rows"]]
+    fig.array("series_name", [seq_name(all_rows) if s[0] == "seq" else s[1] for s in present])
     fig.colour_array("series_colour", [s[2] for s in present])
+    fig.set("title", runtime_title(all_rows))
     fig.setn("bar_width", bar_w)
     fig.setn("ymax", top * 1.18 if top > 0 else 1)
     fig.set("xmin", -0.6)
@@ -375,6 +396,7 @@ def prep_runtime(work, lab_path, rows, manifest):
                         f"bars: median over repetitions, whiskers: min–max; "
                         f"on each bar: time ÷ that design's seq median")
     fig.raw(f"set xtics ({', '.join(tics)})")
+    fig.set("tic_lines", max(lab.count("\n") + 1 for lab in labels))
     if first_peer is not None and first_peer > 0:
         fig.setn("peer_split", first_peer - 0.5)
     else:
@@ -405,7 +427,7 @@ def prep_rates(work, lab_path, rows, manifest):
         return
     present = [s for s in SCENARIOS if s[0] != "seq" and any(k[1] == s[0] for k in cells)]
     nbar = len(present)
-    bar_w = 0.8 / nbar
+    bar_w = min(0.8 / nbar, 0.3)
     blocks = []
     positive = []
     for si, (sk, _, _) in enumerate(present):
@@ -421,6 +443,7 @@ def prep_rates(work, lab_path, rows, manifest):
     fig.write_data(".dat", blocks)
     labels = cluster_labels(clusters)
     fig.raw("set xtics (" + ", ".join(f"{gp_str(labels[ci])} {ci}" for ci in range(len(clusters))) + ")")
+    fig.set("tic_lines", max(lab.count("\n") + 1 for lab in labels))
     lo = 10 ** math.floor(math.log10(min(positive))) if positive else 0.1
     hi = 10 ** (math.log10(max(positive)) + 0.6) if positive else 10
     fig.set("data", fig.path(".dat"))
@@ -593,8 +616,8 @@ def prep_timeline(work, path, info, manifest):
         w0 = start_ms * 1e6
     w0 = max(first, min(w0, last - width_ns))
     w1 = min(last, w0 + width_ns)
-    if w1 <= w0:
-        w1 = w0 + 1
+    if w1 - w0 < 1000:   # a run shorter than a microsecond: show one microsecond
+        w1 = w0 + 1000
 
     threads = info["threads"]
     ypos = {t: i for i, t in enumerate(threads)}
@@ -615,7 +638,7 @@ def prep_timeline(work, path, info, manifest):
         for rec in reader:
             if not rec:
                 continue
-            t, th, ev = int(rec[0]), int(rec[1]), rec[2]
+            t, th, ev = int(rec[0].strip()), int(rec[1].strip()), rec[2]
             if ev == "request":
                 asked_since[th] = t
             elif ev == "acquire":
@@ -659,11 +682,12 @@ def prep_timeline(work, path, info, manifest):
             fig.set(k, fig.path(f"-{k}.dat"))
     fig.set("nthreads", len(threads))
     fig.raw("set ytics (" + ", ".join(f"{gp_str(f'thread {t}')} {ypos[t]}" for t in threads) + ")")
-    fig.setn("xmin", w0 / 1e6)
-    fig.setn("xmax", w1 / 1e6)
+    fig.raw(f"xmin = {ms(w0)}")
+    fig.raw(f"xmax = {ms(w1)}")
     fig.set("design", design)
-    fig.set("subtitle", f"{os.path.basename(path)}: {(w1 - w0) / 1e6:.3g} ms of a "
-                        f"{(last - first) / 1e6:.3g} ms run; in this window: "
+    span = (f"the whole {(last - first) / 1e6:.3g} ms run" if w0 <= first and w1 >= last
+            else f"{(w1 - w0) / 1e6:.3g} ms of a {(last - first) / 1e6:.3g} ms run")
+    fig.set("subtitle", f"{os.path.basename(path)}: {span}; in this window: "
                         f"{counts['switches']} switches, {counts['futile_wakeup']} futile wake-ups, "
                         f"{counts['timeout']} time-outs, {counts['drop_request']} drop requests")
     fig.finish(manifest)

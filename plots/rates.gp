@@ -10,7 +10,7 @@
 # Data (prepare.py, one index block per placement):
 #   x  sw_median sw_min sw_max  fu_median fu_min fu_max
 # Vars: data, nseries, series_name[], series_colour[], bar_width, ymin, ymax,
-#       xmin, xmax, subtitle, xtics.
+#       xmin, xmax, subtitle, xtics, tic_lines.
 
 load plotdir."/style.gp"
 load vars
@@ -30,7 +30,7 @@ set xtics scale 0 font ",12" offset 0,-0.3
 set style fill solid 0.9 noborder
 set boxwidth bar_width * 0.92 absolute
 set tmargin at screen 0.80
-set bmargin at screen 0.12
+set bmargin at screen 0.12 + 0.022 * (tic_lines - 1)
 
 # Panel 1: switches per second.
 set lmargin at screen 0.07

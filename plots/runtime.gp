@@ -7,20 +7,20 @@
 #
 # Data (prepare.py, one index block per placement):
 #   x  median_s  min_s  max_s  "ratio"  reps
-# Vars: data, nseries, series_name[], series_colour[], bar_width, ymax, xmin,
-#       xmax, subtitle, peer_split (NaN: no peers), xtics.
+# Vars: data, title, nseries, series_name[], series_colour[], bar_width, ymax, xmin,
+#       xmax, subtitle, peer_split (NaN: no peers), xtics, tic_lines.
 
 load plotdir."/style.gp"
 load vars
 
-set label 1 "Wall time by lock design: two threads against one thread doing the work twice" \
-    at screen 0.5, screen 0.965 center font ",16"
+set label 1 title at screen 0.5, screen 0.965 center font ",16"
 set label 2 subtitle at screen 0.5, screen 0.925 center font ",10" textcolor rgb "#404040"
 set key at screen 0.5, screen 0.88 center center horizontal reverse Left samplen 2 width 2 font ",11"
 set tmargin at screen 0.84
-set bmargin at screen 0.12
+# Labels of groups that differ in a parameter take more than one line.
+set bmargin at screen 0.12 + 0.022 * (tic_lines - 1)
 set ylabel "wall time (s)"
-set xlabel "lock design (lab models) and peer interpreters" offset 0,-0.5
+set xlabel "lock design (lab models) and peer interpreters" offset 0, -0.5 - (tic_lines - 1)
 set xrange [xmin:xmax]
 set yrange [0:ymax]
 set xtics scale 0 font ",12" offset 0,-0.3

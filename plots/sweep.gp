@@ -58,8 +58,10 @@ do for [p=1:2] {
         set xrange [1:10]
         set yrange [0:1]
         set y2range [1:10]
+        set key off
         plot NaN notitle
         unset label 9
+        set key on
     } else {
         set autoscale x
         set yrange [0:*]

@@ -62,6 +62,18 @@ check "only lab.csv: no sweep, convoy or timeline images" \
 check "only lab.csv: notes name the skipped inputs" \
     eval 'err_names sweep.csv && err_names convoy_samples.csv && err_names trace-'
 
+# ---- sparse inputs still draw: one placement, one sweep design, a two-event trace ------
+rm -rf "$tmp/data" && mkdir -p "$tmp/data"
+{ head -n1 "$fixtures/lab.csv"; grep ',py32,' "$fixtures/lab.csv" | grep ',seq,'; grep ',cpython-' "$fixtures/lab.csv" | head -n2; } \
+    >"$tmp/data/lab.csv"
+{ head -n1 "$fixtures/sweep.csv"; grep ',py32,' "$fixtures/sweep.csv"; } >"$tmp/data/sweep.csv"
+printf 't_ns,thread,event\n0,0,request\n100,0,acquire\n' >"$tmp/data/trace-solo.csv"
+check "sparse inputs: exits 0" plots "$tmp/data" "$tmp/o2"
+for name in runtime sweep timeline-solo; do
+    size=$(png_size "$tmp/o2/$name.png")
+    check "sparse inputs: $name.png is 1200x700 (is $size)" [ "$size" = 1200x700 ]
+done
+
 # ---- bad inputs: non-zero exit, the file named, nothing drawn ----------------------------
 # refuses DESCRIPTION FILE-TO-NAME: after the data in $tmp/data was spoiled.
 refuses() {
