@@ -122,7 +122,6 @@ static int finish_write(FILE *out)
 struct trace_ref {
     uint64_t t_ns;
     uint32_t buf;       /* index into tr->bufs */
-    uint32_t pad_;
     size_t index;       /* position in that buffer */
 };
 
