@@ -9,8 +9,13 @@ need() { # need PACKAGE TEST-COMMAND...
     if ! "$@" >/dev/null 2>&1; then missing="$missing $pkg"; fi
 }
 have() { command -v "$1"; }
-tsan_rt() { ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a \
-               /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-aarch64.a; }
+# clang's TSan runtime for this machine's architecture.
+tsan_rt() {
+    for f in /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-"$(uname -m)".a; do
+        [ -e "$f" ] && return 0
+    done
+    return 1
+}
 
 need make       have make
 need gcc        have gcc
