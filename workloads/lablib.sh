@@ -90,7 +90,10 @@ size_count() {
         say "sizing count(N) for $label: count($n) ..."
         run_child "$@" --entry count --arg "$n" --scenario threads --threads 1 \
             --reps 1 --warmup 1 --csv "$tmp/cal.csv" --quiet
-        read -r n verdict < <("$PYTHON" "$LABTOOL" size "$tmp/cal.csv" "$n" "$target")
+        local sized
+        sized=$("$PYTHON" "$LABTOOL" size "$tmp/cal.csv" "$n" "$target" 2>&1) ||
+            die "sizing count(N) for $label: $sized"
+        read -r n verdict <<<"$sized"
         if [ "$verdict" = ok ] || [ "$tries" -ge 6 ]; then break; fi
     done
     SIZE_N=$n
