@@ -238,10 +238,15 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
         oparg = ip[1];      \
         ip += 2;            \
     } while (0)
-#define TICK()                       \
-    do {                             \
-        if (gil_should_yield(gt))    \
-            gil_yield(gt);           \
+/* gil_should_yield() spelled out: the compiler will not inline a call at
+   every one of the loop's many tick sites, and this is the hot path. */
+#define TICK()                                                                 \
+    do {                                                                       \
+        /* relaxed: as gil_should_yield (gil.h): a late sighting costs one     \
+           more instruction, never correctness. */                              \
+        if (VM_UNLIKELY(--gt->ticks < 0 ||                                     \
+                        atomic_load_explicit(gt->breaker, memory_order_relaxed))) \
+            gil_yield(gt);                                                     \
     } while (0)
 #if VM_COMPUTED_GOTO
 #define TARGET(name) L_##name:
@@ -429,15 +434,14 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             int res;
             if (l->type == &vm_int_type && r->type == &vm_int_type) {
                 int64_t x = ((struct vm_int *)l)->value, y = ((struct vm_int *)r)->value;
-                switch (oparg) {
-                case VM_CMP_LT: res = x < y; break;
-                case VM_CMP_LE: res = x <= y; break;
-                case VM_CMP_EQ: res = x == y; break;
-                case VM_CMP_NE: res = x != y; break;
-                case VM_CMP_GT: res = x > y; break;
-                case VM_CMP_GE: res = x >= y; break;
-                case VM_CMP_IS: res = l == r; break;
-                default: res = l != r; break;
+                if (VM_LIKELY(oparg <= VM_CMP_GE)) {
+                    /* Bit (order + 1) of cmp_masks[op] says whether the
+                       comparison holds for x <, ==, > y. */
+                    static const unsigned char cmp_masks[6] = {1, 3, 2, 5, 4, 6};
+                    int order = (x > y) - (x < y);
+                    res = (cmp_masks[oparg] >> (order + 1)) & 1;
+                } else {
+                    res = oparg == VM_CMP_IS ? l == r : l != r;
                 }
             } else if (oparg == VM_CMP_IS) {
                 res = l == r;

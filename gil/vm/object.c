@@ -178,8 +178,8 @@ struct vm_object *vm_str_new(struct vm_thread *ts, const char *s, size_t len)
     if (!o)
         return NULL;
     o->len = len;
-    if (len)
-        memcpy(o->data, s, len);
+    if (s && len)
+        memcpy(o->data, s, len);   /* NULL s: the caller fills data */
     o->data[len] = '\0';
     return &o->ob;
 }
@@ -298,7 +298,8 @@ static void method_dealloc(struct vm_thread *ts, struct vm_object *o)
 static void list_iter_dealloc(struct vm_thread *ts, struct vm_object *o)
 {
     struct vm_list_iter *it = (struct vm_list_iter *)o;
-    vm_xdecref(ts, &it->list->ob);
+    if (it->list)   /* NULL once exhausted */
+        vm_decref(ts, &it->list->ob);
     vm_free(ts, o);
 }
 

@@ -127,7 +127,8 @@ static void **scratch_take(struct vm_compiler *c, size_t mark, int *n)
     if (k > (size_t)INT32_MAX / 2)
         vm_compile_error(c, peek(c)->line, peek(c)->col, "SyntaxError: too many items");
     void **v = vm_arena_alloc(c, (k ? k : 1) * sizeof *v);
-    memcpy(v, c->scratch + mark, k * sizeof *v);
+    if (k)
+        memcpy(v, c->scratch + mark, k * sizeof *v);
     c->nscratch = mark;
     *n = (int)k;
     return v;
