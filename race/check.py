@@ -137,6 +137,9 @@ def parse_catalogue(path):
         if unknown:
             raise InputError(f"{where}: unknown detector(s) {', '.join(sorted(unknown))}; "
                              f"allowed: {', '.join(DETECTORS)} or -")
+        if ("tsan" in detectors) != (expect in ("race", "deadlock-report")):
+            raise InputError(f"{where}: tsan must be listed exactly when the verdict is "
+                             "race or deadlock-report")
         runs, timeout_s, rest = parse_options(tokens[5:], where)
         runs = runs or DEFAULT_RUNS[expect]
         timeout_s = timeout_s or DEFAULT_TIMEOUT_S
@@ -219,9 +222,42 @@ class Run:
         self.timed_out, self.wall_s, self.max_rss_kb = timed_out, wall_s, max_rss_kb
 
 
-def run_program(argv, timeout_s, env=None):
+def run_program(argv, timeout_s, env=None, measure=None):
     """Run argv from the repo root with a time limit; the whole process group is
-    killed at the limit. Max RSS comes from wait4's rusage of that one child."""
+    killed at the limit. With measure (the path of the built race/measure.c), the
+    program runs under that helper, which reports its exit status and peak RSS;
+    without it max_rss_kb is wait4's figure, which includes this driver's own
+    peak (see measure.c), so only --score asks for it."""
+    report = None
+    if measure:
+        fd, report = tempfile.mkstemp(prefix="measure-", dir=BUILD_DIR)
+        os.close(fd)
+        argv = [measure, report] + list(argv)
+    try:
+        run = _run_program(argv, timeout_s, env)
+        if report:
+            with open(report, encoding="ascii") as f:
+                m = re.search(r"status=(-?\d+) maxrss_kb=(\d+)", f.read())
+            if m:
+                run.status = os.waitstatus_to_exitcode(int(m.group(1)))
+                run.max_rss_kb = int(m.group(2))
+                run.signal_name = signal_name(run.status)
+        return run
+    finally:
+        if report:
+            os.unlink(report)
+
+
+def signal_name(status):
+    if status >= 0:
+        return None
+    try:
+        return signal.Signals(-status).name
+    except ValueError:
+        return f"signal {-status}"
+
+
+def _run_program(argv, timeout_s, env=None):
     with tempfile.TemporaryFile() as out:
         start = time.monotonic()
         try:
@@ -247,13 +283,8 @@ def run_program(argv, timeout_s, env=None):
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", errors="replace")
-    sig = None
-    if proc.returncode < 0:
-        try:
-            sig = signal.Signals(-proc.returncode).name
-        except ValueError:
-            sig = f"signal {-proc.returncode}"
-    return Run(text, proc.returncode, sig, fired.is_set(), wall_s, usage.ru_maxrss)
+    return Run(text, proc.returncode, signal_name(proc.returncode), fired.is_set(), wall_s,
+               usage.ru_maxrss)
 
 
 def tsan_prefix():
@@ -666,6 +697,11 @@ def main_score(args):
     print(f"race-score: {len(entries)} programs x plain, tsan, helgrind, drd", file=sys.stderr,
           flush=True)
     start = time.monotonic()
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    measure = os.path.join(BUILD_DIR, "measure")
+    err = build(os.path.join(RACE_DIR, "measure.c"), measure, False)
+    if err:
+        raise EnvError(f"cannot build race/measure.c: {err}")
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futs = []
         for e in entries:
@@ -675,24 +711,28 @@ def main_score(args):
             err = f.result()
             if err:
                 raise InputError(f"catalogue program does not compile: {err}")
-        # Valgrind runs are slow: start them on the pool while the timing runs go
-        # one at a time (two timing runs side by side would disturb each other).
-        vg = {}
-        for e in entries:
-            for tool in ("helgrind", "drd"):
-                limit = max(3 * e.timeout_s, 30.0) if e.expect != "hang" else e.timeout_s + 5
-                vg[(e.label, tool)] = pool.submit(run_program, valgrind_argv(tool, e.binary("plain")),
-                                                  limit)
+        # Timing runs first, one at a time, with nothing else on the machine (two
+        # side by side, or beside valgrind, would disturb each other); then the
+        # slow valgrind runs on the pool.
         timing = {}
         env = tsan_env()
         reps = 1 if args.quick else 3
         for e in entries:
             for flavour in ("plain", "tsan"):
                 argv = ([e.binary("plain")] if flavour == "plain" else tsan_prefix() + [e.binary("tsan")])
-                runs = [run_program(argv, e.timeout_s, env if flavour == "tsan" else None)
+                runs = [run_program(argv, e.timeout_s, env if flavour == "tsan" else None, measure)
                         for _ in range(1 if e.expect == "hang" else reps)]
                 timing[(e.label, flavour)] = runs
-        vg = {k: f.result() for k, f in vg.items()}
+        vg = {}
+        for e in entries:
+            for tool in ("helgrind", "drd"):
+                limit = max(3 * e.timeout_s, 30.0) if e.expect != "hang" else e.timeout_s + 5
+                # A racy program gets up to 3 runs, as under TSan: valgrind's
+                # serialised schedule decides what a detector can see.
+                n = min(e.runs, 3) if e.expect in ("race", "deadlock-report") else 1
+                vg[(e.label, tool)] = [pool.submit(run_program, valgrind_argv(tool, e.binary("plain")),
+                                                   limit, None, measure) for _ in range(n)]
+        vg = {k: [f.result() for f in fs] for k, fs in vg.items()}
 
     rows, table = [], []
     totals = {d: {"TP": 0, "FN": 0, "FP": 0, "TN": 0, "silent": 0, "flagged": 0, "time-out": 0,
@@ -704,20 +744,23 @@ def main_score(args):
         for det in ("plain",) + DETECTORS:
             if det in ("plain", "tsan"):
                 runs = timing[(e.label, det)]
-                best = min(runs, key=lambda r: r.wall_s)
-                rss = max(r.max_rss_kb for r in runs)
                 if det == "tsan":
                     reps_ = [parse_tsan(r.output, own_predicate(e))[0] for r in runs]
-                    flagged = any(reps_) if not all(r.timed_out for r in runs) or any(reps_) else False
+                    seen = [bool(x) for x in reps_]
+                    flagged = any(seen)
                     kinds = sorted({short_kind(x.kind) for rs in reps_ for x in rs})
                 else:
-                    flagged, kinds = None, []
+                    flagged, kinds, seen = None, [], []
             else:
-                best = vg[(e.label, det)]
-                rss = best.max_rss_kb
-                flagged, kinds = valgrind_seen(det, best)
-                if best.timed_out and e.expect == "hang" and flagged is None:
+                runs = vg[(e.label, det)]
+                looks = [valgrind_seen(det, r) for r in runs]
+                seen = [bool(f) for f, _ in looks if f is not None]
+                kinds = sorted({k for _, ks in looks for k in ks})
+                flagged = any(seen) if seen else None
+                if flagged is None and e.expect == "hang" and all(r.timed_out for r in runs):
                     flagged = False      # a hang is a hang: nothing was reported before it
+            best = min(runs, key=lambda r: r.wall_s)
+            rss = max(r.max_rss_kb for r in runs)
             result = "time-out" if best.timed_out else \
                 program_result(best, bool(flagged)) if det != "plain" else program_result(best, False)
             outcome = "" if det == "plain" else score_outcome(e.expect, flagged)
@@ -729,23 +772,29 @@ def main_score(args):
                     totals[det]["as catalogued" if as_cat == "yes" else "not as catalogued"] += 1
             slow = best.wall_s / plain.wall_s if plain.wall_s > 0 else 0.0
             mem = rss / plain_rss if plain_rss else 0.0
-            cells[det] = (outcome, kinds, best, rss, slow, mem)
+            cells[det] = (outcome, flagged, best, rss, slow, mem)
             rows.append({
                 "exercise": e.name, "variant": e.variant, "expected": e.expect, "detector": det,
                 "catalogued_to_see": "" if det == "plain" else ("yes" if catalogued else "no"),
                 "flagged": "" if flagged is None else int(bool(flagged)),
+                "runs": len(runs), "flagged_runs": sum(seen) if det != "plain" else "",
                 "report_kinds": ";".join(kinds), "outcome": outcome, "as_catalogued": as_cat,
                 "result": result, "exit_status": best.status, "timed_out": int(best.timed_out),
                 "wall_s": f"{best.wall_s:.4f}", "max_rss_kb": rss,
                 "slowdown_x": f"{slow:.2f}", "rss_ratio_x": f"{mem:.2f}",
             })
         t, h, d = cells["tsan"], cells["helgrind"], cells["drd"]
-        mark = lambda c, det: c[0] + ("" if det in e.detectors or c[0] not in ("TP", "flagged")
-                                      else "*") + ("" if det not in e.detectors or c[0] in ("TP", "flagged")
-                                                   else "!")
+        def mark(cell, det):
+            outcome, flagged = cell[0], cell[1]
+            if flagged is None:
+                return outcome
+            listed = det in e.detectors
+            return outcome + ("" if bool(flagged) == listed else "*" if flagged else "!")
+        hang = e.expect == "hang"     # wall time is the time limit: no ratio to show
         table.append([e.name, e.variant, e.expect, mark(t, "tsan"), mark(h, "helgrind"),
-                      mark(d, "drd"), f"{plain.wall_s * 1000:.0f}", f"{t[4]:.1f}x",
-                      f"{t[5]:.1f}x", f"{h[4]:.0f}x", f"{d[4]:.0f}x"])
+                      mark(d, "drd"), "-" if hang else f"{plain.wall_s * 1000:.1f}",
+                      "-" if hang else f"{t[4]:.1f}x", "-" if hang else f"{t[5]:.1f}x",
+                      "-" if hang else f"{h[4]:.0f}x", "-" if hang else f"{d[4]:.0f}x"])
     print_table(["exercise", "variant", "expected", "tsan", "helgrind", "drd", "plain ms",
                  "tsan time", "tsan mem", "helgrind time", "drd time"], table)
     print("(* flagged though the catalogue does not list the detector; "
@@ -758,7 +807,7 @@ def main_score(args):
                      c["time-out"], f"{c['as catalogued']}/{c['as catalogued'] + c['not as catalogued']}"])
     print_table(["detector", "TP", "FN", "FP", "TN", "silent bugs unseen", "silent bugs flagged",
                  "time-outs", "as catalogued"], sums)
-    tsan_slow = [r for r in rows if r["detector"] == "tsan"]
+    tsan_slow = [r for r in rows if r["detector"] == "tsan" and r["expected"] != "hang"]
     if tsan_slow:
         sl = sorted(float(r["slowdown_x"]) for r in tsan_slow if not r["timed_out"])
         me = sorted(float(r["rss_ratio_x"]) for r in tsan_slow if not r["timed_out"])
@@ -774,7 +823,7 @@ def main_score(args):
 
 
 CSV_COLUMNS = ["exercise", "variant", "expected", "detector", "catalogued_to_see", "flagged",
-               "report_kinds", "outcome", "as_catalogued", "result", "exit_status", "timed_out",
+               "runs", "flagged_runs", "report_kinds", "outcome", "as_catalogued", "result", "exit_status", "timed_out",
                "wall_s", "max_rss_kb", "slowdown_x", "rss_ratio_x"]
 
 
