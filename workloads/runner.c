@@ -123,31 +123,33 @@ struct gate {
     int cpu_begun;          /* mu: convoy CPU workers that have begun their call */
 };
 
-/* Set by the main thread before the worker starts (ordered by pthread_create),
-   written by the worker while it runs, read by the main thread after the join
-   (ordered by pthread_join): no lock needed on any field. */
+/* A worker's fields are handed over, never shared: "set" fields are written by
+   the main thread before pthread_create (which orders them before the worker's
+   reads) and only read afterwards; "own" fields are written by the worker while
+   it runs and read by the main thread after pthread_join (which orders every
+   write before those reads). */
 struct worker {
-    struct gate *gate;
-    struct vm_runtime *rt;
-    const struct wl_cpus *cpus;
-    int id;
-    int ncpu_workers;           /* convoy: how many CPU workers the I/O worker waits for */
-    bool io;                    /* the convoy's I/O worker */
-    bool cpu_in_convoy;         /* a convoy CPU worker: announces that it has begun */
-    const char *entry;
-    const int64_t *args;
-    int nargs;
-    int calls;                  /* seq: the entry runs this many times in a row */
-    struct vm_thread *ts;
-    char *repr;
-    size_t repr_cap;
-    struct vm_error err;
-    enum vm_result result;
-    int pin_errno;
-    bool started;               /* pthread_create succeeded */
-    pthread_t tid;
-    struct wl_thread_stats stats;
-    cpu_set_t cpus_used;
+    struct gate *gate;          /* set; the gate's fields are guarded by gate->mu */
+    struct vm_runtime *rt;      /* set; the VM serialises access per the lock design */
+    const struct wl_cpus *cpus; /* set */
+    int id;                     /* set */
+    int ncpu_workers;           /* set: convoy CPU workers the I/O worker waits for */
+    bool io;                    /* set: the convoy's I/O worker */
+    bool cpu_in_convoy;         /* set: a convoy CPU worker, announces that it has begun */
+    const char *entry;          /* set */
+    const int64_t *args;        /* set */
+    int nargs;                  /* set */
+    int calls;                  /* set: seq runs the entry this many times in a row */
+    struct vm_thread *ts;       /* set; then own while running */
+    char *repr;                 /* set (the buffer); own (its contents) */
+    size_t repr_cap;            /* set */
+    struct vm_error err;        /* own */
+    enum vm_result result;      /* own */
+    int pin_errno;              /* own */
+    struct wl_thread_stats stats; /* own (the lock counters are read from ts after join) */
+    cpu_set_t cpus_used;        /* own */
+    bool started;               /* main thread only: pthread_create succeeded */
+    pthread_t tid;              /* main thread only */
 };
 
 static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
