@@ -182,13 +182,13 @@ static void lex_escape(struct vm_lexer *lx, struct vm_token *t)
             vm_compile_error(lx->c, line, col, "SyntaxError: (unicode error) illegal Unicode character");
         if (v >= 0xD800 && v <= 0xDFFF)
             vm_compile_error(lx->c, line, col,
-                             "SyntaxError: surrogate code points are not supported in gillab's Python subset");
+                             "SyntaxError: surrogate code points: not supported in gillab's Python subset");
         str_put_cp(lx, t, v);
         return;
     }
     case 'N':
         vm_compile_error(lx->c, line, col,
-                         "SyntaxError: \\N{...} escapes are not supported in gillab's Python subset");
+                         "SyntaxError: \\N{...} escapes: not supported in gillab's Python subset");
     default:
         /* Unknown escapes keep their backslash, as in Python. The next char
            may be a multi-byte sequence: back up and copy it verbatim below. */
@@ -361,7 +361,7 @@ static void lex_number(struct vm_lexer *lx, struct vm_token *t)
     if (after == 'j' || after == 'J') {
         if (buf != small) free(buf);
         vm_compile_error(lx->c, line, col,
-                         "SyntaxError: complex numbers are not supported in gillab's Python subset");
+                         "SyntaxError: complex numbers: not supported in gillab's Python subset");
     }
     if (bad || is_ident(after) || blen >= bcap) {
         if (buf != small) free(buf);
@@ -669,10 +669,10 @@ static void lex_one(struct vm_lexer *lx, struct vm_token *t)
             if ((q == '\'' || q == '"') && string_prefix(lx->src + start, n, &raw, &fmt, &bytes)) {
                 if (fmt)
                     vm_compile_error(lx->c, line, col,
-                                     "SyntaxError: f-strings are not supported in gillab's Python subset");
+                                     "SyntaxError: f-strings: not supported in gillab's Python subset");
                 if (bytes)
                     vm_compile_error(lx->c, line, col,
-                                     "SyntaxError: bytes literals are not supported in gillab's Python subset");
+                                     "SyntaxError: bytes literals: not supported in gillab's Python subset");
                 lex_string(lx, t, raw);
                 t->line = line;
                 t->col = col;

@@ -4,7 +4,7 @@
  * The grammar is Python 3's, cut down to gillab's subset. Everything else that
  * Python accepts is recognised far enough to say precisely what is not
  * supported, at the offending token ("file:line:col: SyntaxError: lambda
- * expressions are not supported in gillab's Python subset"), never "invalid
+ * expressions: not supported in gillab's Python subset"), never "invalid
  * syntax" for valid Python. Recursion is bounded: brackets, blocks and unary
  * operators together may nest VM_MAX_NESTING deep, and no expression tree may be
  * higher than VM_MAX_EXPR_DEPTH (long `a + b + ...` chains), so neither this
@@ -32,11 +32,7 @@ static bool accept(struct vm_compiler *c, enum vm_tok k)
 
 _Noreturn static void unsupported(struct vm_compiler *c, int line, int col, const char *what)
 {
-    vm_compile_error(c, line, col, "SyntaxError: %s %s " SUBSET, what,
-                     strstr(what, "operator") || strstr(what, "literal") || strstr(what, "syntax") ||
-                             strstr(what, "yield") || strstr(what, "Ellipsis")
-                         ? "is not supported"
-                         : "are not supported");
+    vm_compile_error(c, line, col, "SyntaxError: %s: not supported " SUBSET, what);
 }
 
 /* What a token that cannot start/continue here means, as precisely as we can. */

@@ -1,0 +1,3 @@
+def count(n):
+    while n > 0:
+        n -= 1

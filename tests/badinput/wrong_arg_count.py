@@ -1,0 +1,3 @@
+def f(n):
+    return n
+f(1, 2)
