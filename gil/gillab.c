@@ -129,6 +129,10 @@ static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep
     const struct show *s = ctx;
     bool any_thread_failed = false;
     fflush(stdout);
+    if (r->error) {
+        fprintf(stderr, "%s\n", r->error);
+        any_thread_failed = true;
+    }
     for (int i = 0; i < r->nthreads; i++)
         if (r->threads[i].error) {
             print_traceback(i, r->nthreads, r->threads[i].error);
@@ -152,7 +156,7 @@ static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep
     if (r->trace_dropped)
         fprintf(stderr, "gillab: warning: --trace: %" PRIu64 " lock events did not fit the trace "
                         "buffers and were dropped\n", r->trace_dropped);
-    if (s->quiet)
+    if (s->quiet || r->nthreads == 0)
         return;
     struct wl_thread_stats per[WL_MAX_THREADS];
     for (int i = 0; i < r->nthreads && i < WL_MAX_THREADS; i++)

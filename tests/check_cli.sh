@@ -216,6 +216,16 @@ else
     bad "the surviving thread's result: exit $rc" "$out"$'\n'"$err"
 fi
 
+printf 'x = 1 // 0\n\n\ndef f():\n    return 1\n' >"$T/load.py"
+run run "$T/load.py" --entry f --threads 2 --csv "$T/load.csv" --quiet
+if [ "$rc" -eq 1 ] && grep -q "ZeroDivisionError" "$T/err" && [ "$(wc -l <"$T/load.csv")" -eq 2 ] &&
+    tail -n1 "$T/load.csv" | grep -q ",error,ZeroDivisionError" &&
+    [ "$(tail -n1 "$T/load.csv" | awk -F, '{print NF}')" -eq "$ncols" ]; then
+    ok "a module body that raises: exit 1, traceback, error row"
+else
+    bad "module body that raises: exit $rc" "$err"$'\n'"$(cat "$T/load.csv" 2>/dev/null)"
+fi
+
 # ---- good runs ---------------------------------------------------------------------------------
 # check_rows FILE EXPECTED_ROWS PYTHON-CHECK: the header is this version's and
 # every row has its columns; then PYTHON-CHECK runs with `rows` (list of dicts).

@@ -290,6 +290,30 @@ static void convoy_returns_the_io_threads_samples(void **state)
     assert_int_equal(count_lines(samples), 5);
 }
 
+static void a_module_body_that_raises_gives_an_error_row_and_runs_no_thread(void **state)
+{
+    (void)state;
+    struct wl_config c;
+    char err[4096] = "", csv[160], path[160];
+    snprintf(csv, sizeof csv, "%s/load.csv", dir);
+    snprintf(path, sizeof path, "%s/load.py", dir);
+    FILE *f = fopen(path, "w");
+    fputs("x = 1 // 0\n\n\ndef f():\n    return 1\n", f);
+    fclose(f);
+    config(&c, "f", WL_THREADS, 2);
+    c.file = path;
+    c.reps = 2;
+    c.csv_path = csv;
+    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_RUNTIME_ERROR);
+    assert_int_equal(nseen, 1);
+    assert_int_equal(seen[0].nthreads, 0);
+    assert_false(seen[0].ok);
+    assert_false(seen[0].row.ok);
+    assert_false(seen[0].row.has_lock);
+    assert_non_null(strstr(seen[0].row.message, "ZeroDivisionError"));
+    assert_int_equal(count_lines(csv), 2);
+}
+
 static void threads_are_pinned_as_asked(void **state)
 {
     (void)state;
@@ -369,6 +393,7 @@ int main(void)
         cmocka_unit_test(warmups_are_shown_but_never_written),
         cmocka_unit_test(a_failing_thread_does_not_stop_the_other_and_gives_an_error_row),
         cmocka_unit_test(convoy_returns_the_io_threads_samples),
+        cmocka_unit_test(a_module_body_that_raises_gives_an_error_row_and_runs_no_thread),
         cmocka_unit_test(threads_are_pinned_as_asked),
         cmocka_unit_test(bad_input_is_refused_before_any_file_is_left),
         cmocka_unit_test(the_trace_of_the_last_rep_is_written),

@@ -276,6 +276,8 @@ static void fill_row(const struct wl_config *cfg, const struct wl_rep_result *re
     CPU_ZERO(&used);
     for (int i = 0; i < res->nthreads; i++)
         CPU_OR(&used, &used, &res->threads[i].cpus);
+    if (res->nthreads == 0)
+        used = cfg->cpus.set;   /* no thread ran: the CPUs it would have had */
     row->ncpus = CPU_COUNT(&used);
     if (wl_cpus_format(&used, false, row->cpu_list, sizeof row->cpu_list) < 0)
         row->cpu_list[0] = '\0';
@@ -317,6 +319,45 @@ static void convoy_results(const struct worker *io, struct wl_rep_result *res, s
     }
 }
 
+/* Write a rep's row, samples and trace, then hand it to the caller. */
+static enum wl_status finish_rep(struct runner *R, const struct wl_rep_result *res,
+                                 const struct wl_row *row, const int64_t *samples, size_t nsamples,
+                                 const struct trace *tr, char *err, size_t errcap)
+{
+    const struct wl_config *cfg = R->cfg;
+    enum wl_status st = res->ok ? WL_OK : WL_RUNTIME_ERROR;
+    if (!res->warmup && R->have_csv) {
+        size_t cap = wl_csv_row_cap();
+        char *line = malloc(cap);
+        int len = line ? wl_csv_format_row(row, line, cap) : -1;
+        if (len < 0 || wl_csv_append(&R->csv, line, (size_t)len, err, errcap) != 0) {
+            if (len < 0)
+                snprintf(err, errcap, "--csv %s: cannot format the row", cfg->csv_path);
+            st = WL_USAGE_ERROR;
+        }
+        free(line);
+    }
+    if (st != WL_USAGE_ERROR && !res->warmup && R->have_samples && samples) {
+        char *rows = NULL;
+        size_t len = 0;
+        if (wl_samples_format(row->run_id, row->design, row->rep, samples, nsamples, &rows, &len) != 0) {
+            snprintf(err, errcap, "--samples-csv %s: %s", cfg->samples_csv_path, strerror(ENOMEM));
+            st = WL_USAGE_ERROR;
+        } else if (len > 0 && wl_csv_append(&R->samples, rows, len, err, errcap) != 0) {
+            st = WL_USAGE_ERROR;
+        }
+        free(rows);
+    }
+    if (st != WL_USAGE_ERROR && tr) {
+        if ((R->trace_csv.fd >= 0 && outfile_write_trace(&R->trace_csv, tr, false, err, errcap) != 0) ||
+            (R->trace_json.fd >= 0 && outfile_write_trace(&R->trace_json, tr, true, err, errcap) != 0))
+            st = WL_USAGE_ERROR;
+    }
+    if (R->on_rep)
+        R->on_rep(R->ctx, cfg, res);
+    return st;
+}
+
 static enum wl_status run_rep(struct runner *R, bool warmup, int rep, bool traced, char *err,
                               size_t errcap)
 {
@@ -349,9 +390,26 @@ static enum wl_status run_rep(struct runner *R, bool warmup, int rep, bool trace
     enum vm_result lr = vm_load_module(rt, loader, &verr);
     vm_thread_free(loader);
     loader = NULL;
+    if (lr == VM_RUNTIME_ERROR) {
+        /* The module body raised before any worker ran: the rep failed, and
+           says so in its row like a failed thread would. */
+        struct wl_rep_result res = {.warmup = warmup, .rep = rep, .error = verr.msg};
+        struct wl_thread_stats none = {0};
+        if (!(row = calloc(1, sizeof *row))) {
+            snprintf(err, errcap, "--threads %d: cannot start the run: %s", cfg->threads, strerror(ENOMEM));
+            goto out;
+        }
+        wl_row_stamp(row);
+        fill_row(cfg, &res, &none, row);
+        row->has_lock = row->has_ctx = false;
+        last_line(verr.msg, row->message, sizeof row->message);
+        res.row = warmup ? NULL : row;
+        res.message = row->message;
+        st = finish_rep(R, &res, row, NULL, 0, NULL, err, errcap);
+        goto out;
+    }
     if (lr != VM_OK) {
         snprintf(err, errcap, "%s", verr.msg);
-        st = lr == VM_RUNTIME_ERROR ? WL_RUNTIME_ERROR : WL_USAGE_ERROR;
         goto out;
     }
     if (check_entry(rt, "--entry", cfg->entry, cfg->nargs, cfg->file, err, errcap) != 0)
@@ -479,36 +537,7 @@ static enum wl_status run_rep(struct runner *R, bool warmup, int rep, bool trace
     res.row = warmup ? NULL : row;
     res.message = row->message;
 
-    st = res.ok ? WL_OK : WL_RUNTIME_ERROR;
-    if (!warmup && R->have_csv) {
-        size_t cap = wl_csv_row_cap();
-        char *line = malloc(cap);
-        int len = line ? wl_csv_format_row(row, line, cap) : -1;
-        if (len < 0 || wl_csv_append(&R->csv, line, (size_t)len, err, errcap) != 0) {
-            if (len < 0)
-                snprintf(err, errcap, "--csv %s: cannot format the row", cfg->csv_path);
-            st = WL_USAGE_ERROR;
-        }
-        free(line);
-    }
-    if (st != WL_USAGE_ERROR && !warmup && R->have_samples && samples) {
-        char *rows = NULL;
-        size_t len = 0;
-        if (wl_samples_format(row->run_id, row->design, row->rep, samples, nsamples, &rows, &len) != 0) {
-            snprintf(err, errcap, "--samples-csv %s: %s", cfg->samples_csv_path, strerror(ENOMEM));
-            st = WL_USAGE_ERROR;
-        } else if (len > 0 && wl_csv_append(&R->samples, rows, len, err, errcap) != 0) {
-            st = WL_USAGE_ERROR;
-        }
-        free(rows);
-    }
-    if (st != WL_USAGE_ERROR && have_trace) {
-        if ((R->trace_csv.fd >= 0 && outfile_write_trace(&R->trace_csv, &tr, false, err, errcap) != 0) ||
-            (R->trace_json.fd >= 0 && outfile_write_trace(&R->trace_json, &tr, true, err, errcap) != 0))
-            st = WL_USAGE_ERROR;
-    }
-    if (R->on_rep)
-        R->on_rep(R->ctx, cfg, &res);
+    st = finish_rep(R, &res, row, samples, nsamples, have_trace ? &tr : NULL, err, errcap);
 
 out:
     if (w) {

@@ -85,6 +85,8 @@ struct wl_rep_result {
     bool ok;                    /* every thread ended normally (and, in convoy, the
                                    I/O entry returned a list of ints) */
     const char *message;        /* why not ok: the row's message */
+    const char *error;          /* the module body raised before any thread ran (then
+                                   nthreads is 0): its traceback; else NULL */
     uint64_t trace_dropped;     /* events that did not fit the trace buffers */
     const struct wl_row *row;   /* the row written (or that would be), NULL for warm-ups */
 };
@@ -92,8 +94,9 @@ struct wl_rep_result {
 /* Called after every rep, warm-up or measured, on the calling thread. */
 typedef void wl_rep_fn(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r);
 
-/* Run cfg->entry per the scenario. Returns WL_OK, WL_RUNTIME_ERROR (rows were
-   written; the run stopped after the first failed rep) or WL_USAGE_ERROR with
+/* Run cfg->entry per the scenario. Returns WL_OK, WL_RUNTIME_ERROR (a thread or
+   the module body raised; its rep's row was written with status error, and the
+   run stopped after that rep) or WL_USAGE_ERROR with
    one line in err (nothing was run, or a file could not be written). */
 enum wl_status wl_run(const struct wl_config *cfg, wl_rep_fn *on_rep, void *ctx, char *err,
                       size_t errcap);
