@@ -287,10 +287,23 @@ def _run_program(argv, timeout_s, env=None):
                usage.ru_maxrss)
 
 
+_SETARCH = None
+
+
 def tsan_prefix():
-    if shutil.which("setarch"):
-        return ["setarch", platform.machine(), "-R"]
-    return []
+    """`setarch <machine> -R` when it works here (a sandbox may forbid changing
+    the personality); without it TSan usually still runs."""
+    global _SETARCH
+    if _SETARCH is None:
+        cmd = ["setarch", platform.machine(), "-R"]
+        try:
+            ok = shutil.which("setarch") is not None and subprocess.run(
+                cmd + ["true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, timeout=10).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            ok = False
+        _SETARCH = cmd if ok else []
+    return list(_SETARCH)
 
 
 def tsan_env():
@@ -557,6 +570,7 @@ def tsan_argv(entry):
 def run_entries(entries, jobs, runs_override=None):
     """Build every C entry, then run each entry's runs on a pool of `jobs` workers."""
     outcomes = [Outcome(e) for e in entries]
+    tsan_prefix()        # probe setarch once, before the workers start
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         builds = {pool.submit(build, o.entry.source, o.entry.binary("tsan"), True): o
                   for o in outcomes if o.entry.kind == "c"}
