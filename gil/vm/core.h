@@ -122,6 +122,8 @@ struct vm_list {
     struct vm_object **items;       /* SERIAL: the GIL; ATOMIC: lock */
     atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
     struct vm_list *dealloc_next;   /* owner thread only: deferred-dealloc chain */
+    struct vm_list *reg_prev;       /* the runtime's list of lists: rt->lists_lock */
+    struct vm_list *reg_next;       /* (under GIL_VM_SERIAL: the GIL) */
 };
 
 struct vm_code;
@@ -247,6 +249,10 @@ struct vm_runtime {
     struct vm_thread *threads;      /* live thread states: threads_lock */
     _Atomic long folded_allocs;     /* counters of freed thread states (relaxed adds) */
     _Atomic long folded_frees;
+    /* Every live list, so that reference cycles (a list holding itself) can be
+       broken when the program ends: SERIAL: the GIL; ATOMIC: lists_lock. */
+    struct vm_list *lists;
+    atomic_uchar lists_lock;
 };
 
 struct vm_chunk {                   /* a piece of a thread's frame stack */
@@ -385,6 +391,9 @@ struct vm_object *vm_float_new(struct vm_thread *ts, double v);
 struct vm_object *vm_str_new(struct vm_thread *ts, const char *s, size_t len);
 struct vm_object *vm_list_new(struct vm_thread *ts, size_t len);   /* items zeroed */
 int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v); /* steals v */
+/* Free every list still alive, breaking reference cycles: only when nothing
+   refers to the run's objects any more (program end, runtime teardown). */
+void vm_break_cycles(struct vm_thread *ts);
 /* Insert v before index i (clamped as list.insert does); steals v. */
 int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm_object *v);
 

@@ -184,6 +184,75 @@ struct vm_object *vm_str_new(struct vm_thread *ts, const char *s, size_t len)
     return &o->ob;
 }
 
+static void lists_lock(struct vm_thread *ts)
+{
+    vm_objlock(ts, &ts->rt->lists_lock);
+}
+
+static void lists_unlock(struct vm_thread *ts)
+{
+    vm_objunlock(ts, &ts->rt->lists_lock);
+}
+
+static void list_register(struct vm_thread *ts, struct vm_list *l)
+{
+    struct vm_runtime *rt = ts->rt;
+    lists_lock(ts);
+    l->reg_prev = NULL;
+    l->reg_next = rt->lists;
+    if (rt->lists)
+        rt->lists->reg_prev = l;
+    rt->lists = l;
+    lists_unlock(ts);
+}
+
+static void list_unregister(struct vm_thread *ts, struct vm_list *l)
+{
+    struct vm_runtime *rt = ts->rt;
+    lists_lock(ts);
+    if (l->reg_prev)
+        l->reg_prev->reg_next = l->reg_next;
+    else
+        rt->lists = l->reg_next;
+    if (l->reg_next)
+        l->reg_next->reg_prev = l->reg_prev;
+    lists_unlock(ts);
+}
+
+void vm_break_cycles(struct vm_thread *ts)
+{
+    struct vm_runtime *rt = ts->rt;
+    /* Nothing outside the lists refers to them now: every list still alive is
+       held only through some cycle. Take a reference to each, empty them all
+       (which breaks every cycle), then drop the references. */
+    size_t n = 0;
+    for (struct vm_list *l = rt->lists; l; l = l->reg_next)
+        n++;
+    if (n == 0)
+        return;
+    struct vm_list **all = malloc(n * sizeof *all);
+    if (!all)
+        return;   /* no memory: the cycles stay (reported as live objects) */
+    size_t k = 0;
+    for (struct vm_list *l = rt->lists; l; l = l->reg_next) {
+        all[k++] = l;
+        vm_incref(ts, &l->ob);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct vm_list *l = all[i];
+        struct vm_object **items = l->items;
+        size_t len = l->len;
+        l->items = NULL;
+        l->len = l->cap = 0;
+        for (size_t j = 0; j < len; j++)
+            vm_xdecref(ts, items[j]);
+        free(items);
+    }
+    for (size_t i = 0; i < n; i++)
+        vm_decref(ts, &all[i]->ob);
+    free(all);
+}
+
 struct vm_object *vm_list_new(struct vm_thread *ts, size_t len)
 {
     if (len > VM_MAX_SEQ_LEN)
@@ -203,6 +272,7 @@ struct vm_object *vm_list_new(struct vm_thread *ts, size_t len)
             return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
         }
     }
+    list_register(ts, l);
     return &l->ob;
 }
 
@@ -264,6 +334,7 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
    freeing a list of lists of lists ... never recurses deeply. */
 static void list_free(struct vm_thread *ts, struct vm_list *l)
 {
+    list_unregister(ts, l);
     for (size_t i = 0; i < l->len; i++)
         vm_xdecref(ts, l->items[i]);
     free(l->items);

@@ -87,6 +87,7 @@ enum vm_result vm_runtime_new(struct vm_program *p, struct gil *g, FILE *out, st
     atomic_flag_clear(&rt->threads_lock);
     atomic_init(&rt->folded_allocs, 0);
     atomic_init(&rt->folded_frees, 0);
+    atomic_init(&rt->lists_lock, 0);
     *rtp = rt;
     return VM_OK;
 fail:
@@ -121,6 +122,7 @@ void vm_runtime_free(struct vm_runtime *rt)
         ts->rt = rt;
         ts->safety = GIL_VM_SERIAL;   /* single-threaded now; the joins ordered all else */
         globals_clear(ts);
+        vm_break_cycles(ts);
         thread_release(ts);
         free(ts);
     }
@@ -225,8 +227,9 @@ enum vm_result vm_run_main(struct vm_runtime *rt, struct vm_thread *ts, struct v
     gil_take(&ts->gt);
     enum vm_result r = run_module(ts, rt->prog->str_main, err);
     /* The program is over, as at interpreter exit: drop the module's globals
-       so every object the run made is freed. */
+       and break reference cycles, so every object the run made is freed. */
     globals_clear(ts);
+    vm_break_cycles(ts);
     gil_drop(&ts->gt);
     return r;
 }

@@ -1,0 +1,594 @@
+/*
+ * test_vm.c — the interpreter's API (vm.h): compile + run, print output, the
+ * live-object balance after every kind of run, vm_call and its errors,
+ * vm_function_arity, dis, the recursion limit and 64-bit int edges.
+ *
+ * Every run here is single-threaded under the "noop" lock; test_vm_threads.c
+ * covers several threads. The corpus programs (tests/corpus) are run too, for
+ * the live-object balance: run.sh runs suites from the repository root.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gil.h"
+#include "vm.h"
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+struct run {
+    enum vm_result compile_rc, rc;
+    struct vm_error err;
+    char *out;              /* print() output (malloc'd) */
+    long live_before, live_after;
+};
+
+static struct gil *noop_gil(void)
+{
+    struct gil *g = NULL;
+    assert_int_equal(gil_new(gil_design_find("noop"), NULL, &g), 0);
+    return g;
+}
+
+/* Compile src (or the file at path when src is NULL) and run it as __main__. */
+static void run_program(const char *name, const char *src, struct run *r)
+{
+    memset(r, 0, sizeof *r);
+    struct vm_program *p = NULL;
+    r->compile_rc = src ? vm_compile_source(name, src, strlen(src), &p, &r->err)
+                        : vm_compile_file(name, &p, &r->err);
+    if (r->compile_rc != VM_OK) {
+        r->rc = r->compile_rc;
+        return;
+    }
+    size_t len = 0;
+    FILE *out = open_memstream(&r->out, &len);
+    assert_non_null(out);
+    struct gil *g = noop_gil();
+    struct vm_runtime *rt = NULL;
+    struct vm_thread *ts = NULL;
+    struct vm_error e;
+    assert_int_equal(vm_runtime_new(p, g, out, &rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(rt, 0, NULL, &ts, &e), VM_OK);
+    r->live_before = vm_live_objects(rt);
+    r->rc = vm_run_main(rt, ts, &r->err);
+    r->live_after = vm_live_objects(rt);
+    vm_thread_free(ts);
+    vm_runtime_free(rt);
+    vm_program_free(p);
+    gil_free(g);
+    fclose(out);
+}
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    r->out = NULL;
+}
+
+/* The last line of a traceback. */
+static const char *last_line(const char *msg)
+{
+    const char *nl = strrchr(msg, '\n');
+    return nl ? nl + 1 : msg;
+}
+
+/* A loaded module ready for vm_call. */
+struct mod {
+    struct vm_program *p;
+    struct gil *g;
+    struct vm_runtime *rt;
+    struct vm_thread *ts;
+    FILE *out;
+    char *outbuf;
+    size_t outlen;
+};
+
+static void mod_load(struct mod *m, const char *name, const char *src)
+{
+    struct vm_error e;
+    memset(m, 0, sizeof *m);
+    assert_int_equal(vm_compile_source(name, src, strlen(src), &m->p, &e), VM_OK);
+    m->out = open_memstream(&m->outbuf, &m->outlen);
+    m->g = noop_gil();
+    assert_int_equal(vm_runtime_new(m->p, m->g, m->out, &m->rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(m->rt, 0, NULL, &m->ts, &e), VM_OK);
+    assert_int_equal(vm_load_module(m->rt, m->ts, &e), VM_OK);
+}
+
+static void mod_free(struct mod *m)
+{
+    vm_thread_free(m->ts);
+    vm_runtime_free(m->rt);
+    vm_program_free(m->p);
+    gil_free(m->g);
+    fclose(m->out);
+    free(m->outbuf);
+}
+
+/* ---- compiling and running --------------------------------------------------------------- */
+
+static void test_run_prints_like_python(void **state)
+{
+    (void)state;
+    struct run r;
+    run_program("t.py",
+                "def f(n):\n"
+                "    return n * 2\n"
+                "x = [1, 'a', \"it's\", None, True, 1.5, [2]]\n"
+                "print(f(21), x, -7 // 2, -7 % 2, 1 / 4, 1e16, 0.1 + 0.2)\n",
+                &r);
+    assert_int_equal(r.rc, VM_OK);
+    assert_string_equal(r.out,
+                        "42 [1, 'a', \"it's\", None, True, 1.5, [2]] -4 1 0.25 1e+16 0.30000000000000004\n");
+    assert_int_equal(r.live_after, r.live_before);
+    run_free(&r);
+}
+
+static void test_empty_source_runs(void **state)
+{
+    (void)state;
+    struct run r;
+    run_program("empty.py", "", &r);
+    assert_int_equal(r.rc, VM_OK);
+    assert_string_equal(r.out, "");
+    run_free(&r);
+    run_program("blank.py", "\n\n   \n# only a comment\n", &r);
+    assert_int_equal(r.rc, VM_OK);
+    run_free(&r);
+}
+
+static void test_name_is_main_under_run_main(void **state)
+{
+    (void)state;
+    struct run r;
+    run_program("prog.py", "print(__name__)\nif __name__ == '__main__':\n    print('main')\n", &r);
+    assert_int_equal(r.rc, VM_OK);
+    assert_string_equal(r.out, "__main__\nmain\n");
+    run_free(&r);
+}
+
+static void test_compile_error_has_position(void **state)
+{
+    (void)state;
+    struct run r;
+    run_program("bad.py", "x = 1\ny = (2 +\n", &r);
+    assert_int_equal(r.rc, VM_COMPILE_ERROR);
+    assert_non_null(strstr(r.err.msg, "bad.py:2:5: "));
+    assert_int_equal(r.err.line, 2);
+    assert_int_equal(r.err.col, 5);
+    run_program("bad.py", "class A:\n    pass\n", &r);
+    assert_int_equal(r.rc, VM_COMPILE_ERROR);
+    assert_non_null(strstr(r.err.msg, "bad.py:1:1: SyntaxError: class definitions"));
+    run_program("bad.py", "if x:\n  a = 1\n\tb = 2\n", &r);
+    assert_int_equal(r.rc, VM_COMPILE_ERROR);
+    assert_non_null(strstr(r.err.msg, "TabError"));
+    run_program("bad.py", "x = 'a\0b'\n", &r);   /* strlen stops at the NUL: unterminated */
+    assert_int_equal(r.rc, VM_COMPILE_ERROR);
+}
+
+static void test_compile_rejects_nul_and_bad_utf8(void **state)
+{
+    (void)state;
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    static const char nul[] = "x = 1\ny = 2\0\n";
+    assert_int_equal(vm_compile_source("n.py", nul, sizeof nul - 1, &p, &e), VM_COMPILE_ERROR);
+    assert_non_null(strstr(e.msg, "n.py:2:6: SyntaxError: source code cannot contain null bytes"));
+    static const char bad[] = "s = '\xc3('\n";
+    assert_int_equal(vm_compile_source("u.py", bad, sizeof bad - 1, &p, &e), VM_COMPILE_ERROR);
+    assert_non_null(strstr(e.msg, "u.py:1:6: SyntaxError: invalid UTF-8"));
+}
+
+static void test_missing_file_is_io_error(void **state)
+{
+    (void)state;
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    assert_int_equal(vm_compile_file("/nonexistent/dir/x.py", &p, &e), VM_IO_ERROR);
+    assert_non_null(strstr(e.msg, "No such file"));
+}
+
+/* ---- the live-object balance ---------------------------------------------------------------- */
+
+static void test_live_objects_balance_after_success(void **state)
+{
+    (void)state;
+    static const char *const progs[] = {
+        "a = [1, 2, 3]\nb = [a, [a, 'x' + 'y'], 2.5]\na.append(b)\nprint(len(a))\n",
+        ("def f(n):\n    s = []\n    for i in range(n):\n        s.append([i, str(i), i * 1.5])\n    return s\n"
+         "r = f(100)\nr = f(10)\nprint(len(r))\n"),
+        "x = 1000\nwhile x > 0:\n    x -= 1\ny = [x] * 10 + [x] * 3\ny *= 2\nprint(y[0])\n",
+        "import time\nt = time.perf_counter()\nl = [time.perf_counter() - t]\nm = l.append\nm(3)\nprint(len(l))\n",
+        "s = 'x'\nfor c in 'héllo':\n    s = s + c\nprint(s, s[1], len(s))\n",
+        "def g():\n    return [[1], [2]]\nz = g()\nz[0][0] += 5\nz[-1] = None\nprint(z)\n",
+        /* reference cycles, freed when the program ends */
+        "a = []\na.append(a)\nb = [a, []]\nb[1].append(b)\nm = []\nm.append(m.append)\nit = [m]\nit.append(it)\n",
+        "def f():\n    x = [1]\n    y = [x]\n    x.append(y)\n    return 0\nfor i in range(50):\n    f()\n",
+    };
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        struct run r;
+        run_program("ok.py", progs[i], &r);
+        assert_int_equal(r.rc, VM_OK);
+        assert_int_equal(r.live_after, r.live_before);
+        run_free(&r);
+    }
+}
+
+static void test_live_objects_balance_after_each_error_kind(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *src, *last;
+    } cases[] = {
+        {"def f(a, b):\n    x = [a, b, 'held']\n    return a // b\nl = [1.5]\nf(1, 0)\n",
+         "ZeroDivisionError: integer division or modulo by zero"},
+        {"l = [[1], 'x']\ndef f():\n    y = [l, 3.5]\n    return y[0] % 0\nf()\n",
+         "TypeError: unsupported operand type(s) for %: 'list' and 'int'"},
+        {"def f():\n    return missing + 1\nx = [1, 2]\nf()\n", "NameError: name 'missing' is not defined"},
+        {"a = [1, 2]\nfor i in range(5):\n    b = [i, a]\n    print(a[i])\n", "IndexError: list index out of range"},
+        {"def f(n):\n    return n\nf(1, [2])\n", "TypeError: f() takes 1 positional argument but 2 were given"},
+        {"def f(a, b, c):\n    return a\nf(1)\n",
+         "TypeError: f() missing 2 required positional arguments: 'b' and 'c'"},
+        {"def r(n):\n    x = [n]\n    return r(n + 1)\nr(0)\n", "RecursionError: maximum recursion depth exceeded"},
+        {"x = 9223372036854775807\nl = [x, 'pad']\nl.append(x + 1)\n",
+         "OverflowError: integer overflow (gillab ints are 64-bit)"},
+        {"print(int('12x'))\n", "ValueError: invalid literal for int() with base 10: '12x'"},
+        {"def f():\n    v = v + 1\nf()\n",
+         "UnboundLocalError: cannot access local variable 'v' where it is not associated with a value"},
+        {"import time\ntime.nothing()\n", "AttributeError: module 'time' has no attribute 'nothing'"},
+        {"x = 'a' * 3 + 5\n", "TypeError: can only concatenate str (not \"int\") to str"},
+        {"for i in 5:\n    pass\n", "TypeError: 'int' object is not iterable"},
+        {"print(1.5 / 0)\n", "ZeroDivisionError: float division by zero"},
+        {"x = [1, 2, 3]\nfor v in x:\n    w = [v]\n    if v == 2:\n        x[9] = 1\n",
+         "IndexError: list assignment index out of range"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run r;
+        run_program("err.py", cases[i].src, &r);
+        assert_int_equal(r.rc, VM_RUNTIME_ERROR);
+        assert_string_equal(last_line(r.err.msg), cases[i].last);
+        assert_true(strncmp(r.err.msg, "Traceback (most recent call last):\n  File \"err.py\", line ", 56) == 0);
+        assert_int_equal(r.live_after, r.live_before);
+        run_free(&r);
+    }
+}
+
+static void test_traceback_lists_frames_outermost_first(void **state)
+{
+    (void)state;
+    struct run r;
+    run_program("t.py", "def g(x):\n    return 1 // x\ndef f():\n    return g(0)\nf()\n", &r);
+    assert_int_equal(r.rc, VM_RUNTIME_ERROR);
+    assert_string_equal(r.err.msg,
+                        "Traceback (most recent call last):\n"
+                        "  File \"t.py\", line 5, in <module>\n"
+                        "  File \"t.py\", line 4, in f\n"
+                        "  File \"t.py\", line 2, in g\n"
+                        "ZeroDivisionError: integer division or modulo by zero");
+    run_free(&r);
+}
+
+static void test_recursion_limit(void **state)
+{
+    (void)state;
+    struct run r;
+    /* Depth 900 is fine (as in CPython); unbounded recursion is not. */
+    run_program("rec.py", "def d(n):\n    if n == 0:\n        return 0\n    return 1 + d(n - 1)\nprint(d(900))\n", &r);
+    assert_int_equal(r.rc, VM_OK);
+    assert_string_equal(r.out, "900\n");
+    run_free(&r);
+    run_program("rec.py", "def d(n):\n    return d(n + 1)\nd(0)\n", &r);
+    assert_int_equal(r.rc, VM_RUNTIME_ERROR);
+    assert_string_equal(last_line(r.err.msg), "RecursionError: maximum recursion depth exceeded");
+    assert_non_null(strstr(r.err.msg, "[Previous line repeated"));
+    assert_true(strlen(r.err.msg) < sizeof r.err.msg);
+    assert_int_equal(r.live_after, r.live_before);
+    run_free(&r);
+}
+
+static void test_corpus_programs_balance(void **state)
+{
+    (void)state;
+    DIR *d = opendir("tests/corpus");
+    assert_non_null(d);   /* run.sh runs the suites from the repository root */
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 4 || strcmp(de->d_name + len - 3, ".py") != 0)
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "tests/corpus/%s", de->d_name);
+        struct run r;
+        run_program(path, NULL, &r);
+        if (r.rc != VM_OK && strcmp(de->d_name, "error_after_output.py") != 0)
+            fail_msg("%s: %s", path, r.err.msg);
+        if (r.live_after != r.live_before)
+            fail_msg("%s: live objects %ld before, %ld after", path, r.live_before, r.live_after);
+        run_free(&r);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 30);
+}
+
+/* ---- vm_call ------------------------------------------------------------------------------ */
+
+static const char *const MODULE_SRC =
+    "import time\n"
+    "items = [1, 2.5, 'x']\n"
+    "def add(a, b):\n    return a + b\n"
+    "def count(n):\n    while n > 0:\n        n -= 1\n"
+    "def build(n):\n    out = []\n    for i in range(n):\n        out.append([i, str(i)])\n    return out\n"
+    "def boom(n):\n    return items[n]\n"
+    "def none():\n    pass\n"
+    "value = 7\n"
+    "print('loaded as', __name__)\n"
+    "if __name__ == '__main__':\n    print('main block ran')\n";
+
+static void test_load_module_skips_main_block(void **state)
+{
+    (void)state;
+    struct mod m;
+    mod_load(&m, "workloads/mymod.py", MODULE_SRC);
+    fflush(m.out);
+    assert_string_equal(m.outbuf, "loaded as mymod\n");
+    mod_free(&m);
+}
+
+static void test_call_with_args_returns_repr(void **state)
+{
+    (void)state;
+    struct mod m;
+    mod_load(&m, "mymod.py", MODULE_SRC);
+    long base = vm_live_objects(m.rt);
+    char repr[256];
+    struct vm_error e;
+    int64_t ab[2] = {40, 2};
+    assert_int_equal(vm_call(m.rt, m.ts, "add", ab, 2, repr, sizeof repr, &e), VM_OK);
+    assert_string_equal(repr, "42");
+    int64_t big[2] = {INT64_MAX - 1, 1};
+    assert_int_equal(vm_call(m.rt, m.ts, "add", big, 2, repr, sizeof repr, &e), VM_OK);
+    assert_string_equal(repr, "9223372036854775807");
+    int64_t n = 10000;
+    assert_int_equal(vm_call(m.rt, m.ts, "count", &n, 1, repr, sizeof repr, &e), VM_OK);
+    assert_string_equal(repr, "None");
+    n = 3;
+    assert_int_equal(vm_call(m.rt, m.ts, "build", &n, 1, repr, sizeof repr, &e), VM_OK);
+    assert_string_equal(repr, "[[0, '0'], [1, '1'], [2, '2']]");
+    assert_int_equal(vm_call(m.rt, m.ts, "none", NULL, 0, NULL, 0, &e), VM_OK);
+    assert_int_equal(vm_live_objects(m.rt), base);
+    mod_free(&m);
+}
+
+static void test_call_errors(void **state)
+{
+    (void)state;
+    struct mod m;
+    mod_load(&m, "mymod.py", MODULE_SRC);
+    long base = vm_live_objects(m.rt);
+    char repr[64];
+    struct vm_error e;
+    int64_t one = 1, five = 5;
+    /* arity: a usage error, with CPython's wording */
+    assert_int_equal(vm_call(m.rt, m.ts, "add", &one, 1, repr, sizeof repr, &e), VM_USAGE_ERROR);
+    assert_non_null(strstr(e.msg, "add() missing 1 required positional argument: 'b'"));
+    int64_t three[3] = {1, 2, 3};
+    assert_int_equal(vm_call(m.rt, m.ts, "add", three, 3, repr, sizeof repr, &e), VM_USAGE_ERROR);
+    assert_non_null(strstr(e.msg, "add() takes 2 positional arguments but 3 were given"));
+    /* unknown entry, and a name that is not a function */
+    assert_int_equal(vm_call(m.rt, m.ts, "nope", &one, 1, repr, sizeof repr, &e), VM_USAGE_ERROR);
+    assert_non_null(strstr(e.msg, "no function named 'nope'"));
+    assert_non_null(strstr(e.msg, "add"));
+    assert_int_equal(vm_call(m.rt, m.ts, "value", NULL, 0, repr, sizeof repr, &e), VM_USAGE_ERROR);
+    assert_non_null(strstr(e.msg, "not a function"));
+    /* a runtime error inside the call */
+    assert_int_equal(vm_call(m.rt, m.ts, "boom", &five, 1, repr, sizeof repr, &e), VM_RUNTIME_ERROR);
+    assert_string_equal(last_line(e.msg), "IndexError: list index out of range");
+    assert_non_null(strstr(e.msg, "in boom"));
+    assert_int_equal(vm_live_objects(m.rt), base);
+    /* the runtime still works afterwards */
+    int64_t ab[2] = {1, 2};
+    assert_int_equal(vm_call(m.rt, m.ts, "add", ab, 2, repr, sizeof repr, &e), VM_OK);
+    assert_string_equal(repr, "3");
+    mod_free(&m);
+}
+
+static void test_function_arity(void **state)
+{
+    (void)state;
+    struct mod m;
+    mod_load(&m, "mymod.py", MODULE_SRC);
+    assert_int_equal(vm_function_arity(m.rt, "add"), 2);
+    assert_int_equal(vm_function_arity(m.rt, "count"), 1);
+    assert_int_equal(vm_function_arity(m.rt, "none"), 0);
+    assert_int_equal(vm_function_arity(m.rt, "value"), -1);
+    assert_int_equal(vm_function_arity(m.rt, "items"), -1);
+    assert_int_equal(vm_function_arity(m.rt, "missing"), -1);
+    assert_int_equal(vm_function_arity(m.rt, "print"), -1);
+    mod_free(&m);
+}
+
+/* ---- 64-bit ints ---------------------------------------------------------------------------- */
+
+static void test_overflow_at_64_bit_edges(void **state)
+{
+    (void)state;
+    static const char *const overflow[] = {
+        "x = 9223372036854775807\nx = x + 1\n",
+        "x = -9223372036854775807 - 1\nx = x - 1\n",
+        "x = -9223372036854775807 - 1\nx = -x\n",
+        "x = -9223372036854775807 - 1\nx = x // -1\n",
+        "x = 4294967296\nx = x * x\n",
+        "x = -9223372036854775807 - 1\nx = abs(x)\n",
+        "x = int('9223372036854775808')\n",
+        "x = int(1e19)\n",
+        "x = 99999999999999999999\n",
+        "x = 9223372036854775807\nx += 1\n",
+        "x = [9223372036854775807]\nx[0] += 1\n",
+    };
+    for (size_t i = 0; i < sizeof overflow / sizeof overflow[0]; i++) {
+        struct run r;
+        run_program("o.py", overflow[i], &r);
+        assert_int_equal(r.rc, VM_RUNTIME_ERROR);
+        assert_string_equal(last_line(r.err.msg), "OverflowError: integer overflow (gillab ints are 64-bit)");
+        assert_int_equal(r.live_after, r.live_before);
+        run_free(&r);
+    }
+    struct run r;
+    run_program("e.py",
+                "m = -9223372036854775807 - 1\n"
+                "print(m, -9223372036854775808, m % -1, m // 1, m + 9223372036854775807)\n"
+                "print(9223372036854775807 // -1, 3037000499 * 3037000499, -(m + 1))\n",
+                &r);
+    assert_int_equal(r.rc, VM_OK);
+    assert_string_equal(r.out,
+                        "-9223372036854775808 -9223372036854775808 0 -9223372036854775808 -1\n"
+                        "-9223372036854775807 9223372030926249001 9223372036854775807\n");
+    run_free(&r);
+}
+
+/* ---- dis ---------------------------------------------------------------------------------- */
+
+static void test_dis_layout(void **state)
+{
+    (void)state;
+    static const char src[] = "def count(n):\n    while n > 0:\n        n -= 1\n";
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    assert_int_equal(vm_compile_source("count.py", src, sizeof src - 1, &p, &e), VM_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    vm_dis(p, out);
+    fclose(out);
+    assert_string_equal(buf,
+        "  1           0 LOAD_CONST               0 (<code object count at 0x7f0000000100, file \"count.py\", line 1>)\n"
+        "              2 LOAD_CONST               1 ('count')\n"
+        "              4 MAKE_FUNCTION            0\n"
+        "              6 STORE_NAME               0 (count)\n"
+        "              8 LOAD_CONST               2 (None)\n"
+        "             10 RETURN_VALUE\n"
+        "\n"
+        "Disassembly of <code object count at 0x7f0000000100, file \"count.py\", line 1>:\n"
+        "  2     >>    0 LOAD_FAST                0 (n)\n"
+        "              2 LOAD_CONST               1 (0)\n"
+        "              4 COMPARE_OP               4 (>)\n"
+        "              6 POP_JUMP_IF_FALSE       18\n"
+        "\n"
+        "  3           8 LOAD_FAST                0 (n)\n"
+        "             10 LOAD_CONST               2 (1)\n"
+        "             12 INPLACE_SUBTRACT\n"
+        "             14 STORE_FAST               0 (n)\n"
+        "             16 JUMP_ABSOLUTE            0\n"
+        "        >>   18 LOAD_CONST               0 (None)\n"
+        "             20 RETURN_VALUE\n");
+    free(buf);
+    vm_program_free(p);
+}
+
+static void test_dis_names_the_opcodes(void **state)
+{
+    (void)state;
+    static const char src[] =
+        "import time\n"
+        "g = 0\n"
+        "def f(a, b):\n"
+        "    global g\n"
+        "    g = a\n"
+        "    l = [a, b]\n"
+        "    l[0] += 1\n"
+        "    l.append(-a)\n"
+        "    for i in range(3):\n"
+        "        if i == 1 and b or not a:\n"
+        "            continue\n"
+        "        break\n"
+        "    time.sleep(0)\n"
+        "    return l[0] // 2 % 3 * 4 / 5 - a < b < 9\n";
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    assert_int_equal(vm_compile_source("ops.py", src, sizeof src - 1, &p, &e), VM_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    vm_dis(p, out);
+    fclose(out);
+    static const char *const names[] = {
+        "IMPORT_NAME", "STORE_NAME", "MAKE_FUNCTION", "STORE_GLOBAL", "LOAD_FAST", "STORE_FAST",
+        "BUILD_LIST", "DUP_TOP_TWO", "BINARY_SUBSCR", "INPLACE_ADD", "ROT_THREE", "STORE_SUBSCR",
+        "LOAD_METHOD", "CALL_METHOD", "UNARY_NEGATIVE", "LOAD_GLOBAL", "CALL_FUNCTION", "GET_ITER",
+        "FOR_ITER", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "JUMP_ABSOLUTE", "POP_TOP",
+        "BINARY_FLOOR_DIVIDE", "BINARY_MODULO", "BINARY_MULTIPLY", "BINARY_TRUE_DIVIDE",
+        "BINARY_SUBTRACT", "DUP_TOP", "JUMP_IF_FALSE_OR_POP", "JUMP_FORWARD", "ROT_TWO",
+        "RETURN_VALUE", "COMPARE_OP               0 (<)", "(range)",
+        "FOR_ITER                ", "(to ",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strstr(buf, names[i]))
+            fail_msg("dis output lacks %s:\n%s", names[i], buf);
+    free(buf);
+    vm_program_free(p);
+}
+
+static void test_long_code_uses_extended_arg(void **state)
+{
+    (void)state;
+    /* 300 distinct constants and a loop body longer than 256 bytes. */
+    size_t cap = 64 * 1024, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src + n, cap - n, "def f():\n    t = 0\n    i = 0\n    while i < 3:\n");
+    for (int k = 0; k < 300; k++)
+        n += (size_t)snprintf(src + n, cap - n, "        t += %d\n", 1000 + k);
+    n += (size_t)snprintf(src + n, cap - n, "        i += 1\n    return t\nprint(f())\n");
+    struct run r;
+    run_program("long.py", src, &r);
+    assert_int_equal(r.rc, VM_OK);
+    assert_string_equal(r.out, "1034550\n");   /* 3 * sum(1000..1299) */
+    run_free(&r);
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    assert_int_equal(vm_compile_source("long.py", src, n, &p, &e), VM_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    vm_dis(p, out);
+    fclose(out);
+    assert_non_null(strstr(buf, "EXTENDED_ARG"));
+    free(buf);
+    vm_program_free(p);
+    free(src);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_prints_like_python),
+        cmocka_unit_test(test_empty_source_runs),
+        cmocka_unit_test(test_name_is_main_under_run_main),
+        cmocka_unit_test(test_compile_error_has_position),
+        cmocka_unit_test(test_compile_rejects_nul_and_bad_utf8),
+        cmocka_unit_test(test_missing_file_is_io_error),
+        cmocka_unit_test(test_live_objects_balance_after_success),
+        cmocka_unit_test(test_live_objects_balance_after_each_error_kind),
+        cmocka_unit_test(test_traceback_lists_frames_outermost_first),
+        cmocka_unit_test(test_recursion_limit),
+        cmocka_unit_test(test_corpus_programs_balance),
+        cmocka_unit_test(test_load_module_skips_main_block),
+        cmocka_unit_test(test_call_with_args_returns_repr),
+        cmocka_unit_test(test_call_errors),
+        cmocka_unit_test(test_function_arity),
+        cmocka_unit_test(test_overflow_at_64_bit_edges),
+        cmocka_unit_test(test_dis_layout),
+        cmocka_unit_test(test_dis_names_the_opcodes),
+        cmocka_unit_test(test_long_code_uses_extended_arg),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
