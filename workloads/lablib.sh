@@ -78,7 +78,8 @@ run_child() {
 
 # size_count LABEL TARGET_S COMMAND...: sets SIZE_N such that one count(N) takes about
 # TARGET_S seconds, measured by COMMAND (a gillab run or peer.py up to its options,
-# followed here by --entry count ...). Starts small and scales, at most six runs.
+# followed here by --entry count ...). Starts small and scales, at most six runs of
+# three repetitions each, scaling from the fastest repetition.
 # (Not a $(...) function: a signal must reach this shell's trap during the runs.)
 SIZE_N=
 size_count() {
@@ -89,7 +90,7 @@ size_count() {
         rm -f "$tmp/cal.csv"
         say "sizing count(N) for $label: count($n) ..."
         run_child "$@" --entry count --arg "$n" --scenario threads --threads 1 \
-            --reps 1 --warmup 1 --csv "$tmp/cal.csv" --quiet
+            --reps 3 --warmup 1 --csv "$tmp/cal.csv" --quiet
         local sized
         sized=$("$PYTHON" "$LABTOOL" size "$tmp/cal.csv" "$n" "$target" 2>&1) ||
             die "sizing count(N) for $label: $sized"
