@@ -1,0 +1,315 @@
+/*
+ * test_vm_threads.c — several VM threads calling into one runtime at once.
+ *
+ * Two locks are built here from gil.h's interface alone, so the suite does not
+ * depend on the real designs: "test-mutex", a pthread mutex that is dropped and
+ * re-taken every few ticks (vm_safety SERIAL: the VM relies on it), and
+ * "test-nolock", no lock at all (vm_safety ATOMIC: the VM must make refcounts
+ * and shared lists safe itself). Under each, 2-4 threads run the workloads'
+ * entry points; every result must be what one thread alone gets, and the live
+ * object count must come back to its value after loading. Run under TSan by
+ * run.sh, this is also the VM's race check. Workers only record; the main
+ * thread asserts after joining.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gil.h"
+#include "panic.h"
+#include "vm.h"
+
+/* ---- test-mutex: a plain mutex the eval loop gives up every 50 ticks ------------------- */
+
+struct mutex_gil {
+    struct gil base;                /* first: the header every lock starts with */
+    pthread_mutex_t mu;             /* the lock itself */
+};
+
+#define TEST_TICKS 50
+
+static int mutex_create(const double *values, struct gil **out)
+{
+    (void)values;
+    struct mutex_gil *g = calloc(1, sizeof *g);
+    if (!g)
+        return ENOMEM;
+    int rc = pthread_mutex_init(&g->mu, NULL);
+    if (rc != 0) {
+        free(g);
+        return rc;
+    }
+    g->base.vm_safety = GIL_VM_SERIAL;
+    *out = &g->base;
+    return 0;
+}
+
+static void mutex_destroy(struct gil *g)
+{
+    struct mutex_gil *m = (struct mutex_gil *)g;
+    PT_CHECK(pthread_mutex_destroy(&m->mu));
+    free(m);
+}
+
+static void mutex_take(struct gil *g, struct gil_thread *t)
+{
+    (void)t;
+    PT_CHECK(pthread_mutex_lock(&((struct mutex_gil *)g)->mu));
+}
+
+static void mutex_drop(struct gil *g, struct gil_thread *t)
+{
+    (void)t;
+    PT_CHECK(pthread_mutex_unlock(&((struct mutex_gil *)g)->mu));
+}
+
+static void mutex_yield(struct gil *g, struct gil_thread *t)
+{
+    t->ticks = TEST_TICKS;
+    t->st.yields++;
+    mutex_drop(g, t);
+    sched_yield();
+    mutex_take(g, t);
+}
+
+static const struct gil_design test_mutex_design = {
+    .name = "test-mutex",
+    .summary = "a pthread mutex released every few ticks (test only)",
+    .models = "nothing: a test fixture",
+    .free_threaded = false,
+    .create = mutex_create,
+    .destroy = mutex_destroy,
+    .take = mutex_take,
+    .drop = mutex_drop,
+    .yield = mutex_yield,
+};
+
+/* ---- test-nolock: no exclusion; the VM must use atomics and object locks --------------- */
+
+static int nolock_create(const double *values, struct gil **out)
+{
+    (void)values;
+    struct gil *g = calloc(1, sizeof *g);
+    if (!g)
+        return ENOMEM;
+    g->vm_safety = GIL_VM_ATOMIC;
+    *out = g;
+    return 0;
+}
+
+static void nolock_destroy(struct gil *g) { free(g); }
+static void nolock_take(struct gil *g, struct gil_thread *t) { (void)g; (void)t; }
+static void nolock_drop(struct gil *g, struct gil_thread *t) { (void)g; (void)t; }
+static void nolock_yield(struct gil *g, struct gil_thread *t)
+{
+    (void)g;
+    t->ticks = LONG_MAX;
+}
+
+static const struct gil_design test_nolock_design = {
+    .name = "test-nolock",
+    .summary = "no lock, atomic refcounts (test only)",
+    .models = "nothing: a test fixture",
+    .free_threaded = true,
+    .create = nolock_create,
+    .destroy = nolock_destroy,
+    .take = nolock_take,
+    .drop = nolock_drop,
+    .yield = nolock_yield,
+};
+
+/* ---- the harness ------------------------------------------------------------------------ */
+
+#define MAX_THREADS 4
+#define CALLS_PER_THREAD 3
+
+struct worker {
+    pthread_t tid;
+    int id;
+    struct vm_runtime *rt;
+    const char *entry;
+    int64_t arg;
+    /* recorded by the worker, checked by the main thread after join */
+    enum vm_result new_rc;
+    enum vm_result rc[CALLS_PER_THREAD];
+    char repr[CALLS_PER_THREAD][128];
+    char err[256];
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct vm_thread *ts = NULL;
+    struct vm_error e;
+    w->new_rc = vm_thread_new(w->rt, w->id, NULL, &ts, &e);
+    if (w->new_rc != VM_OK)
+        return NULL;
+    for (int i = 0; i < CALLS_PER_THREAD; i++) {
+        w->rc[i] = vm_call(w->rt, ts, w->entry, &w->arg, 1, w->repr[i], sizeof w->repr[i], &e);
+        if (w->rc[i] != VM_OK && !w->err[0])
+            snprintf(w->err, sizeof w->err, "%.250s", e.msg);
+    }
+    vm_thread_free(ts);
+    return NULL;
+}
+
+/* Load `path` under design d, run `entry(arg)` once alone for the expected
+   result, then in nthreads threads at once; check results and live objects. */
+static void run_threads(const struct gil_design *d, const char *path, const char *entry, int64_t arg,
+                        int nthreads)
+{
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    if (vm_compile_file(path, &p, &e) != VM_OK)
+        fail_msg("%s", e.msg);
+    struct gil *g = NULL;
+    assert_int_equal(gil_new(d, NULL, &g), 0);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    struct vm_runtime *rt = NULL;
+    struct vm_thread *main_ts = NULL;
+    assert_int_equal(vm_runtime_new(p, g, devnull, &rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(rt, MAX_THREADS, NULL, &main_ts, &e), VM_OK);
+    if (vm_load_module(rt, main_ts, &e) != VM_OK)
+        fail_msg("%s", e.msg);
+    char want[128];
+    if (vm_call(rt, main_ts, entry, &arg, 1, want, sizeof want, &e) != VM_OK)
+        fail_msg("%s", e.msg);
+    long base = vm_live_objects(rt);
+
+    struct worker w[MAX_THREADS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < nthreads; i++) {
+        w[i].id = i;
+        w[i].rt = rt;
+        w[i].entry = entry;
+        w[i].arg = arg;
+        PT_CHECK(pthread_create(&w[i].tid, NULL, worker_main, &w[i]));
+    }
+    for (int i = 0; i < nthreads; i++)
+        PT_CHECK(pthread_join(w[i].tid, NULL));
+
+    for (int i = 0; i < nthreads; i++) {
+        assert_int_equal(w[i].new_rc, VM_OK);
+        for (int k = 0; k < CALLS_PER_THREAD; k++) {
+            if (w[i].rc[k] != VM_OK)
+                fail_msg("%s: thread %d call %d: %s", d->name, i, k, w[i].err);
+            assert_string_equal(w[i].repr[k], want);
+        }
+    }
+    assert_int_equal(vm_live_objects(rt), base);
+    vm_thread_free(main_ts);
+    vm_runtime_free(rt);
+    vm_program_free(p);
+    gil_free(g);
+    fclose(devnull);
+}
+
+/* sum over i < n of 1000 + i % 64: what sharedlist.walk(n) returns */
+static int64_t walk_expected(int64_t n)
+{
+    int64_t s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += 1000 + i % 64;
+    return s;
+}
+
+static void test_walk_result_is_known(void **state)
+{
+    (void)state;
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    assert_int_equal(vm_compile_file("workloads/sharedlist.py", &p, &e), VM_OK);
+    struct gil *g = NULL;
+    assert_int_equal(gil_new(&test_mutex_design, NULL, &g), 0);
+    struct vm_runtime *rt = NULL;
+    struct vm_thread *ts = NULL;
+    assert_int_equal(vm_runtime_new(p, g, stdout, &rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(rt, 0, NULL, &ts, &e), VM_OK);
+    assert_int_equal(vm_load_module(rt, ts, &e), VM_OK);
+    char repr[64], want[64];
+    int64_t n = 5000;
+    assert_int_equal(vm_call(rt, ts, "walk", &n, 1, repr, sizeof repr, &e), VM_OK);
+    snprintf(want, sizeof want, "%lld", (long long)walk_expected(n));
+    assert_string_equal(repr, want);
+    vm_thread_free(ts);
+    vm_runtime_free(rt);
+    vm_program_free(p);
+    gil_free(g);
+}
+
+static void test_sharedlist_under_mutex_2_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_mutex_design, "workloads/sharedlist.py", "walk", 3000, 2);
+}
+
+static void test_sharedlist_under_mutex_4_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_mutex_design, "workloads/sharedlist.py", "walk", 20000, 4);
+}
+
+static void test_sharedlist_without_lock_2_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_nolock_design, "workloads/sharedlist.py", "walk", 3000, 2);
+}
+
+static void test_sharedlist_without_lock_4_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_nolock_design, "workloads/sharedlist.py", "walk", 20000, 4);
+}
+
+static void test_count_under_mutex_4_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_mutex_design, "workloads/count.py", "count", 20000, 4);
+}
+
+static void test_count_without_lock_4_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_nolock_design, "workloads/count.py", "count", 20000, 4);
+}
+
+static void test_calls_under_mutex_3_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_mutex_design, "workloads/calls.py", "calls", 500, 3);
+}
+
+static void test_calls_without_lock_3_threads(void **state)
+{
+    (void)state;
+    run_threads(&test_nolock_design, "workloads/calls.py", "calls", 500, 3);
+}
+
+int main(void)
+{
+    alarm(300);   /* a deadlock fails the suite instead of hanging it */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_walk_result_is_known),
+        cmocka_unit_test(test_sharedlist_under_mutex_2_threads),
+        cmocka_unit_test(test_sharedlist_under_mutex_4_threads),
+        cmocka_unit_test(test_sharedlist_without_lock_2_threads),
+        cmocka_unit_test(test_sharedlist_without_lock_4_threads),
+        cmocka_unit_test(test_count_under_mutex_4_threads),
+        cmocka_unit_test(test_count_without_lock_4_threads),
+        cmocka_unit_test(test_calls_under_mutex_3_threads),
+        cmocka_unit_test(test_calls_without_lock_3_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
