@@ -117,11 +117,13 @@ printf 'settings=%s\nsize_gillab=20000\nsize_peer_python3=100000000000\n' "$sett
     >"$I/lab.state"
 gillab_rows=$((2 * 3 * 2))   # py26, py32 x three shapes x two reps
 
-# Job control, so that the background lab does not start with SIGINT ignored.
-set -m
-RESULTS=$I LAB_DESIGNS="py26 py32" LAB_PEERS=python3 bash "$LAB" >"$T/intr.out" 2>"$T/intr.err" &
+# A background job of a script starts with SIGINT ignored, and so would the lab (a
+# shell cannot trap a signal ignored on entry): restore the default before exec.
+RESULTS=$I LAB_DESIGNS="py26 py32" LAB_PEERS=python3 "$PY" -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' bash "$LAB" >"$T/intr.out" 2>"$T/intr.err" &
 bg=$!
-set +m
 rows=0
 for _ in $(seq 600); do   # at most 60 s for the first 12 rows
     rows=$(($(cat "$I/lab.csv" 2>/dev/null | wc -l) - 1))
