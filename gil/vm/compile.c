@@ -66,7 +66,12 @@ void *vm_arena_alloc(struct vm_compiler *c, size_t n)
                              "SyntaxError: statement too large to compile (over %zu MB of syntax tree)",
                              (size_t)VM_COMPILE_MEMORY_MAX >> 20);
         }
-        size_t cap = n > 60000 ? n : 60000;
+        /* Blocks grow from 4 KB to 1 MB: small programs stay small. */
+        size_t cap = a->head ? a->head->cap * 2 : 4096;
+        if (cap > ((size_t)1 << 20))
+            cap = (size_t)1 << 20;
+        if (cap < n)
+            cap = n;
         b = malloc(sizeof *b + cap);
         if (!b)
             vm_compile_nomem(c);
