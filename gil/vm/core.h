@@ -37,7 +37,7 @@
 #define VM_MAX_EXPR_DEPTH 1000            /* knob: deepest expression tree the compiler accepts */
 #define VM_MAX_INDENT 100                 /* knob: indentation levels (CPython's MAXINDENT) */
 #define VM_COMPILE_MEMORY_MAX ((size_t)1 << 30) /* knob: syntax-tree memory for one statement */
-#define VM_MAX_SEQ_LEN ((size_t)1 << 28)  /* knob: longest list or str a program may build */
+#define VM_MAX_SEQ_LEN ((size_t)1 << 26)  /* knob: longest list or str a program may build */
 #define VM_SPINS_BEFORE_YIELD 64          /* knob: object-lock spins before sched_yield */
 
 /* Dispatch: computed goto under GCC/clang, a switch elsewhere (or with

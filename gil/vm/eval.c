@@ -259,7 +259,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #else
 #define TARGET(name) case VM_OP_##name:
 #define DISPATCH_CURRENT() goto dispatch_op
-#define DISPATCH() continue
+#define DISPATCH() goto dispatch_next   /* not `continue`: DISPATCH sits in do-while blocks */
 #endif
 #define NEXT() DISPATCH()
 #define NEXT_TICK()    \
@@ -285,6 +285,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #endif
     for (;;) {
 #if !VM_COMPUTED_GOTO
+    dispatch_next:
         FETCH();
     dispatch_op:
         switch (op) {
