@@ -97,6 +97,7 @@ bench: deps
 	$(Q)workloads/bench.sh
 
 race: deps
+	$(Q)$(MAKE) --no-print-directory build/tsan/gillab
 	$(Q)race/check.py
 
 race-check: deps

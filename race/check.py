@@ -68,13 +68,14 @@ class Entry:
     """One catalogue line: a program, what it must get, and who must see it."""
 
     def __init__(self, name, variant, kind, expect, detectors, runs, timeout_s,
-                 source=None, command=None, where=""):
+                 source=None, command=None, where="", crash_ok=False):
         self.name, self.variant, self.kind, self.expect = name, variant, kind, expect
         self.detectors = detectors          # set of detector names that must flag it
         self.runs, self.timeout_s = runs, timeout_s
         self.source = source                # C file (kind c)
         self.command = command              # argv list (kind cmd), run from the repo root
         self.where = where                  # "catalogue.txt:12", for messages
+        self.crash_ok = crash_ok            # a race whose run may crash (after TSan reported it)
 
     @property
     def label(self):
@@ -85,13 +86,18 @@ class Entry:
 
 
 def parse_options(tokens, where):
-    """A bare number (runs), then key=value options; returns (runs, timeout, rest)."""
+    """A bare number (runs), then key=value options; returns (runs, timeout, crash_ok, rest)."""
     runs = timeout_s = None
+    crash_ok = False
     i = 0
     if i < len(tokens) and tokens[i].isdigit():
         runs = int(tokens[i])
         i += 1
     while i < len(tokens):
+        if tokens[i] == "crash=ok":
+            crash_ok = True
+            i += 1
+            continue
         m = re.fullmatch(r"(runs|timeout)=(\d+(?:\.\d+)?)", tokens[i])
         if not m:
             break
@@ -104,7 +110,7 @@ def parse_options(tokens, where):
         i += 1
     if runs is not None and runs < 1:
         raise InputError(f"{where}: runs must be at least 1")
-    return runs, timeout_s, tokens[i:]
+    return runs, timeout_s, crash_ok, tokens[i:]
 
 
 def parse_catalogue(path):
@@ -140,7 +146,9 @@ def parse_catalogue(path):
         if ("tsan" in detectors) != (expect in ("race", "deadlock-report")):
             raise InputError(f"{where}: tsan must be listed exactly when the verdict is "
                              "race or deadlock-report")
-        runs, timeout_s, rest = parse_options(tokens[5:], where)
+        runs, timeout_s, crash_ok, rest = parse_options(tokens[5:], where)
+        if crash_ok and expect != "race":
+            raise InputError(f"{where}: crash=ok goes only with the verdict race")
         runs = runs or DEFAULT_RUNS[expect]
         timeout_s = timeout_s or DEFAULT_TIMEOUT_S
         if (name, variant) in seen:
@@ -153,12 +161,12 @@ def parse_catalogue(path):
             if not os.path.isfile(source):
                 raise InputError(f"{where}: no such program {os.path.relpath(source, REPO)}")
             entries.append(Entry(name, variant, kind, expect, detectors, runs, timeout_s,
-                                 source=source, where=where))
+                                 source=source, where=where, crash_ok=crash_ok))
         else:
             if not rest:
                 raise InputError(f"{where}: a cmd entry needs a command after its options")
             entries.append(Entry(name, variant, kind, expect, detectors, runs, timeout_s,
-                                 command=rest, where=where))
+                                 command=rest, where=where, crash_ok=crash_ok))
     return entries
 
 
@@ -488,8 +496,12 @@ def judge(outcome):
         return succeed(outcome)
     if timeouts:
         return fail(outcome, f"timed out after {e.timeout_s:g} s")
-    if crashes:
-        return fail(outcome, f"crashed ({crashes[0]})")
+    # A racy program may crash from its own race (a reference count freed twice):
+    # accepted only where the catalogue says so and TSan reported the race in that run.
+    unexplained = [c for c, reps in zip(outcome.crashes, outcome.reports)
+                   if c and not (e.crash_ok and reps)]
+    if unexplained:
+        return fail(outcome, f"crashed ({unexplained[0]})")
     if e.expect == "clean":
         if all_reports:
             return fail(outcome, f"TSan reported {short_kind(all_reports[0].kind)}")
