@@ -13,7 +13,8 @@
 # empty or partial file behind. Exits non-zero when an input is malformed
 # (naming the file and line), when lab.csv is missing, or when a figure fails.
 #
-# Environment: TIMELINE_MS (width of the timeline window, default 50) and
+# Environment: ONLY (a comma list of figures to draw: runtime, rates, timeline,
+# convoy, sweep; lab.csv is needed only for runtime and rates), TIMELINE_MS (width of the timeline window, default 50) and
 # TIMELINE_START_MS (its start, default: centred on the middle of the run).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

@@ -710,12 +710,23 @@ def main(argv):
             errors.append(str(e))
             return None
 
+    # ONLY=sweep,convoy,... draws just those figures; lab.csv is needed only by
+    # the figures that read it (runtime and rates).
+    figures = {"runtime", "rates", "timeline", "convoy", "sweep"}
+    only = {f.strip() for f in os.environ.get("ONLY", "").split(",") if f.strip()}
+    if only - figures:
+        print(f"plots: error: ONLY={os.environ['ONLY']}: unknown figure(s) "
+              f"{', '.join(sorted(only - figures))}; figures: {', '.join(sorted(figures))}",
+              file=sys.stderr)
+        return 1
+    wanted = only or figures
     lab_path = p("lab.csv")
-    if not os.path.exists(lab_path):
+    need_lab = bool(wanted & {"runtime", "rates"})
+    if need_lab and not os.path.exists(lab_path):
         print(f"plots: error: {lab_path}: no such file: the figures need the lab's results "
               f"(run `make lab`, or point DATA= at a folder holding lab.csv)", file=sys.stderr)
         return 1
-    lab = load(read_table, lab_path, RUN_REQUIRED, RUN_NUMERIC)
+    lab = load(read_table, lab_path, RUN_REQUIRED, RUN_NUMERIC) if need_lab else None
     convoy = sweep = samples = None
     if os.path.exists(p("convoy.csv")):
         convoy = load(read_table, p("convoy.csv"), RUN_REQUIRED, RUN_NUMERIC)
@@ -746,19 +757,27 @@ def main(argv):
 
     manifest = []
     try:
-        prep_runtime(work, lab_path, lab, manifest)
-        prep_rates(work, lab_path, lab, manifest)
-        if traces:
+        if "runtime" in wanted:
+            prep_runtime(work, lab_path, lab, manifest)
+        if "rates" in wanted:
+            prep_rates(work, lab_path, lab, manifest)
+        if "timeline" not in wanted:
+            pass
+        elif traces:
             for t, info in traces:
                 prep_timeline(work, t, info, manifest)
         else:
             note(f"no trace-*.csv in {data}; skipping the timelines "
                  f"(make them with `gillab run ... --trace {data}/trace-DESIGN.csv`)")
-        if samples is not None:
+        if "convoy" not in wanted:
+            pass
+        elif samples is not None:
             prep_convoy(work, p("convoy_samples.csv"), samples, convoy, manifest)
         else:
             note(f"no convoy_samples.csv in {data}; skipping convoy")
-        if sweep is not None:
+        if "sweep" not in wanted:
+            pass
+        elif sweep is not None:
             prep_sweep(work, p("sweep.csv"), sweep, manifest)
         else:
             note(f"no sweep.csv in {data}; skipping sweep (make it with `make sweep`)")

@@ -116,6 +116,16 @@ fresh_data
 rm "$tmp/data/lab.csv"
 refuses "missing lab.csv" lab.csv
 
+# ---- ONLY=sweep: make sweep draws its figure without the lab's results -----------------------
+mkdir -p "$tmp/sweep-only"
+cp "$fixtures/sweep.csv" "$tmp/sweep-only/"
+check "ONLY=sweep without lab.csv: exits 0" plots "$tmp/sweep-only" "$tmp/o-sweep" ONLY=sweep
+check "ONLY=sweep: sweep.png drawn at 1200x700" [ "$(png_size "$tmp/o-sweep/sweep.png")" = "1200x700" ]
+check "ONLY=sweep: nothing else drawn" [ "$(ls "$tmp/o-sweep" | tr '\n' ' ')" = "sweep.png sweep.svg " ]
+if plots "$tmp/sweep-only" "$tmp/o-bogus" ONLY=bogus; then bad "ONLY=bogus: exits non-zero"; else
+    ok "ONLY=bogus: exits non-zero"; fi
+check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, rates, runtime, sweep, timeline"
+
 fresh_data
 o=$tmp/o-env
 if plots "$tmp/data" "$o" TIMELINE_MS=abc; then bad "TIMELINE_MS=abc: exits non-zero"; else

@@ -63,12 +63,9 @@ progress_clear
 elapsed=$((SECONDS - started))
 
 plots_rc=0
-if [ "$PLOTS" != 0 ] && [ -f plots/plots.sh ] && [ ! -f "$RESULTS/lab.csv" ]; then
-    say "no figures: plots/plots.sh draws sweep.png beside the lab's figures and needs" \
-        "$RESULTS/lab.csv; run make lab, then make plots"
-elif [ "$PLOTS" != 0 ] && [ -f plots/plots.sh ]; then
-    say "drawing the figures: plots/plots.sh"
-    DATA=$RESULTS OUT=$RESULTS bash plots/plots.sh >&2 || plots_rc=$?
+if [ "$PLOTS" != 0 ] && [ -f plots/plots.sh ]; then
+    say "drawing the sweep figure: plots/plots.sh"
+    ONLY=sweep DATA=$RESULTS OUT=$RESULTS bash plots/plots.sh >&2 || plots_rc=$?
     [ "$plots_rc" -eq 0 ] || say "plots/plots.sh failed with exit status $plots_rc"
 fi
 echo >&2
