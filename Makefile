@@ -84,9 +84,9 @@ lab: deps
 	$(Q)$(MAKE) --no-print-directory release
 	$(Q)QUICK=$(QUICK) workloads/lab.sh
 
-# make plots [DATA=dir] [OUT=dir]: read the CSVs in DATA, write the figures into OUT.
+# make plots [DATA=dir] [OUT=dir] [ONLY=fig,...]: read the CSVs in DATA, write the figures into OUT.
 plots: deps
-	$(Q)DATA="$(or $(DATA),results)" OUT="$(or $(OUT),results)" plots/plots.sh
+	$(Q)ONLY="$(ONLY)" DATA="$(or $(DATA),results)" OUT="$(or $(OUT),results)" plots/plots.sh
 
 sweep: deps
 	$(Q)$(MAKE) --no-print-directory release
