@@ -221,7 +221,7 @@ static void parameter_columns_of_the_required_designs_are_in_registry_order(void
 static void docs_list_every_column_in_order(void **state)
 {
     (void)state;
-    char *doc = read_file("docs/csv-schema.md");
+    char *doc = read_file("README.md");
     assert_non_null(doc);   /* tests run from the repository root */
     char *h = strdup(header());
     h[strcspn(h, "\n")] = '\0';
@@ -231,7 +231,7 @@ static void docs_list_every_column_in_order(void **state)
         snprintf(needle, sizeof needle, "| `%s` |", name);
         const char *at = strstr(from, needle);
         if (!at)
-            fail_msg("docs/csv-schema.md: no row '%s' after the previous column", needle);
+            fail_msg("README.md: no row '%s' after the previous column", needle);
         from = at + strlen(needle);
     }
     free(h);

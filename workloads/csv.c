@@ -1,6 +1,6 @@
 /*
  * csv.c — the schema table, the row formatter and the append-only writer.
- * See csv.h for the rules; docs/csv-schema.md for what each column means.
+ * See csv.h for the rules; README.md ("The CSV schema") for what each column means.
  */
 #include "csv.h"
 

@@ -5,7 +5,7 @@
  * from one table in csv.c; the lock design's parameter columns are made from
  * the registry (the union of every registered design's parameter names, in
  * registry order), so a new design with a new parameter adds its column
- * without touching this file. docs/csv-schema.md documents every column and
+ * without touching this file. README.md ("The CSV schema") documents every column and
  * tests/test_csv.c holds the two together.
  *
  * Writing: each file is opened O_APPEND before any run starts (so a bad path
