@@ -149,17 +149,13 @@ enum vm_result vm_thread_new(struct vm_runtime *rt, int id, struct trace_buf *tr
                              struct vm_error *err)
 {
     memset(err, 0, sizeof *err);
+    int rc = 0;
     struct vm_thread *ts = calloc(1, sizeof *ts);
-    if (!ts) {
-        snprintf(err->msg, sizeof err->msg, "MemoryError: out of memory making a thread state");
-        return VM_RUNTIME_ERROR;
-    }
-    int rc = gil_thread_init(rt->gil, &ts->gt, id, trace);
-    if (rc != 0) {
-        free(ts);
-        snprintf(err->msg, sizeof err->msg, "cannot set up lock state for thread %d: %s", id, strerror(rc));
-        return VM_RUNTIME_ERROR;
-    }
+    if (!ts)
+        goto fail;
+    rc = gil_thread_init(rt->gil, &ts->gt, id, trace);
+    if (rc != 0)
+        goto fail;
     ts->rt = rt;
     ts->safety = rt->gil->vm_safety;
     threads_lock(rt);
@@ -168,6 +164,13 @@ enum vm_result vm_thread_new(struct vm_runtime *rt, int id, struct trace_buf *tr
     threads_unlock(rt);
     *out = ts;
     return VM_OK;
+fail:
+    free(ts);
+    if (rc != 0)
+        snprintf(err->msg, sizeof err->msg, "cannot set up lock state for thread %d: %s", id, strerror(rc));
+    else
+        snprintf(err->msg, sizeof err->msg, "MemoryError: out of memory making a thread state");
+    return VM_RUNTIME_ERROR;
 }
 
 void vm_thread_free(struct vm_thread *ts)
