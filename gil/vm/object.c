@@ -511,7 +511,7 @@ static struct vm_object *int_binop(struct vm_thread *ts, enum vm_binop op, int64
         return vm_int_new(ts, r);
     default:   /* VM_BIN_MOD */
         if (b == 0)
-            return vm_raise(ts, VM_EXC_ZERODIV, "integer division or modulo by zero");
+            return vm_raise(ts, VM_EXC_ZERODIV, "integer modulo by zero");   /* 3.11's wording */
         if (b == -1)
             return vm_int_new(ts, 0);   /* also avoids INT64_MIN % -1 */
         r = a % b;
