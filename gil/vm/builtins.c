@@ -1,6 +1,6 @@
 /*
- * builtins.c — the builtin functions (print, len, range, int, float, str, bool,
- * abs, min, max), the list methods (append, pop, insert, extend) and the `time`
+ * builtins.c — the builtin functions (print, len, range, int, float, str, repr,
+ * bool, abs, min, max), the list methods (append, pop, insert, extend) and the `time`
  * module (sleep, perf_counter, perf_counter_ns, monotonic, time).
  *
  * time.sleep is the lab's blocking call: like CPython's Py_BEGIN_ALLOW_THREADS
@@ -27,6 +27,7 @@ BUILTIN(b_range, "range", bi_range, false);
 BUILTIN(b_int, "int", bi_int, false);
 BUILTIN(b_float, "float", bi_float, false);
 BUILTIN(b_str, "str", bi_str, false);
+BUILTIN(b_repr, "repr", bi_repr, false);
 BUILTIN(b_bool, "bool", bi_bool, false);
 BUILTIN(b_abs, "abs", bi_abs, false);
 BUILTIN(b_min, "min", bi_min, false);
@@ -44,7 +45,7 @@ BUILTIN(t_time, "time", tm_time, false);
 struct vm_module vm_time_module = {{0, VM_IMMORTAL, &vm_module_type}, "time"};
 
 static struct vm_builtin *const globals_table[] = {
-    &b_print, &b_len, &b_range, &b_int, &b_float, &b_str, &b_bool, &b_abs, &b_min, &b_max,
+    &b_print, &b_len, &b_range, &b_int, &b_float, &b_str, &b_repr, &b_bool, &b_abs, &b_min, &b_max,
 };
 
 struct vm_object *vm_builtin_lookup(const char *name)
@@ -191,9 +192,18 @@ static struct vm_object *bi_range(struct vm_thread *ts, struct vm_object **args,
     return &r->ob;
 }
 
-/* int(str): Python's rules for base 10 — surrounding whitespace, a sign, and
-   digits with single underscores between them. */
-static struct vm_object *int_from_str(struct vm_thread *ts, struct vm_str *s)
+static int digit_value(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A' + 10;
+    return 99;
+}
+
+/* int(str, base): Python's rules — surrounding whitespace, a sign, a 0x/0o/0b
+   prefix matching the base (any of them with base 0), digits with single
+   underscores between them. */
+static struct vm_object *int_from_str(struct vm_thread *ts, struct vm_str *s, int base)
 {
     const char *p = s->data, *end = s->data + s->len;
     while (p < end && is_space(*p))
@@ -203,28 +213,45 @@ static struct vm_object *int_from_str(struct vm_thread *ts, struct vm_str *s)
     bool neg = false;
     if (p < end && (*p == '+' || *p == '-'))
         neg = *p++ == '-';
+    bool prefixed = false;
+    if (end - p >= 2 && p[0] == '0') {
+        char x = (char)(p[1] | 0x20);
+        int pb = x == 'x' ? 16 : x == 'o' ? 8 : x == 'b' ? 2 : 0;
+        if (pb && (base == 0 || base == pb)) {
+            base = pb;
+            p += 2;
+            prefixed = true;
+        }
+    }
+    int shown_base = base;
+    bool zero_start = !prefixed && base == 0 && p < end && *p == '0';
+    if (base == 0)
+        base = 10;
     uint64_t mag = 0;
-    bool ok = p < end, big = false;
-    bool prev_digit = false;
+    bool ok = p < end, big = false, nonzero = false;
+    bool prev_digit = prefixed;   /* "0x_1f" is valid: an underscore may follow the prefix */
     for (const char *q = p; q < end && ok; q++) {
-        if (*q >= '0' && *q <= '9') {
-            uint64_t d = (uint64_t)(*q - '0');
-            if (mag > (UINT64_MAX - d) / 10)
+        int d = digit_value(*q);
+        if (d < base) {
+            if (mag > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
                 big = true;
             else
-                mag = mag * 10 + d;
+                mag = mag * (uint64_t)base + (uint64_t)d;
+            nonzero |= d != 0;
             prev_digit = true;
-        } else if (*q == '_' && prev_digit && q + 1 < end && q[1] >= '0' && q[1] <= '9') {
+        } else if (*q == '_' && prev_digit && q + 1 < end && digit_value(q[1]) < base) {
             prev_digit = false;
         } else {
             ok = false;
         }
     }
+    if (zero_start && nonzero)
+        ok = false;   /* base 0 refuses "010", as Python's literals do */
     if (!ok) {
         struct vm_buf b = {0};
         struct vm_object *r = NULL;
         if (vm_repr_into(ts, &b, &s->ob) == 0)
-            r = vm_raise(ts, VM_EXC_VALUE, "invalid literal for int() with base 10: %.200s", b.p);
+            r = vm_raise(ts, VM_EXC_VALUE, "invalid literal for int() with base %d: %.200s", shown_base, b.p);
         vm_buf_free(&b);
         return r;
     }
@@ -240,9 +267,17 @@ static struct vm_object *bi_int(struct vm_thread *ts, struct vm_object **args, i
         return vm_int_new(ts, 0);
     if (nargs > 2)
         return vm_raise(ts, VM_EXC_TYPE, "int() takes at most 2 arguments (%d given)", nargs);
-    if (nargs == 2)
-        return vm_raise(ts, VM_EXC_TYPE, "int() with a base is not supported in gillab's Python subset");
     struct vm_object *o = args[0];
+    if (nargs == 2) {
+        int64_t base;
+        if (index_arg(ts, args[1], &base) < 0)
+            return NULL;
+        if (o->type != &vm_str_type)
+            return vm_raise(ts, VM_EXC_TYPE, "int() can't convert non-string with explicit base");
+        if (base != 0 && (base < 2 || base > 36))
+            return vm_raise(ts, VM_EXC_VALUE, "int() base must be >= 2 and <= 36, or 0");
+        return int_from_str(ts, (struct vm_str *)o, (int)base);
+    }
     if (vm_is_intlike(o))
         return vm_int_new(ts, vm_int_value(o));
     if (o->type == &vm_float_type) {
@@ -257,7 +292,7 @@ static struct vm_object *bi_int(struct vm_thread *ts, struct vm_object **args, i
         return vm_int_new(ts, (int64_t)d);
     }
     if (o->type == &vm_str_type)
-        return int_from_str(ts, (struct vm_str *)o);
+        return int_from_str(ts, (struct vm_str *)o, 10);
     return vm_raise(ts, VM_EXC_TYPE,
                     "int() argument must be a string, a bytes-like object or a real number, not '%s'",
                     tname(o));
@@ -344,6 +379,18 @@ static struct vm_object *bi_str(struct vm_thread *ts, struct vm_object **args, i
     struct vm_buf b = {0};
     struct vm_object *r = NULL;
     if (vm_str_into(ts, &b, args[0]) == 0)
+        r = vm_str_new(ts, b.p ? b.p : "", b.len);
+    vm_buf_free(&b);
+    return r;
+}
+
+static struct vm_object *bi_repr(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 1)
+        return vm_raise(ts, VM_EXC_TYPE, "repr() takes exactly one argument (%d given)", nargs);
+    struct vm_buf b = {0};
+    struct vm_object *r = NULL;
+    if (vm_repr_into(ts, &b, args[0]) == 0)
         r = vm_str_new(ts, b.p ? b.p : "", b.len);
     vm_buf_free(&b);
     return r;

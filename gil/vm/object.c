@@ -590,6 +590,8 @@ static struct vm_object *str_repeat(struct vm_thread *ts, struct vm_str *s, int6
 {
     if (n <= 0 || s->len == 0)
         return vm_str_new(ts, "", 0);
+    if ((uint64_t)n > (uint64_t)INT64_MAX / s->len)   /* beyond any size: CPython's OverflowError */
+        return vm_raise(ts, VM_EXC_OVERFLOW, "repeated string is too long");
     if ((uint64_t)n > VM_MAX_SEQ_LEN / s->len)
         return vm_raise(ts, VM_EXC_MEMORY, "repeated string is too long");
     size_t total = s->len * (size_t)n;
