@@ -183,6 +183,8 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
     struct vm_object **const globals = rt->globals;
     struct vm_object *const *const slot_builtin = rt->prog->slot_builtin;
     struct gil_thread *const gt = &ts->gt;
+    _Atomic int *const breaker = gt->breaker;   /* immutable (gil.h) */
+    long ticks = gt->ticks;                     /* see TICK */
     /* Cached once: refcounts are atomic only under GIL_VM_ATOMIC; the in-place
        int reuse below is safe only when the lock serialises bytecode. */
     const bool atomic_rc = ts->safety == GIL_VM_ATOMIC;
@@ -238,16 +240,24 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
         oparg = ip[1];      \
         ip += 2;            \
     } while (0)
-/* gil_should_yield() spelled out: the compiler will not inline a call at
-   every one of the loop's many tick sites, and this is the hot path. */
+/* gil_should_yield() spelled out on a copy of the countdown kept in a
+   register: the compiler will not inline the call at every one of the loop's
+   tick sites, and a countdown in memory puts a store-to-load chain on every
+   tick. The copy is written back before anything that may reach the lock
+   layer (gil_yield, builtins such as time.sleep) and read again after. */
 #define TICK()                                                                 \
     do {                                                                       \
         /* relaxed: as gil_should_yield (gil.h): a late sighting costs one     \
            more instruction, never correctness. */                              \
-        if (VM_UNLIKELY(--gt->ticks < 0 ||                                     \
-                        atomic_load_explicit(gt->breaker, memory_order_relaxed))) \
+        if (VM_UNLIKELY(--ticks < 0 ||                                         \
+                        atomic_load_explicit(breaker, memory_order_relaxed))) { \
+            gt->ticks = ticks;                                                 \
             gil_yield(gt);                                                     \
+            ticks = gt->ticks;                                                 \
+        }                                                                      \
     } while (0)
+#define TICKS_OUT() (gt->ticks = ticks)
+#define TICKS_IN() (ticks = gt->ticks)
 #if VM_COMPUTED_GOTO
 #define TARGET(name) L_##name:
 #define DISPATCH_CURRENT() goto *labels[op]
@@ -699,10 +709,12 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             /* Stack: [meth, self, args...] or [NULL, callable, args...]. */
             struct vm_object **args = sp - oparg;
             struct vm_object *meth = args[-2], *r;
+            TICKS_OUT();
             if (meth)
                 r = vm_call_builtin(ts, meth, args - 1, oparg + 1);
             else
                 r = vm_call_builtin(ts, args[-1], args, oparg);
+            TICKS_IN();
             if (!r)
                 goto error;
             for (struct vm_object **p = args - 1; p < sp; p++)
@@ -739,7 +751,9 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 sp = f->stack;
                 NEXT_TICK();
             }
+            TICKS_OUT();
             struct vm_object *r = vm_call_builtin(ts, callable, args, oparg);
+            TICKS_IN();
             if (!r)
                 goto error;
             for (int i = 0; i < oparg; i++)
@@ -761,6 +775,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             bool done = f == entry;
             vm_frame_pop(ts, f);
             if (done) {
+                TICKS_OUT();
                 *result = retval;
                 return VM_OK;
             }
@@ -804,6 +819,7 @@ unbound_local:
              co->varnames[oparg]);
 error : {
     /* Record the traceback, then unwind and free every frame down to entry. */
+    TICKS_OUT();
     f->ip = ip;
     f->sp = sp;
     int n = 0;
