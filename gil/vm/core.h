@@ -34,7 +34,7 @@
 #define VM_INT_FREELIST_MAX 1024          /* knob: freed ints a thread keeps for reuse */
 #define VM_DATASTACK_CHUNK_BYTES (256u << 10) /* knob: frame stack grows in chunks this big */
 #define VM_MAX_NESTING 100                /* knob: nested brackets/blocks/unary ops in source */
-#define VM_MAX_EXPR_DEPTH 1000            /* knob: deepest expression tree the compiler accepts */
+#define VM_MAX_EXPR_DEPTH 3000            /* knob: deepest expression tree the compiler accepts */
 #define VM_MAX_INDENT 100                 /* knob: indentation levels (CPython's MAXINDENT) */
 #define VM_COMPILE_MEMORY_MAX ((size_t)1 << 30) /* knob: syntax-tree memory for one statement */
 #define VM_MAX_SEQ_LEN ((size_t)1 << 26)  /* knob: longest list or str a program may build */
