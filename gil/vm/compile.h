@@ -11,6 +11,9 @@
  * into the arena, generate its code, reset the arena. A def is a statement, so
  * a function's whole body is in memory while it is compiled (name resolution
  * needs it); the module as a whole never is, which keeps a 10 MB file cheap.
+ *
+ * A compile runs on one thread and shares nothing: none of the structures
+ * below needs a lock. Their result, the program, is immutable afterwards.
  */
 #ifndef VM_COMPILE_H
 #define VM_COMPILE_H

@@ -135,9 +135,9 @@ struct vm_function {
 typedef struct vm_object *(*vm_builtin_fn)(struct vm_thread *ts, struct vm_object **args, int nargs);
 struct vm_builtin {
     struct vm_object ob;            /* static and immortal */
-    const char *name;
-    vm_builtin_fn fn;
-    bool is_method;                 /* takes self as args[0] */
+    const char *name;               /* immutable */
+    vm_builtin_fn fn;               /* immutable */
+    bool is_method;                 /* immutable: takes self as args[0] */
 };
 
 struct vm_method {                  /* a builtin bound to self: lst.append as a value */
@@ -147,8 +147,8 @@ struct vm_method {                  /* a builtin bound to self: lst.append as a 
 };
 
 struct vm_module {                  /* only `time` */
-    struct vm_object ob;
-    const char *name;
+    struct vm_object ob;            /* static and immortal */
+    const char *name;               /* immutable */
 };
 
 struct vm_range {
@@ -156,22 +156,24 @@ struct vm_range {
     int64_t start, stop, step;      /* immutable */
 };
 
+/* Iterators live on one thread's value stack (the language cannot store
+   them anywhere else), so only that thread touches their fields. */
 struct vm_range_iter {
     struct vm_object ob;
-    int64_t next, step;             /* owner: the thread iterating (iterators are not shared) */
-    uint64_t remaining;
+    int64_t next, step;             /* iterating thread only */
+    uint64_t remaining;             /* iterating thread only */
 };
 
 struct vm_list_iter {
     struct vm_object ob;
-    struct vm_list *list;           /* owned reference */
-    size_t index;
+    struct vm_list *list;           /* iterating thread only: owned reference, NULL when done */
+    size_t index;                   /* iterating thread only */
 };
 
 struct vm_str_iter {
     struct vm_object ob;
-    struct vm_str *str;             /* owned reference */
-    size_t pos;                     /* byte offset */
+    struct vm_str *str;             /* iterating thread only: owned reference */
+    size_t pos;                     /* iterating thread only: byte offset */
 };
 
 /* Shared singletons (static, immortal). */
@@ -203,11 +205,11 @@ struct vm_code {
     size_t ncode;                   /* immutable: number of 2-byte code units */
     const int32_t *lines;           /* immutable: source line of each code unit */
     struct vm_object **consts;      /* immutable, immortal objects */
-    int nconsts;
+    int nconsts;                    /* immutable */
     const char **names;             /* immutable: co_names (interned) */
-    const int32_t *name_slot;       /* immutable: global slot of each name, -1 for attributes */
+    const int32_t *name_slot;       /* immutable: global slot of each name */
     const uint8_t *name_attr;       /* immutable: enum vm_attr of each name */
-    int nnames;
+    int nnames;                     /* immutable */
     const char **varnames;          /* immutable: co_varnames (interned) */
 };
 
@@ -225,14 +227,14 @@ struct vm_program {
     char *filename;                 /* immutable: as given, for messages */
     char *modname;                  /* immutable: file stem, __name__ when loaded */
     struct vm_code **codes;         /* immutable: codes[0] is the module */
-    int ncodes;
-    struct vm_object **owned;       /* every compile-time object, freed with the program */
-    size_t nowned, capowned;
-    struct vm_intern *intern;       /* interned identifiers */
+    int ncodes;                     /* immutable */
+    struct vm_object **owned;       /* immutable: every compile-time object, freed with the program */
+    size_t nowned, capowned;        /* immutable */
+    struct vm_intern *intern;       /* immutable: interned identifiers */
     const char **slot_names;        /* immutable: global slot -> name */
     struct vm_object **slot_builtin;/* immutable: builtin of that name, or NULL */
-    int nslots;
-    int slot_dunder_name;           /* slot of __name__ */
+    int nslots;                     /* immutable */
+    int slot_dunder_name;           /* immutable: slot of __name__ */
     struct vm_object *str_main;     /* immortal "__main__" */
     struct vm_object *str_modname;  /* immortal module name */
 };
@@ -261,9 +263,10 @@ struct vm_chunk {                   /* a piece of a thread's frame stack */
     char data[];
 };
 
+/* A frame belongs to the thread whose frame stack holds it: owner thread only. */
 struct vm_frame {
     struct vm_frame *back;          /* caller, or NULL for an entry frame */
-    struct vm_code *code;
+    struct vm_code *code;           /* the code running */
     const uint8_t *ip;              /* saved next instruction while calling out */
     struct vm_object **sp;          /* saved stack top while calling out */
     struct vm_object **stack;       /* base of the value stack */
