@@ -1451,6 +1451,9 @@ static struct vm_code *finish_unit(struct vm_compiler *c, struct vm_unit *u)
     co->argcount = u->argcount;
     co->nlocals = u->nvarnames;
     co->stacksize = stacksize;
+    co->frame_bytes = (sizeof(struct vm_frame) +
+                       sizeof(struct vm_object *) * ((size_t)u->nvarnames + (size_t)stacksize) + 15) &
+                      ~(size_t)15;
     co->firstlineno = u->firstlineno;
     co->is_module = u->is_module;
     co->consts = dup_array(c, u->consts, (size_t)u->nconsts, sizeof *u->consts);

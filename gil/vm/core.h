@@ -199,6 +199,7 @@ struct vm_code {
     int argcount;                   /* immutable */
     int nlocals;                    /* immutable: parameters first */
     int stacksize;                  /* immutable: deepest value stack */
+    size_t frame_bytes;             /* immutable: size of a frame for this code */
     int firstlineno;                /* immutable */
     bool is_module;                 /* immutable */
     const uint8_t *code;            /* immutable: wordcode, (opcode, arg) byte pairs */

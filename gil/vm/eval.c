@@ -28,11 +28,10 @@
 
 /* ---- frames ----------------------------------------------------------------------------- */
 
+/* A frame for code on the thread's frame stack; its locals are NULL. */
 struct vm_frame *vm_frame_push(struct vm_thread *ts, struct vm_code *code)
 {
-    size_t size = sizeof(struct vm_frame) +
-                  sizeof(struct vm_object *) * (size_t)(code->nlocals + code->stacksize);
-    size = (size + 15) & ~(size_t)15;
+    size_t size = code->frame_bytes;
     struct vm_chunk *ch = ts->chunk;
     struct vm_chunk *prev = ch;
     if (!ch || (size_t)(ch->end - ch->top) < size) {
@@ -67,7 +66,25 @@ struct vm_frame *vm_frame_push(struct vm_thread *ts, struct vm_code *code)
     f->prev_chunk = prev;
     f->stack = f->fast + code->nlocals;
     f->sp = f->stack;
-    memset(f->fast, 0, sizeof(struct vm_object *) * (size_t)code->nlocals);
+    for (int i = 0; i < code->nlocals; i++)
+        f->fast[i] = NULL;
+    ts->depth++;
+    return f;
+}
+
+/* The call fast path: room in the current chunk; the caller fills every local. */
+static inline struct vm_frame *frame_push_fast(struct vm_thread *ts, struct vm_code *code)
+{
+    struct vm_chunk *ch = ts->chunk;
+    size_t size = code->frame_bytes;
+    if (VM_UNLIKELY(!ch || (size_t)(ch->end - ch->top) < size))
+        return vm_frame_push(ts, code);
+    struct vm_frame *f = (struct vm_frame *)ch->top;
+    ch->top += size;
+    f->code = code;
+    f->chunk = ch;
+    f->prev_chunk = ch;
+    f->stack = f->fast + code->nlocals;
     ts->depth++;
     return f;
 }
@@ -396,11 +413,20 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #define BINARY_CASE(NAME, BINOP, INPLACE, FASTOP)                                        \
         TARGET(NAME) {                                                                   \
             struct vm_object *r = sp[-1], *l = sp[-2], *res;                             \
-            if (FASTOP && l->type == &vm_int_type && r->type == &vm_int_type) {          \
+            if (FASTOP && l->type == &vm_int_type && r->type == &vm_int_type &&          \
+                (FASTOP == 1 || ((struct vm_int *)r)->value > 0)) {                      \
                 int64_t x = ((struct vm_int *)l)->value, y = ((struct vm_int *)r)->value, z; \
-                bool ovf = BINOP == VM_BIN_ADD   ? __builtin_add_overflow(x, y, &z)      \
-                           : BINOP == VM_BIN_SUB ? __builtin_sub_overflow(x, y, &z)      \
-                                                 : __builtin_mul_overflow(x, y, &z);     \
+                bool ovf = false;                                                        \
+                if (BINOP == VM_BIN_ADD)                                                 \
+                    ovf = __builtin_add_overflow(x, y, &z);                              \
+                else if (BINOP == VM_BIN_SUB)                                            \
+                    ovf = __builtin_sub_overflow(x, y, &z);                              \
+                else if (BINOP == VM_BIN_MUL)                                            \
+                    ovf = __builtin_mul_overflow(x, y, &z);                              \
+                else if (BINOP == VM_BIN_FLOORDIV) /* y > 0: floor without overflow */   \
+                    z = x / y - (x % y < 0);                                             \
+                else /* VM_BIN_MOD, y > 0: the result is in [0, y) */                    \
+                    z = x % y + (x % y < 0 ? y : 0);                                     \
                 if (VM_UNLIKELY(ovf)) {                                                  \
                     vm_overflow(ts);                                                     \
                     goto error;                                                          \
@@ -426,18 +452,19 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             sp[-1] = res;                                                                \
             NEXT_TICK();                                                                 \
         }
-        BINARY_CASE(BINARY_ADD, VM_BIN_ADD, false, true)
-        BINARY_CASE(BINARY_SUBTRACT, VM_BIN_SUB, false, true)
-        BINARY_CASE(BINARY_MULTIPLY, VM_BIN_MUL, false, true)
-        BINARY_CASE(BINARY_TRUE_DIVIDE, VM_BIN_TRUEDIV, false, false)
-        BINARY_CASE(BINARY_FLOOR_DIVIDE, VM_BIN_FLOORDIV, false, false)
-        BINARY_CASE(BINARY_MODULO, VM_BIN_MOD, false, false)
-        BINARY_CASE(INPLACE_ADD, VM_BIN_ADD, true, true)
-        BINARY_CASE(INPLACE_SUBTRACT, VM_BIN_SUB, true, true)
-        BINARY_CASE(INPLACE_MULTIPLY, VM_BIN_MUL, true, true)
-        BINARY_CASE(INPLACE_TRUE_DIVIDE, VM_BIN_TRUEDIV, true, false)
-        BINARY_CASE(INPLACE_FLOOR_DIVIDE, VM_BIN_FLOORDIV, true, false)
-        BINARY_CASE(INPLACE_MODULO, VM_BIN_MOD, true, false)
+        /* FASTOP: 0 no int fast path, 1 always, 2 when the divisor is positive */
+        BINARY_CASE(BINARY_ADD, VM_BIN_ADD, false, 1)
+        BINARY_CASE(BINARY_SUBTRACT, VM_BIN_SUB, false, 1)
+        BINARY_CASE(BINARY_MULTIPLY, VM_BIN_MUL, false, 1)
+        BINARY_CASE(BINARY_TRUE_DIVIDE, VM_BIN_TRUEDIV, false, 0)
+        BINARY_CASE(BINARY_FLOOR_DIVIDE, VM_BIN_FLOORDIV, false, 2)
+        BINARY_CASE(BINARY_MODULO, VM_BIN_MOD, false, 2)
+        BINARY_CASE(INPLACE_ADD, VM_BIN_ADD, true, 1)
+        BINARY_CASE(INPLACE_SUBTRACT, VM_BIN_SUB, true, 1)
+        BINARY_CASE(INPLACE_MULTIPLY, VM_BIN_MUL, true, 1)
+        BINARY_CASE(INPLACE_TRUE_DIVIDE, VM_BIN_TRUEDIV, true, 0)
+        BINARY_CASE(INPLACE_FLOOR_DIVIDE, VM_BIN_FLOORDIV, true, 2)
+        BINARY_CASE(INPLACE_MODULO, VM_BIN_MOD, true, 2)
 #undef BINARY_CASE
 
         TARGET(COMPARE_OP) {
@@ -740,10 +767,13 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 }
                 f->ip = ip;
                 f->sp = args;       /* the callable stays on the caller's stack */
-                struct vm_frame *nf = vm_frame_push(ts, cc);
+                struct vm_frame *nf = frame_push_fast(ts, cc);
                 if (!nf)
                     goto error;
-                memcpy(nf->fast, args, sizeof *args * (size_t)oparg);   /* references move */
+                for (int i = 0; i < oparg; i++)
+                    nf->fast[i] = args[i];   /* references move */
+                for (int i = oparg; i < cc->nlocals; i++)
+                    nf->fast[i] = NULL;
                 nf->back = f;
                 f = nf;
                 LOAD_FRAME();
