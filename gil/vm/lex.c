@@ -289,10 +289,18 @@ static void lex_number(struct vm_lexer *lx, struct vm_token *t)
     size_t blen = 0, bcap = sizeof small;
     /* A float literal may be long ("0.000...1"): size the buffer to the rest of the token. */
     size_t span = 0;
-    while (lx->pos + span < lx->len && (is_ident((unsigned char)lx->src[lx->pos + span]) ||
-                                        lx->src[lx->pos + span] == '.' ||
-                                        lx->src[lx->pos + span] == '+' || lx->src[lx->pos + span] == '-'))
-        span++;
+    for (;;) {
+        size_t i = lx->pos + span;
+        if (i >= lx->len)
+            break;
+        char ch = lx->src[i];
+        /* a sign belongs to the number only right after an exponent mark */
+        if (is_ident((unsigned char)ch) || ch == '.' ||
+            ((ch == '+' || ch == '-') && span > 0 && (lx->src[i - 1] == 'e' || lx->src[i - 1] == 'E')))
+            span++;
+        else
+            break;
+    }
     if (span + 2 > bcap) {
         buf = malloc(span + 2);
         if (!buf)
