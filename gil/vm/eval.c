@@ -288,6 +288,11 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #define DISPATCH_CURRENT() goto dispatch_op
 #define DISPATCH() goto dispatch_next   /* not `continue`: DISPATCH sits in do-while blocks */
 #endif
+/* NEXT: no lock check (LOAD_FAST, LOAD_CONST, STORE_FAST, POP_TOP, DUP_TOP,
+   DUP_TOP_TWO, ROT_TWO, ROT_THREE, NOP, EXTENDED_ARG, JUMP_FORWARD, forward
+   POP_JUMP_IF_x / JUMP_IF_x_OR_POP, the jump predicted after COMPARE_OP and the
+   STORE_FAST fused into INPLACE_x). NEXT_TICK: every other instruction, and
+   JUMP_ABSOLUTE; JUMP_TO ticks for conditional jumps that go backwards. */
 #define NEXT() DISPATCH()
 #define NEXT_TICK()    \
     do {               \
