@@ -26,6 +26,13 @@
 
 #include "core.h"
 
+/* GCC merges the identical dispatch tails of small instructions into one
+   shared indirect jump, which undoes what computed goto is for (one jump per
+   opcode, each predicted on its own). Keep them apart in this file. */
+#if VM_COMPUTED_GOTO && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-crossjumping")
+#endif
+
 /* ---- frames ----------------------------------------------------------------------------- */
 
 /* A frame for code on the thread's frame stack; its locals are NULL. */
