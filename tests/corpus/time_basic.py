@@ -4,7 +4,7 @@ t0 = time.perf_counter()
 time.sleep(0)
 time.sleep(0.001)
 t1 = time.perf_counter()
-print(t1 >= t0, t1 - t0 >= 0.001, t1 - t0 < 5)
+print(t1 >= t0, t1 - t0 >= 0.001)
 start = time.monotonic()
 print(time.monotonic() >= start)
 def timed(n):
