@@ -662,7 +662,8 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
         struct vm_object **tmp = malloc((s.n ? s.n : 1) * sizeof *tmp);
         int rc = tmp ? 0 : -1;
         if (tmp) {
-            memcpy(tmp, s.items, s.n * sizeof *tmp);
+            if (s.n)
+                memcpy(tmp, s.items, s.n * sizeof *tmp);   /* an empty list may have no array */
             vm_objlock(ts, &a->lock);
             rc = list_reserve(a, s.n);
             if (rc == 0) {

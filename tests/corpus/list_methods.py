@@ -22,3 +22,8 @@ stack.append(1)
 stack.append(2)
 print(stack.pop() + stack.pop(), stack)
 print(len([[], []]), len("abc"), len(range(10)), len(range(10, 0, -3)))
+empty = []
+empty += empty
+b.extend(empty)
+empty.extend([])
+print(empty, b, empty + empty, empty * 3)
