@@ -312,7 +312,12 @@ def describe_workload(rows):
     if len(works) == 1:
         w, e, a = works.pop()
         return f"{w}: {e}({', '.join(a.split())})"
-    return f"{len(works)} workloads"
+    funcs = {(r["workload"], r["entry"]) for r in rows}
+    if len(funcs) == 1:
+        # One workload, sized per contender (a JIT counts far faster).
+        w, e = funcs.pop()
+        return f"{w}: {e}(N), N per contender"
+    return f"{len(funcs)} workloads"
 
 
 def describe_placement(rows):

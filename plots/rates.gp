@@ -33,10 +33,10 @@ set tmargin at screen 0.80
 set bmargin at screen 0.12 + 0.022 * (tic_lines - 1)
 
 # Panel 1: switches per second.
-set lmargin at screen 0.07
+set lmargin at screen 0.09
 set rmargin at screen 0.48
 set title "switches per second" font ",13"
-set ylabel "per second of wall time (log scale)"
+set ylabel "events per second of wall time (log scale)" offset -0.5,0
 plot for [k=1:nseries] data index (k-1) using 1:2 with boxes lc rgb series_colour[k] title series_name[k], \
      for [k=1:nseries] data index (k-1) using 1:2:3:4:2 with candlesticks whiskerbars 0.35 fs empty lw 1.2 lc rgb "#303030" notitle, \
      for [k=1:nseries] data index (k-1) using 1:($2 > 0 ? $4 : NaN):(rate($2)) with labels center offset 0,0.8 font ",10" notitle, \
