@@ -155,18 +155,6 @@ static void fifo_drop(struct gil *g, struct gil_thread *t)
     PT_CHECK(pthread_mutex_unlock(&p->mutex));
 }
 
-/* Only the eval breaker matters: when asked, hand over and queue up at the back. */
-static void fifo_yield(struct gil *g, struct gil_thread *t)
-{
-    t->ticks = LONG_MAX;
-    /* relaxed: a peek; the ticket counters are re-read under the mutex. */
-    if (atomic_load_explicit(&g->eval_breaker, memory_order_relaxed) & GIL_BREAKER_DROP) {
-        t->st.drops_honoured++;
-        t->st.yields++;
-        gil_drop(t);
-        gil_take(t);
-    }
-}
 
 const struct gil_design gil_design_fifo = {
     .name = "fifo",
@@ -179,5 +167,5 @@ const struct gil_design gil_design_fifo = {
     .destroy = fifo_destroy,
     .take = fifo_take,
     .drop = fifo_drop,
-    .yield = fifo_yield,
+    .yield = gil_yield_on_drop_request,
 };

@@ -8,6 +8,7 @@
 #include "gil.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +126,19 @@ void gil_block_leave(struct gil_thread *t)
 void gil_yield(struct gil_thread *t)
 {
     t->gil->design->yield(t->gil, t);
+}
+
+void gil_yield_on_drop_request(struct gil *g, struct gil_thread *t)
+{
+    t->ticks = LONG_MAX;
+    /* relaxed: a peek; the design re-reads its state under its own mutex
+       when it drops and takes. */
+    if (atomic_load_explicit(&g->eval_breaker, memory_order_relaxed) & GIL_BREAKER_DROP) {
+        t->st.drops_honoured++;
+        t->st.yields++;
+        gil_drop(t);
+        gil_take(t);
+    }
 }
 
 void gil_stats_add(struct gil_stats *a, const struct gil_stats *b)

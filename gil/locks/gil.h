@@ -170,6 +170,10 @@ void gil_block_enter(struct gil_thread *t);
 void gil_block_leave(struct gil_thread *t);
 /* The eval loop's slow path. */
 void gil_yield(struct gil_thread *t);
+/* A ready-made `yield` operation for designs driven by the drop request in the
+   eval breaker (py32, fifo): the tick countdown never fires, and when a waiter
+   has asked, the holder drops the lock and queues up for it again. */
+void gil_yield_on_drop_request(struct gil *g, struct gil_thread *t);
 
 /* The eval loop's per-instruction check: hot, inline, no calls. */
 static inline bool gil_should_yield(struct gil_thread *t)

@@ -210,18 +210,6 @@ static void py32_drop(struct gil *g, struct gil_thread *t)
     }
 }
 
-/* Only the eval breaker matters: drop when asked, then queue up again. */
-static void py32_yield(struct gil *g, struct gil_thread *t)
-{
-    t->ticks = LONG_MAX;
-    /* relaxed: a peek; py32_drop re-reads the bit under the mutex. */
-    if (atomic_load_explicit(&g->eval_breaker, memory_order_relaxed) & GIL_BREAKER_DROP) {
-        t->st.drops_honoured++;
-        t->st.yields++;
-        gil_drop(t);
-        gil_take(t);
-    }
-}
 
 const struct gil_design gil_design_py32 = {
     .name = "py32",
@@ -234,5 +222,5 @@ const struct gil_design gil_design_py32 = {
     .destroy = py32_destroy,
     .take = py32_take,
     .drop = py32_drop,
-    .yield = py32_yield,
+    .yield = gil_yield_on_drop_request,
 };
