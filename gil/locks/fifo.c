@@ -60,8 +60,7 @@ static struct fifo *as_fifo(struct gil *g) { return (struct fifo *)g; }
 static int fifo_create(const double *values, struct gil **out)
 {
     struct fifo *p = calloc(1, sizeof *p);
-    pthread_condattr_t attr;
-    int rc, have_attr = 0, have_mutex = 0;
+    int rc;
     if (!p)
         return ENOMEM;
     p->interval_ns = (uint64_t)(values[0] * 1000.0);
@@ -69,25 +68,16 @@ static int fifo_create(const double *values, struct gil **out)
         p->interval_ns = 1000;
     p->base.vm_safety = GIL_VM_SERIAL;
 
-    if ((rc = pthread_condattr_init(&attr)) != 0)
-        goto fail;
-    have_attr = 1;
-    if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) != 0)
-        goto fail;
     if ((rc = pthread_mutex_init(&p->mutex, NULL)) != 0)
         goto fail;
-    have_mutex = 1;
-    if ((rc = pthread_cond_init(&p->cond, &attr)) != 0)
+    if ((rc = gil_cond_init_monotonic(&p->cond)) != 0) {
+        PT_CHECK(pthread_mutex_destroy(&p->mutex));
         goto fail;
-    PT_CHECK(pthread_condattr_destroy(&attr));
+    }
     *out = &p->base;
     return 0;
 
 fail:
-    if (have_mutex)
-        PT_CHECK(pthread_mutex_destroy(&p->mutex));
-    if (have_attr)
-        PT_CHECK(pthread_condattr_destroy(&attr));
     free(p);
     return rc;
 }

@@ -141,6 +141,19 @@ void gil_yield_on_drop_request(struct gil *g, struct gil_thread *t)
     }
 }
 
+int gil_cond_init_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(c, &attr);
+    PT_CHECK(pthread_condattr_destroy(&attr));
+    return rc;
+}
+
 void gil_stats_add(struct gil_stats *a, const struct gil_stats *b)
 {
     a->acquisitions += b->acquisitions;

@@ -14,6 +14,7 @@
 #ifndef GIL_H
 #define GIL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -182,6 +183,10 @@ static inline bool gil_should_yield(struct gil_thread *t)
        instruction, never correctness. */
     return --t->ticks < 0 || atomic_load_explicit(t->breaker, memory_order_relaxed) != 0;
 }
+
+/* Initialise a condition variable whose timed waits use CLOCK_MONOTONIC, as
+   every condvar of the lab does. Returns 0 or an errno value. */
+int gil_cond_init_monotonic(pthread_cond_t *c);
 
 /* Sum b into a. */
 void gil_stats_add(struct gil_stats *a, const struct gil_stats *b);

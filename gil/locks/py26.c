@@ -71,8 +71,7 @@ static struct py26 *as_py26(struct gil *g) { return (struct py26 *)g; }
 static int py26_create(const double *values, struct gil **out)
 {
     struct py26 *p = calloc(1, sizeof *p);
-    pthread_condattr_t attr;
-    int rc = ENOMEM, have_attr = 0, have_mutex = 0, have_sem = 0;
+    int rc = ENOMEM, have_mutex = 0, have_sem = 0;
     if (!p)
         return ENOMEM;
     p->check_interval = (long)values[0];
@@ -90,24 +89,16 @@ static int py26_create(const double *values, struct gil **out)
     } else {
         /* The condvar is never waited on with a deadline; the monotonic clock
            is set anyway so that every condvar of the lab runs on one clock. */
-        if ((rc = pthread_condattr_init(&attr)) != 0)
-            goto fail;
-        have_attr = 1;
-        if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) != 0)
-            goto fail;
         if ((rc = pthread_mutex_init(&p->mutex, NULL)) != 0)
             goto fail;
         have_mutex = 1;
-        if ((rc = pthread_cond_init(&p->released, &attr)) != 0)
+        if ((rc = gil_cond_init_monotonic(&p->released)) != 0)
             goto fail;
-        PT_CHECK(pthread_condattr_destroy(&attr));
     }
     *out = &p->base;
     return 0;
 
 fail:
-    if (have_attr)
-        PT_CHECK(pthread_condattr_destroy(&attr));
     if (have_mutex)
         PT_CHECK(pthread_mutex_destroy(&p->mutex));
     if (have_sem)

@@ -69,8 +69,7 @@ static struct py32 *as_py32(struct gil *g) { return (struct py32 *)g; }
 static int py32_create(const double *values, struct gil **out)
 {
     struct py32 *p = calloc(1, sizeof *p);
-    pthread_condattr_t attr;
-    int rc, have_attr = 0, have_mutex = 0, have_cond = 0, have_smutex = 0;
+    int rc, have_mutex = 0, have_cond = 0, have_smutex = 0;
     if (!p)
         return ENOMEM;
     p->interval_ns = (uint64_t)(values[0] * 1000.0);
@@ -80,23 +79,17 @@ static int py32_create(const double *values, struct gil **out)
     p->last_holder = -1;
     p->base.vm_safety = GIL_VM_SERIAL;
 
-    if ((rc = pthread_condattr_init(&attr)) != 0)
-        goto fail;
-    have_attr = 1;
-    if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) != 0)
-        goto fail;
     if ((rc = pthread_mutex_init(&p->mutex, NULL)) != 0)
         goto fail;
     have_mutex = 1;
-    if ((rc = pthread_cond_init(&p->cond, &attr)) != 0)
+    if ((rc = gil_cond_init_monotonic(&p->cond)) != 0)
         goto fail;
     have_cond = 1;
     if ((rc = pthread_mutex_init(&p->switch_mutex, NULL)) != 0)
         goto fail;
     have_smutex = 1;
-    if ((rc = pthread_cond_init(&p->switch_cond, &attr)) != 0)
+    if ((rc = gil_cond_init_monotonic(&p->switch_cond)) != 0)
         goto fail;
-    PT_CHECK(pthread_condattr_destroy(&attr));
     *out = &p->base;
     return 0;
 
@@ -107,8 +100,6 @@ fail:
         PT_CHECK(pthread_cond_destroy(&p->cond));
     if (have_mutex)
         PT_CHECK(pthread_mutex_destroy(&p->mutex));
-    if (have_attr)
-        PT_CHECK(pthread_condattr_destroy(&attr));
     free(p);
     return rc;
 }
