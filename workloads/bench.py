@@ -14,6 +14,10 @@ on every contender alike. Three parts, one table each on stdout:
   (c) overheads: py32 against noop (one thread; goal <= 3%), py32 with --trace
       against without (two threads on all CPUs; goal <= 5%), none against noop (one
       thread: what atomic reference counts cost; no goal).
+  (d) the same single-thread comparisons as instructions per loop iteration,
+      counted by valgrind's callgrind: repeatable whatever else the machine is
+      doing, so they settle what (a) and (c) measure through the noise. Two sizes
+      of count(N) are run and subtracted, so start-up costs cancel out.
 
 Every gillab run is also a row of RESULTS/bench.csv (a fresh file per run; the
 previous one becomes bench.csv.prev). Progress goes to stderr.
@@ -22,6 +26,8 @@ and two rounds: a smoke run whose figures mean little).
 """
 import csv
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -262,6 +268,61 @@ def part_c(n, prog, tmpdir):
         table(["B against A", "A s", "B s", "overhead", "range", "goal"], out)] + verdicts)
 
 
+def instructions(cmd):
+    """Instructions the command executes, counted by callgrind."""
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        raise BenchError("valgrind --tool=callgrind %s failed (exit %d): %s"
+                         % (" ".join(cmd), p.returncode, p.stderr.strip()[-300:]))
+    return int(m.group(1))
+
+
+def real_python():
+    """The interpreter binary itself (python3 may be a shell shim valgrind cannot see through)."""
+    p = subprocess.run([PYTHON, "-c", "import sys; print(sys.executable)"],
+                       stdout=subprocess.PIPE, universal_newlines=True)
+    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else PYTHON
+
+
+def part_d(prog, pyname, tmpdir):
+    n1, n2 = (20000, 120000) if QUICK else (200000, 1200000)
+    trace = os.path.join(tmpdir, "trace-d.csv")
+    py = real_python()
+
+    def run(gil, extra=()):
+        return lambda n: [GILLAB, "run", WORKLOAD, "--entry", "count", "--arg", str(n),
+                          "--gil", gil, "--quiet"] + list(extra)
+    contenders = [
+        ("gillab --gil noop", run("noop")),
+        ("gillab --gil py32", run("py32")),
+        ("gillab --gil py32 --trace", run("py32", ("--trace", trace))),
+        ("gillab --gil none", run("none")),
+        ("%s" % pyname, lambda n: [py, "-c", PY_TIMER, WORKLOAD, str(n)]),
+    ]
+    per_iter = {}
+    for label, cmd in contenders:
+        counts = []
+        for n in (n1, n2):
+            prog.step("(d) %s: count(%d) under callgrind" % (label, n))
+            counts.append(instructions(cmd(n)))
+        per_iter[label] = (counts[1] - counts[0]) / float(n2 - n1)
+    noop, pyth = per_iter["gillab --gil noop"], per_iter[pyname]
+    out = [[label, "%.1f" % v, "%+.2f%%" % ((v / noop - 1) * 100), "%.2fx" % (v / pyth)]
+           for label, v in per_iter.items()]
+    verdicts = []
+    for label, base, limit in (("gillab --gil py32", "gillab --gil noop", 3.0),
+                               ("gillab --gil py32 --trace", "gillab --gil py32", 5.0)):
+        over = (per_iter[label] / per_iter[base] - 1) * 100
+        verdicts.append("goal: %s against %s <= %g%% (instructions): %+.2f%%, %s"
+                        % (label, base, limit, over, goal(over <= limit)))
+    return "\n".join([
+        "(d) instructions per loop iteration of count(N), one thread, counted by callgrind "
+        "(count(%d) minus count(%d), so start-up cancels)" % (n2, n1),
+        table(["contender", "instr/iter", "vs noop", "vs python3"], out)] + verdicts)
+
+
 def main():
     if not os.access(GILLAB, os.X_OK):
         raise BenchError("%s is missing; build it first: make release" % GILLAB)
@@ -276,13 +337,16 @@ def main():
     n_a, n_b, n_c = size(A_S), None, None
     n_b = two_digits(n_a * B_S / A_S)
     n_c = two_digits(n_a * C_S / A_S)
-    total = (3 * A_ROUNDS + 9 * B_ROUNDS + 3 * 2 * C_ROUNDS)
+    have_valgrind = shutil.which("valgrind") is not None
+    total = (3 * A_ROUNDS + 9 * B_ROUNDS + 3 * 2 * C_ROUNDS) + (10 if have_valgrind else 0)
     prog = Progress(total)
     tmpdir = tempfile.mkdtemp(prefix="gillab-bench.")
     try:
         a = part_a(n_a, prog, pyname)
         b = part_b(n_b, prog)
         c = part_c(n_c, prog, tmpdir)
+        d = part_d(prog, pyname, tmpdir) if have_valgrind else \
+            "(d) skipped: valgrind is not installed (mk/deps.sh installs it)"
     finally:
         prog.clear()
         for f in os.listdir(tmpdir):
@@ -298,6 +362,8 @@ def main():
     print(b)
     print("")
     print(c)
+    print("")
+    print(d)
     print("")
     print("bench took %d:%02d; every gillab run is a row of %s" % (el // 60, el % 60, CSV_PATH))
     return 0
