@@ -75,9 +75,9 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory release tsan asan
 	$(Q)tests/run.sh
 
-test-full: deps
-	$(Q)$(MAKE) --no-print-directory release tsan asan
-	$(Q)GILLAB_FULL=1 tests/run.sh
+# make test, then the compiler fuzzer for five minutes (or FUZZ_SECONDS).
+test-full: test
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(if $(filter 60,$(FUZZ_SECONDS)),300,$(FUZZ_SECONDS))
 
 lab: deps
 	$(Q)mk/deps.sh pypy3 || echo "lab: pypy3 could not be installed; the lab goes on without it" >&2
