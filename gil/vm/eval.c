@@ -210,9 +210,9 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
     _Atomic int *const breaker = gt->breaker;   /* immutable (gil.h) */
     long ticks = gt->ticks;                     /* see TICK */
     /* Cached once: refcounts are atomic only under GIL_VM_ATOMIC; the in-place
-       int reuse below is safe only when the lock serialises bytecode. */
+       int reuse below needs refcounts it can trust (not GIL_VM_UNSAFE). */
     const bool atomic_rc = ts->safety == GIL_VM_ATOMIC;
-    const bool serial = ts->safety == GIL_VM_SERIAL;
+    const bool reuse_ok = ts->safety != GIL_VM_UNSAFE;
 
     struct vm_frame *f = entry;
     struct vm_code *co;
@@ -421,7 +421,15 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
            `n -= 1` style updates: when the left operand is a non-shared int
            held only by the local that the next STORE_FAST overwrites, the
            object takes the new value in place and the store is skipped
-           (ints are immutable, but nobody else can see this one). */
+           (ints are immutable, but nobody else can see this one). A count of
+           exactly 2 -- the local and the stack slot, both this frame's -- means
+           no other thread holds it, with or without a GIL: a container or
+           global holding it would make the count 3 or more. Without a GIL
+           (GIL_VM_ATOMIC) the count is read with acquire, so whatever the last
+           other holder did to the object happens before our plain writes; that
+           pairs with the release half of its decrement (vm_decref). */
+#define HELD_BY_FRAME_ONLY(o)                                                            \
+        (atomic_rc ? __atomic_load_n(&(o)->refcnt, __ATOMIC_ACQUIRE) == 2 : (o)->refcnt == 2)
 #define BINARY_CASE(NAME, BINOP, INPLACE, FASTOP)                                        \
         TARGET(NAME) {                                                                   \
             struct vm_object *r = sp[-1], *l = sp[-2], *res;                             \
@@ -443,10 +451,10 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                     vm_overflow(ts);                                                     \
                     goto error;                                                          \
                 }                                                                        \
-                if (INPLACE && serial && l->refcnt == 2 && ip[0] == VM_OP_STORE_FAST &&  \
+                if (INPLACE && reuse_ok && HELD_BY_FRAME_ONLY(l) && ip[0] == VM_OP_STORE_FAST && \
                     fast[ip[1]] == l && (z < VM_SMALL_INT_MIN || z > VM_SMALL_INT_MAX)) { \
                     ((struct vm_int *)l)->value = z;                                     \
-                    l->refcnt = 1; /* the stack's reference goes; the local's stays */  \
+                    l->refcnt = 1; /* the stack's; the local's stays (no other holder) */ \
                     DECREF(r);                                                           \
                     sp -= 2;                                                             \
                     ip += 2; /* the STORE_FAST is done */                                \
