@@ -13,7 +13,9 @@ on every contender alike. Three parts, one table each on stdout:
       py32 and none, with switches and futile wake-ups per second.
   (c) overheads: py32 against noop (one thread; goal <= 3%), py32 with --trace
       against without (two threads on all CPUs; goal <= 5%), none against noop (one
-      thread: what atomic reference counts cost; no goal).
+      thread: what atomic reference counts cost; no goal). Judged on the best round
+      of each side (noise only adds time); the median of the per-round ratios is
+      shown beside it.
   (d) the same single-thread comparisons as instructions per loop iteration,
       counted by valgrind's callgrind: repeatable whatever else the machine is
       doing, so they settle what (a) and (c) measure through the noise. Two sizes
@@ -256,16 +258,21 @@ def part_c(n, prog, tmpdir):
             b.append(got["B"])
             ratios.append(got["B"] / got["A"])
         over = (med(ratios) - 1.0) * 100.0
-        out.append([label, "%.3f" % med(a), "%.3f" % med(b), "%+.1f%%" % over,
+        # Noise on a shared machine only ever adds time, so the best round of
+        # each side is the steadiest estimate of what the code costs (as
+        # timeit advises); the goals are judged on it, the median is shown too.
+        best = (min(b) / min(a) - 1.0) * 100.0
+        out.append([label, "%.3f" % min(a), "%.3f" % min(b), "%+.1f%%" % best, "%+.1f%%" % over,
                     "%+.1f..%+.1f%%" % ((min(ratios) - 1) * 100, (max(ratios) - 1) * 100),
                     "-" if limit is None else "<= %g%%" % limit])
         if limit is not None:
-            verdicts.append("goal: %s <= %g%%: %+.1f%%, %s" % (label, limit, over,
-                                                                goal(over <= limit)))
+            verdicts.append("goal: %s <= %g%% (best of rounds): %+.1f%%, %s"
+                            % (label, limit, best, goal(best <= limit)))
     return "\n".join([
-        "(c) overheads, count(%d), %d rounds in AB BA order; overhead = median over rounds "
-        "of B/A - 1" % (n, C_ROUNDS),
-        table(["B against A", "A s", "B s", "overhead", "range", "goal"], out)] + verdicts)
+        "(c) overheads, count(%d), %d rounds in AB BA order; best = best B / best A - 1, "
+        "median = median over rounds of B/A - 1" % (n, C_ROUNDS),
+        table(["B against A", "best A s", "best B s", "best", "median", "range", "goal"], out)]
+        + verdicts)
 
 
 def instructions(cmd):
