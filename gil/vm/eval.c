@@ -391,24 +391,20 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             ip += 2;
             DISPATCH_CURRENT();
         }
-        TARGET(UNARY_POSITIVE) {
-            struct vm_object *v = sp[-1];
-            struct vm_object *r = vm_positive(ts, v);
-            if (!r)
-                goto error;
-            DECREF(v);
-            sp[-1] = r;
-            NEXT_TICK();
+        /* A unary operator that may fail: replace the top of the stack. */
+#define UNARY_CASE(NAME, FN)                          \
+        TARGET(NAME) {                                \
+            struct vm_object *v = sp[-1];             \
+            struct vm_object *r = FN(ts, v);          \
+            if (!r)                                   \
+                goto error;                           \
+            DECREF(v);                                \
+            sp[-1] = r;                               \
+            NEXT_TICK();                              \
         }
-        TARGET(UNARY_NEGATIVE) {
-            struct vm_object *v = sp[-1];
-            struct vm_object *r = vm_negative(ts, v);
-            if (!r)
-                goto error;
-            DECREF(v);
-            sp[-1] = r;
-            NEXT_TICK();
-        }
+        UNARY_CASE(UNARY_POSITIVE, vm_positive)
+        UNARY_CASE(UNARY_NEGATIVE, vm_negative)
+#undef UNARY_CASE
         TARGET(UNARY_NOT) {
             struct vm_object *v = sp[-1];
             struct vm_object *r = VM_BOOL(!vm_truthy(ts, v));
