@@ -4,8 +4,9 @@
 #   build/release   CC (gcc by default), optimised           -> build/release/gillab
 #   build/tsan      clang -fsanitize=thread                   -> build/tsan/gillab
 #   build/asan      clang -fsanitize=address,undefined        -> build/asan/gillab
-# Sources are found by wildcard: a new .c under gil/, gil/vm/, gil/locks/ or
-# workloads/ joins the library; a new tests/test_NAME.c becomes a cmocka suite.
+# Sources are found by wildcard: a new .c in any part of gil/ (gil/PART/*.c) joins
+# the library, except gil/cli/, which is the program itself; a new
+# tests/test_NAME.c becomes a cmocka suite.
 
 # ---- settings (override on the command line) ---------------------------------
 CC        ?= cc
@@ -17,7 +18,7 @@ DESTDIR   ?=
 QUICK     ?=
 FUZZ_SECONDS ?= 60
 
-STD_FLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP -Igil -Igil/vm -Igil/locks -Iworkloads
+STD_FLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP -Igil
 LIBS       := -pthread -lm
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -31,8 +32,8 @@ Q := @
 endif
 
 # ---- sources -----------------------------------------------------------------
-MAIN_SRC  := gil/gillab.c
-LIB_SRC   := $(filter-out $(MAIN_SRC),$(sort $(wildcard gil/*.c gil/vm/*.c gil/locks/*.c workloads/*.c)))
+MAIN_SRC  := $(sort $(wildcard gil/cli/*.c))
+LIB_SRC   := $(filter-out $(MAIN_SRC),$(sort $(wildcard gil/*/*.c)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRC))
 VARIANTS  := release tsan asan
@@ -47,7 +48,7 @@ build/$(1)/obj/%.o: %.c
 	$$(Q)$(2) $$(STD_FLAGS) $(3) $$(CMOCKA_CFLAGS) -c $$< -o $$@
 build/$(1)/libgillab.a: $$($(1)_OBJ)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
-build/$(1)/gillab: build/$(1)/obj/gil/gillab.o build/$(1)/libgillab.a
+build/$(1)/gillab: $$(patsubst %.c,build/$(1)/obj/%.o,$$(MAIN_SRC)) build/$(1)/libgillab.a
 	@$$(if $$(Q),echo "  LD[$(1)] $$@")
 	$$(Q)$(2) $(3) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 build/$(1)/tests/%: build/$(1)/obj/tests/%.o build/$(1)/libgillab.a
@@ -109,7 +110,7 @@ race-score: deps
 fuzz: deps
 	@mkdir -p build/fuzz
 	$(Q)$(CLANG) $(STD_FLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_compile \
-	    tests/fuzz/fuzz_compile.c $(filter gil/vm/%,$(LIB_SRC)) $(filter gil/locks/%,$(LIB_SRC)) $(filter-out gil/gillab.c,$(wildcard gil/*.c)) $(LIBS)
+	    tests/fuzz/fuzz_compile.c $(filter gil/vm/% gil/locks/% gil/trace/%,$(LIB_SRC)) $(LIBS)
 	@mkdir -p build/fuzz/corpus
 	$(Q)cp -n tests/corpus/*.py workloads/*.py build/fuzz/corpus/ 2>/dev/null || true
 	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "csv.h"
-#include "gil.h"
-#include "version.h"
+#include "record/csv.h"
+#include "locks/gil.h"
+#include "base/version.h"
 
 /* The columns as the contract lists them; PARAMS marks where the design
    parameter columns go. */

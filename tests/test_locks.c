@@ -32,8 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gil.h"
-#include "panic.h"
+#include "locks/gil.h"
+#include "base/panic.h"
 
 #define MAX_THREADS 4
 #define MAX_CFGS 16

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "runner.h"
+#include "runner/runner.h"
 
 static char dir[64];
 static char wl_path[128];

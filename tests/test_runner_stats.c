@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "cpus.h"
-#include "panic.h"
-#include "stats.h"
+#include "runner/cpus.h"
+#include "base/panic.h"
+#include "runner/stats.h"
 
 /* ---- --cpus ------------------------------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /*
- * test_trace.c — lock event recording and export (gil/trace.c).
+ * test_trace.c — lock event recording and export (gil/trace/trace.c).
  *
  * Every test records events with chosen timestamps into buffers whose t0 is
  * fixed, so exports are compared byte for byte and nothing depends on timing.
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "trace.h"
+#include "trace/trace.h"
 
 #define T0_NS 1000000000ull   /* fixed start of the run for every test */
 

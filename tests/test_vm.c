@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "gil.h"
-#include "vm.h"
+#include "locks/gil.h"
+#include "vm/vm.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

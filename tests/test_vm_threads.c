@@ -26,9 +26,9 @@
 
 #include <cmocka.h>
 
-#include "gil.h"
-#include "panic.h"
-#include "vm.h"
+#include "locks/gil.h"
+#include "base/panic.h"
+#include "vm/vm.h"
 
 /* ---- test-mutex: a plain mutex the eval loop gives up every 50 ticks ------------------- */
 

@@ -5,7 +5,7 @@
  * way for every design. A design counts only what is its own (futile wake-ups,
  * time-outs, drop requests).
  */
-#include "gil.h"
+#include "locks/gil.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "panic.h"
-#include "trace.h"
+#include "base/panic.h"
+#include "trace/trace.h"
 
 uint64_t gil_now_ns(void)
 {

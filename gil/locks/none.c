@@ -26,7 +26,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 
 enum none_refcounts { NONE_ATOMIC = 0, NONE_PLAIN = 1 };   /* index into "atomic|plain" */
 

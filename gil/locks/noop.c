@@ -11,7 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 
 static int noop_create(const double *values, struct gil **out)
 {

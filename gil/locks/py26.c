@@ -35,9 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gil.h"
-#include "panic.h"
-#include "trace.h"
+#include "locks/gil.h"
+#include "base/panic.h"
+#include "trace/trace.h"
 
 enum py26_lock { PY26_SEM = 0, PY26_CONDVAR = 1 };   /* index into "sem|condvar" */
 

@@ -33,9 +33,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "gil.h"
-#include "panic.h"
-#include "trace.h"
+#include "locks/gil.h"
+#include "base/panic.h"
+#include "trace/trace.h"
 
 static const struct gil_param py32_params[] = {
     {"interval_us", GIL_PARAM_US, 5000, 1, 10e6, NULL,

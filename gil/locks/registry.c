@@ -6,7 +6,7 @@
  * the command line, `gillab designs`, the CSV columns and the contract tests all
  * walk this table.
  */
-#include "gil.h"
+#include "locks/gil.h"
 
 #include <errno.h>
 #include <math.h>

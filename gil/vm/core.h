@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 #include "opcodes.h"
 #include "vm.h"
 

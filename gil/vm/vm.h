@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 
 enum vm_result {
     VM_OK = 0,

@@ -69,7 +69,7 @@ options (as gillab run):
   --io-arg V            convoy: an integer argument for it (repeatable)
 peer-only options:
   --design NAME         the design column (default: this interpreter, e.g. cpython-3.11.2)
-  --lab-version V       the lab_version column (default: from gil/version.h)
+  --lab-version V       the lab_version column (default: from gil/base/version.h)
   --quiet               no per-repetition line on stderr
 """
 
@@ -97,9 +97,9 @@ def interpreter_name():
 
 
 def lab_version_from_tree():
-    """The lab version from gil/version.h beside this script's folder, or None."""
+    """The lab version from gil/base/version.h beside this script's folder, or None."""
     here = os.path.dirname(os.path.abspath(__file__))
-    path = os.path.join(here, "..", "..", "gil", "version.h")
+    path = os.path.join(here, "..", "..", "gil", "base", "version.h")
     try:
         with open(path) as f:
             for line in f:
@@ -533,7 +533,7 @@ def main(argv):
     design = o["design"] or interpreter_name()
     lab_version = o["lab_version"] or lab_version_from_tree()
     if lab_version is None:
-        raise UsageError("cannot find gil/version.h beside this script; give --lab-version V")
+        raise UsageError("cannot find gil/base/version.h beside this script; give --lab-version V")
     allowed = get_affinity()
     cpus_text, cpus = parse_cpus(o["cpus"], allowed)
     check_workload(o["file"], o)

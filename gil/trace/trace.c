@@ -21,7 +21,7 @@
  * overlap on the "lock holder" track; viewers then stack or flag them, which
  * is the honest picture of a lock that is not one.
  */
-#include "trace.h"
+#include "trace/trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 
 /* The "lock holder" track's thread id: past every VM thread id. */
 #define TRACE_HOLDER_TID_MIN 1000

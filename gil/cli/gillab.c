@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
-#include "gil.h"
-#include "runner.h"
-#include "trace.h"
-#include "version.h"
-#include "vm.h"
+#include "record/csv.h"
+#include "locks/gil.h"
+#include "runner/runner.h"
+#include "trace/trace.h"
+#include "base/version.h"
+#include "vm/vm.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2

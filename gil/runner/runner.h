@@ -26,11 +26,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpus.h"
-#include "csv.h"
-#include "gil.h"
-#include "stats.h"
-#include "vm.h"
+#include "runner/cpus.h"
+#include "record/csv.h"
+#include "locks/gil.h"
+#include "runner/stats.h"
+#include "vm/vm.h"
 
 #define WL_MAX_THREADS 256
 #define WL_MAX_ARGS 16

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 
 /* One thread's measurements for one run. */
 struct wl_thread_stats {

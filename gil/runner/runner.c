@@ -22,7 +22,7 @@
  * pthread_barrier: if starting thread k fails, the threads already waiting
  * must be told to give up, which a barrier cannot do.
  */
-#include "runner.h"
+#include "runner/runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "panic.h"
-#include "trace.h"
+#include "base/panic.h"
+#include "trace/trace.h"
 
 const char *const wl_scenario_names[] = {"seq", "threads", "convoy", NULL};
 

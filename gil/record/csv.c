@@ -2,7 +2,7 @@
  * csv.c — the schema table, the row formatter and the append-only writer.
  * See csv.h for the rules; README.md ("The CSV schema") for what each column means.
  */
-#include "csv.h"
+#include "record/csv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "version.h"
+#include "base/version.h"
 
 /* How a column is printed. */
 enum wl_col_kind {

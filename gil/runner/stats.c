@@ -1,7 +1,7 @@
 /*
  * stats.c — summing, showing and summarising a run's measurements.
  */
-#include "stats.h"
+#include "runner/stats.h"
 
 #include <errno.h>
 #include <inttypes.h>

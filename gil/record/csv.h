@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gil.h"
+#include "locks/gil.h"
 
 #define WL_CSV_TEXT 256       /* most text columns */
 #define WL_CSV_LONG_TEXT 4096 /* args, cpus, cpu_list, message */

@@ -1,7 +1,7 @@
 /*
  * cpus.c — parsing --cpus and pinning threads (sched_setaffinity).
  */
-#include "cpus.h"
+#include "runner/cpus.h"
 
 #include <errno.h>
 #include <stdio.h>
