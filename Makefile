@@ -110,7 +110,7 @@ race-score: deps
 fuzz: deps
 	@mkdir -p build/fuzz
 	$(Q)$(CLANG) $(STD_FLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_compile \
-	    tests/fuzz/fuzz_compile.c $(filter gil/vm/% gil/locks/% gil/trace/%,$(LIB_SRC)) $(LIBS)
+	    tests/fuzz/fuzz_compile.c $(filter gil/vm/% gil/locks/% gil/trace/% gil/base/%,$(LIB_SRC)) $(LIBS)
 	@mkdir -p build/fuzz/corpus
 	$(Q)cp -n tests/corpus/*.py workloads/*.py build/fuzz/corpus/ 2>/dev/null || true
 	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus

@@ -166,15 +166,15 @@ for opt in "--threads 2" "--scenario seq" "--csv $NEVER" "--cpus 1" "--reps 2" "
 done
 [ -e "$T/t.csv" ] || [ -e "$T/t.json" ] && bad "a refused run left a trace file" || ok "refused runs leave no trace file"
 
-refused "noop refuses two threads" "gillab: --gil noop: noop is single-thread only; use --gil py26|py32|none" -- \
+refused "noop refuses two threads" "gillab: --gil noop: noop runs at most 1 thread at once; use --gil py26|py32|none" -- \
     run "$W" --entry count --arg 10 --gil noop --threads 2 --csv "$NEVER"
-refused "noop refuses convoy" "noop is single-thread only" -- \
+refused "noop refuses convoy" "noop runs at most 1 thread at once" -- \
     run "$CONVOY" --entry cpu --arg 10 --gil noop --scenario convoy --io-arg 1 --io-arg 10 --csv "$NEVER"
 refused "--samples-csv outside convoy" "gillab: --samples-csv: only for --scenario convoy" -- \
     run "$W" --entry count --arg 10 --samples-csv "$NEVER"
 refused "--io-entry outside convoy" "gillab: --io-entry: only for --scenario convoy" -- \
     run "$W" --entry count --arg 10 --io-entry count --csv "$NEVER"
-refused "convoy with one thread" "gillab: --threads 1: convoy needs 2..256" -- \
+refused "convoy with one thread" "gillab: --threads 1: expected 2..256 (the CPU threads plus the one I/O thread)" -- \
     run "$CONVOY" --entry cpu --arg 10 --scenario convoy --threads 1 --csv "$NEVER"
 refused "unknown option" "gillab: run: unknown option '--thread'; options: " "--threads" -- \
     run "$W" --entry count --thread 2

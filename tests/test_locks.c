@@ -10,8 +10,8 @@
  * bounds are counted in instructions, and the only clock is the watchdog.
  *
  * Designs that give no mutual exclusion (vm_safety != GIL_VM_SERIAL) skip the
- * exclusion-specific tests; "noop" is a single-thread baseline and is skipped by
- * every multi-thread test.
+ * exclusion-specific tests; a design that allows one thread at most (max_threads,
+ * e.g. the "noop" baseline) is skipped by every multi-thread test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,7 +131,8 @@ static bool is_serial(const struct gil_design *d)
     return serial;
 }
 
-static bool single_thread_only(const struct gil_design *d) { return strcmp(d->name, "noop") == 0; }
+/* A design that lets only one thread run at a time (noop): no multi-thread test. */
+static bool single_thread_only(const struct gil_design *d) { return !gil_design_allows(d, 2); }
 
 /* ---- forked runs ------------------------------------------------------------------ */
 
@@ -283,7 +284,7 @@ static void test_registry_finds_every_design_and_no_unknown_one(void **state)
 {
     (void)state;
     char names[512];
-    gil_design_names(names, sizeof names);
+    gil_design_names(names, sizeof names, ", ", 1);
     int n = 0;
     for (const struct gil_design *const *d = gil_designs; *d; d++, n++) {
         assert_ptr_equal(gil_design_find((*d)->name), *d);
@@ -321,7 +322,12 @@ static void test_every_design_declares_sane_parameters(void **state)
         struct gil *g = NULL;
         assert_int_equal(gil_new(d, NULL, &g), 0);
         assert_ptr_equal(g->design, d);
-        assert_int_equal(d->free_threaded, g->vm_safety != GIL_VM_SERIAL);
+        double v[GIL_MAX_PARAMS];
+        gil_params_defaults(d, v);
+        assert_int_equal(g->vm_safety, d->vm_safety ? d->vm_safety(v) : GIL_VM_SERIAL);
+        assert_true(d->max_threads >= 0);
+        for (size_t i = 0; i < d->nparams; i++)
+            assert_non_null(d->params[i].unit);
         gil_free(g);
     }
 }
@@ -334,7 +340,8 @@ static void test_design_safety_matches_parameters(void **state)
     char err[256];
     struct gil *g = NULL;
     assert_non_null(none);
-    assert_true(none->free_threaded);
+    assert_non_null(none->vm_safety);
+    assert_int_equal(none->max_threads, 0);
     assert_int_equal(gil_new(none, NULL, &g), 0);
     assert_int_equal(g->vm_safety, GIL_VM_ATOMIC);
     gil_free(g);
@@ -348,7 +355,7 @@ static void test_design_safety_matches_parameters(void **state)
     static const char *serial[] = {"py26", "py32"};
     for (size_t i = 0; i < 2; i++) {
         const struct gil_design *d = gil_design_find(serial[i]);
-        assert_false(d->free_threaded);
+        assert_null(d->vm_safety);
         assert_int_equal(gil_new(d, NULL, &g), 0);
         assert_int_equal(g->vm_safety, GIL_VM_SERIAL);
         gil_free(g);

@@ -1,11 +1,12 @@
 /*
- * test_runner.c — the scenario runner against the real VM: threads run the entry
- * in every thread, seq runs it T times in one, every rep starts from fresh module
- * state, warm-ups are shown but never written, a failing thread does not stop
- * the others and still gives a row, convoy's I/O thread returns its samples,
+ * test_runner.c — the scenario runner (and the recorder behind it) against the
+ * real VM: threads run the entry in every thread, seq runs it T times in one,
+ * every rep starts from fresh module state, warm-ups are shown but written only
+ * when they fail, a failing thread does not stop the others, still gives a row,
+ * and does not stop the later repetitions, the I/O thread returns its samples,
  * pinning is applied, and bad input is refused before any file is touched.
  *
- * Everything is recorded by the per-rep callback (which runs on this, the test
+ * Everything is recorded by the per-rep sink (which runs on this, the test
  * thread) and asserted afterwards.
  */
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "record/record.h"
 #include "runner/runner.h"
 
 static char dir[64];
@@ -80,20 +82,31 @@ struct seen_rep {
     char repr[MAX_SEEN][64];
     bool failed[MAX_SEEN];
     char message[256];
-    struct wl_row row;
+    struct rec_row row;
     uint64_t acq[MAX_SEEN], rel[MAX_SEEN], acq_sum;
     cpu_set_t cpus[MAX_SEEN];
 };
 static struct seen_rep seen[MAX_SEEN];
 static int nseen;
 
-static void record(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r)
+static int64_t row_int(const struct rec_row *r, enum rec_col c) { return r->cells[c].i; }
+static const char *row_text(const struct rec_row *r, enum rec_col c)
 {
-    (void)ctx;
-    (void)cfg;
+    return r->cells[c].text ? r->cells[c].text : "";
+}
+static bool row_set(const struct rec_row *r, enum rec_col c) { return r->cells[c].set; }
+
+/* The sink: remember what the repetition gave, and write it with the recorder
+   passed as ctx (NULL: no files). */
+static int record(void *ctx, const struct run_config *cfg, const struct run_rep *r, char *err,
+                  size_t errcap)
+{
+    if (ctx && rec_record(ctx, cfg, r, err, errcap) != 0)
+        return -1;
     if (nseen == MAX_SEEN)
-        return;
+        return 0;
     struct seen_rep *s = &seen[nseen++];
+    rec_row_free(&s->row);
     memset(s, 0, sizeof *s);
     s->warmup = r->warmup;
     s->ok = r->ok;
@@ -101,7 +114,7 @@ static void record(void *ctx, const struct wl_config *cfg, const struct wl_rep_r
     s->nthreads = r->nthreads;
     snprintf(s->message, sizeof s->message, "%s", r->message ? r->message : "");
     for (int i = 0; i < r->nthreads && i < MAX_SEEN; i++) {
-        const struct wl_thread_result *t = &r->threads[i];
+        const struct run_thread_result *t = &r->threads[i];
         s->failed[i] = t->error != NULL;
         snprintf(s->repr[i], sizeof s->repr[i], "%.63s", t->repr ? t->repr : "");
         s->acq[i] = t->stats.gil.acquisitions;
@@ -109,13 +122,29 @@ static void record(void *ctx, const struct wl_config *cfg, const struct wl_rep_r
         s->acq_sum += t->stats.gil.acquisitions;
         s->cpus[i] = t->cpus;
     }
-    if (r->row) {
+    if (!r->warmup || !r->ok) {   /* what the recorder writes a row for */
         s->has_row = true;
-        s->row = *r->row;
+        assert_int_equal(rec_row_from_run(&s->row, cfg, r), 0);
     }
+    return 0;
 }
 
-static void config(struct wl_config *c, const char *entry, enum wl_scenario sc, int threads)
+/* Run c with a recorder for the given files (NULL: none). */
+static enum run_status run_with(struct run_config *c, const struct rec_paths *paths, char *err,
+                                size_t errcap)
+{
+    struct recorder rec;
+    struct rec_paths none = {0};
+    if (run_prepare(c, err, errcap) != 0)
+        return RUN_ERROR;
+    if (rec_open(&rec, paths ? paths : &none, err, errcap) != 0)
+        return RUN_ERROR;
+    enum run_status st = run(c, record, &rec, err, errcap);
+    rec_close(&rec);
+    return st;
+}
+
+static void config(struct run_config *c, const char *entry, const char *scenario, int threads)
 {
     char err[256];
     memset(c, 0, sizeof *c);
@@ -123,10 +152,13 @@ static void config(struct wl_config *c, const char *entry, enum wl_scenario sc, 
     c->entry = entry;
     c->design = gil_design_find("py32") ? gil_design_find("py32") : gil_designs[0];
     gil_params_defaults(c->design, c->values);
-    c->scenario = sc;
+    c->scenario = scenario_find(scenario);
+    assert_non_null(c->scenario);
     c->threads = threads;
     c->reps = 1;
-    assert_int_equal(wl_cpus_parse("all", &c->cpus, err, sizeof err), 0);
+    assert_int_equal(run_cpus_parse("all", &c->cpus, err, sizeof err), 0);
+    for (int i = 0; i < nseen; i++)
+        rec_row_free(&seen[i].row);
     nseen = 0;
 }
 
@@ -167,12 +199,12 @@ static int teardown(void **state)
 static void threads_run_the_entry_in_every_thread(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "";
-    config(&c, "count", WL_THREADS, 3);
+    config(&c, "count", "threads", 3);
     c.args[0] = 5000;
     c.nargs = 1;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_OK);
     assert_int_equal(nseen, 1);
     assert_int_equal(seen[0].nthreads, 3);
     assert_true(seen[0].ok);
@@ -181,51 +213,52 @@ static void threads_run_the_entry_in_every_thread(void **state)
         assert_true(seen[0].acq[i] >= 1);
         assert_int_equal(seen[0].acq[i], seen[0].rel[i]);
     }
-    const struct wl_row *r = &seen[0].row;
+    const struct rec_row *r = &seen[0].row;
     assert_true(seen[0].has_row);
-    assert_int_equal(r->threads, 3);
-    assert_string_equal(r->scenario, "threads");
-    assert_string_equal(r->entry, "count");
-    assert_string_equal(r->args, "5000");
-    assert_string_equal(r->workload, "w.py");
-    assert_int_equal(r->acquisitions, (int64_t)seen[0].acq_sum);
-    assert_true(r->ok);
-    assert_true(r->ncpus >= 1);
-    assert_true(r->cpu_list[0] != '\0');
-    assert_false(r->has_io);
+    assert_int_equal(row_int(r, REC_threads), 3);
+    assert_string_equal(row_text(r, REC_scenario), "threads");
+    assert_string_equal(row_text(r, REC_placement), "all");
+    assert_string_equal(row_text(r, REC_entry), "count");
+    assert_string_equal(row_text(r, REC_args), "5000");
+    assert_string_equal(row_text(r, REC_workload), "w.py");
+    assert_int_equal(row_int(r, REC_GIL_acquisitions), (int64_t)seen[0].acq_sum);
+    assert_string_equal(row_text(r, REC_status), "ok");
+    assert_true(row_int(r, REC_ncpus) >= 1);
+    assert_true(row_text(r, REC_cpu_list)[0] != '\0');
+    assert_false(row_set(r, REC_io_iters));
 }
 
 static void seq_runs_the_entry_T_times_in_one_thread_from_fresh_state(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "";
-    config(&c, "bump", WL_SEQ, 3);
+    config(&c, "bump", "seq", 3);
     c.reps = 2;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_OK);
     assert_int_equal(nseen, 2);
     for (int k = 0; k < 2; k++) {
         assert_int_equal(seen[k].nthreads, 1);
         assert_string_equal(seen[k].repr[0], "3");   /* not 6: each rep has fresh globals */
         assert_int_equal(seen[k].rep, k + 1);
-        assert_string_equal(seen[k].row.scenario, "seq");
-        assert_int_equal(seen[k].row.threads, 3);
+        assert_string_equal(row_text(&seen[k].row, REC_scenario), "seq");
+        assert_int_equal(row_int(&seen[k].row, REC_threads), 3);
     }
 }
 
-static void warmups_are_shown_but_never_written(void **state)
+static void warmups_are_shown_but_written_only_when_they_fail(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "", csv[160];
     snprintf(csv, sizeof csv, "%s/warm.csv", dir);
-    config(&c, "count", WL_THREADS, 2);
+    struct rec_paths paths = {.csv = csv};
+    config(&c, "count", "threads", 2);
     c.args[0] = 100;
     c.nargs = 1;
     c.warmup = 2;
     c.reps = 2;
-    c.csv_path = csv;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_OK);
     assert_int_equal(nseen, 4);
     assert_true(seen[0].warmup && seen[1].warmup);
     assert_false(seen[0].has_row || seen[1].has_row);
@@ -233,57 +266,89 @@ static void warmups_are_shown_but_never_written(void **state)
     assert_int_equal(seen[2].rep, 1);
     assert_int_equal(seen[3].rep, 2);
     assert_int_equal(count_lines(csv), 3);   /* header + two rows */
-    assert_string_not_equal(seen[2].row.run_id, seen[3].row.run_id);
+    assert_string_not_equal(row_text(&seen[2].row, REC_run_id), row_text(&seen[3].row, REC_run_id));
+
+    /* A warm-up that fails is written, without a repetition number. */
+    config(&c, "fail", "seq", 2);
+    c.args[0] = 10;
+    c.nargs = 1;
+    c.warmup = 1;
+    c.reps = 1;
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_FAILED);
+    assert_int_equal(nseen, 2);
+    assert_true(seen[0].warmup && seen[0].has_row);
+    assert_false(row_set(&seen[0].row, REC_rep));
+    assert_non_null(strstr(row_text(&seen[0].row, REC_message), "warm-up 1: ZeroDivisionError"));
+    assert_int_equal(count_lines(csv), 5);
 }
 
-static void a_failing_thread_does_not_stop_the_other_and_gives_an_error_row(void **state)
+static void measured_repetitions_are_numbered_from_first_rep(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
+    char err[4096] = "";
+    config(&c, "count", "threads", 1);
+    c.args[0] = 10;
+    c.nargs = 1;
+    c.reps = 2;
+    c.first_rep = 4;
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_OK);
+    assert_int_equal(seen[0].rep, 4);
+    assert_int_equal(row_int(&seen[1].row, REC_rep), 5);
+}
+
+static void a_failing_thread_stops_neither_the_other_nor_the_later_reps(void **state)
+{
+    (void)state;
+    struct run_config c;
     char err[4096] = "", csv[160];
     snprintf(csv, sizeof csv, "%s/fail.csv", dir);
-    config(&c, "fail", WL_THREADS, 2);
+    struct rec_paths paths = {.csv = csv};
+    config(&c, "fail", "threads", 2);
     c.args[0] = 2000;
     c.nargs = 1;
     c.reps = 3;
-    c.csv_path = csv;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_RUNTIME_ERROR);
-    assert_int_equal(nseen, 1);   /* the run stops after the failed rep */
-    assert_false(seen[0].ok);
-    assert_int_equal(seen[0].failed[0] + seen[0].failed[1], 1);
-    int good = seen[0].failed[0] ? 1 : 0;
-    assert_string_equal(seen[0].repr[good], "1");
-    assert_false(seen[0].row.ok);
-    assert_non_null(strstr(seen[0].row.message, "ZeroDivisionError"));
-    assert_null(strchr(seen[0].row.message, '\n'));
-    assert_int_equal(count_lines(csv), 2);
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_FAILED);
+    assert_int_equal(nseen, 3);   /* every requested repetition ran and was recorded */
+    for (int k = 0; k < 3; k++) {
+        assert_false(seen[k].ok);
+        assert_int_equal(seen[k].rep, k + 1);
+        assert_int_equal(seen[k].failed[0] + seen[k].failed[1], 1);
+        int good = seen[k].failed[0] ? 1 : 0;
+        assert_string_equal(seen[k].repr[good], "1");
+        assert_string_equal(row_text(&seen[k].row, REC_status), "error");
+        assert_non_null(strstr(row_text(&seen[k].row, REC_message), "ZeroDivisionError"));
+        assert_null(strchr(row_text(&seen[k].row, REC_message), '\n'));
+    }
+    assert_int_equal(count_lines(csv), 4);
 }
 
 static void convoy_returns_the_io_threads_samples(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "", samples[160];
     snprintf(samples, sizeof samples, "%s/samples.csv", dir);
-    config(&c, "cpu", WL_CONVOY, 3);
+    config(&c, "cpu", "convoy", 3);
     c.args[0] = 100000000;
     c.nargs = 1;
     c.io_entry = "io";
     c.io_args[0] = 4;
     c.io_args[1] = 500;
     c.nio_args = 2;
-    c.samples_csv_path = samples;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    c.scn_options = SCN_OPT_IO | SCN_OPT_SAMPLES;
+    struct rec_paths paths = {.samples_csv = samples};
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_OK);
     assert_int_equal(nseen, 1);
     assert_int_equal(seen[0].nthreads, 3);
-    const struct wl_row *r = &seen[0].row;
-    assert_true(r->has_io);
-    assert_int_equal(r->io_iters, 4);
-    assert_true(r->latency_p50_us <= r->latency_p90_us);
-    assert_true(r->latency_p90_us <= r->latency_p99_us);
-    assert_true(r->latency_p99_us <= r->latency_max_us);
-    assert_string_equal(r->entry, "cpu");
-    assert_string_equal(r->scenario, "convoy");
+    const struct rec_row *r = &seen[0].row;
+    assert_true(row_set(r, REC_io_iters));
+    assert_int_equal(row_int(r, REC_io_iters), 4);
+    assert_true(row_int(r, REC_latency_p50_us) <= row_int(r, REC_latency_p90_us));
+    assert_true(row_int(r, REC_latency_p90_us) <= row_int(r, REC_latency_p99_us));
+    assert_true(row_int(r, REC_latency_p99_us) <= row_int(r, REC_latency_max_us));
+    assert_string_equal(row_text(r, REC_entry), "cpu");
+    assert_string_equal(row_text(r, REC_scenario), "convoy");
     assert_int_equal(seen[0].repr[2][0], '[');
     long cpu0 = strtol(seen[0].repr[0], NULL, 10);
     assert_true(cpu0 >= 0 && cpu0 < 100000000);   /* stopped by io() being done */
@@ -293,47 +358,50 @@ static void convoy_returns_the_io_threads_samples(void **state)
 static void a_module_body_that_raises_gives_an_error_row_and_runs_no_thread(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "", csv[160], path[160];
     snprintf(csv, sizeof csv, "%s/load.csv", dir);
     snprintf(path, sizeof path, "%s/load.py", dir);
     FILE *f = fopen(path, "w");
     fputs("x = 1 // 0\n\n\ndef f():\n    return 1\n", f);
     fclose(f);
-    config(&c, "f", WL_THREADS, 2);
+    config(&c, "f", "threads", 2);
     c.file = path;
     c.reps = 2;
-    c.csv_path = csv;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_RUNTIME_ERROR);
-    assert_int_equal(nseen, 1);
-    assert_int_equal(seen[0].nthreads, 0);
-    assert_false(seen[0].ok);
-    assert_false(seen[0].row.ok);
-    assert_false(seen[0].row.has_lock);
-    assert_non_null(strstr(seen[0].row.message, "ZeroDivisionError"));
-    assert_int_equal(count_lines(csv), 2);
+    struct rec_paths paths = {.csv = csv};
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_FAILED);
+    assert_int_equal(nseen, 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(seen[k].nthreads, 0);
+        assert_false(seen[k].ok);
+        assert_string_equal(row_text(&seen[k].row, REC_status), "error");
+        assert_false(row_set(&seen[k].row, REC_GIL_acquisitions));
+        assert_non_null(strstr(row_text(&seen[k].row, REC_message), "ZeroDivisionError"));
+    }
+    assert_int_equal(count_lines(csv), 3);
 }
 
 static void threads_are_pinned_as_asked(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "";
-    config(&c, "count", WL_THREADS, 2);
+    config(&c, "count", "threads", 2);
     c.args[0] = 100;
     c.nargs = 1;
-    assert_int_equal(wl_cpus_parse("1", &c.cpus, err, sizeof err), 0);
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    assert_int_equal(run_cpus_parse("1", &c.cpus, err, sizeof err), 0);
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_OK);
     assert_true(CPU_EQUAL(&seen[0].cpus[0], &c.cpus.set));
     assert_true(CPU_EQUAL(&seen[0].cpus[1], &c.cpus.set));
-    assert_int_equal(seen[0].row.ncpus, 1);
-    assert_string_equal(seen[0].row.cpus, "1");
+    assert_int_equal(row_int(&seen[0].row, REC_ncpus), 1);
+    assert_string_equal(row_text(&seen[0].row, REC_cpus), "1");
+    assert_string_equal(row_text(&seen[0].row, REC_placement), "one");
 }
 
 static void bad_input_is_refused_before_any_file_is_left(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "", csv[160], bad[160];
     snprintf(csv, sizeof csv, "%s/never.csv", dir);
     snprintf(bad, sizeof bad, "%s/bad.py", dir);
@@ -341,46 +409,64 @@ static void bad_input_is_refused_before_any_file_is_left(void **state)
     fputs("def f(:\n    pass\n", f);
     fclose(f);
 
-    config(&c, "nosuch", WL_THREADS, 2);
-    c.csv_path = csv;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+    struct rec_paths paths = {.csv = csv};
+    config(&c, "nosuch", "threads", 2);
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_ERROR);
     assert_non_null(strstr(err, "--entry nosuch"));
     assert_int_equal(access(csv, F_OK), -1);
     assert_int_equal(nseen, 0);
 
-    config(&c, "count", WL_THREADS, 2);
-    c.csv_path = csv;
+    config(&c, "count", "threads", 2);
     c.file = bad;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_ERROR);
     assert_non_null(strstr(err, "bad.py:1:"));
     assert_int_equal(access(csv, F_OK), -1);
 
-    config(&c, "count", WL_THREADS, 0);
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
-    config(&c, "count", WL_THREADS, WL_MAX_THREADS + 1);
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
-    config(&c, "count", WL_THREADS, 2);
-    c.design = gil_design_find("noop");
-    if (c.design) {
-        assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_USAGE_ERROR);
-        assert_non_null(strstr(err, "single-thread only"));
+    config(&c, "count", "threads", -1);
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_ERROR);
+    assert_string_equal(err, "--threads -1: expected 1..256");
+    config(&c, "count", "threads", RUN_MAX_THREADS + 1);
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_ERROR);
+    config(&c, "count", "convoy", 1);
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_ERROR);
+    assert_non_null(strstr(err, "--threads 1: expected 2..256"));
+    config(&c, "count", "threads", 2);
+    c.scn_options = SCN_OPT_SAMPLES;
+    c.scn_option_flag = "--samples-csv";
+    assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_ERROR);
+    assert_string_equal(err, "--samples-csv: only for --scenario convoy");
+    /* A design whose thread limit the scenario would exceed, found in the
+       registry rather than by name. */
+    for (const struct gil_design *const *d = gil_designs; *d; d++) {
+        if ((*d)->max_threads != 1)
+            continue;
+        config(&c, "count", "threads", 2);
+        c.design = *d;
+        assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_ERROR);
+        assert_non_null(strstr(err, "runs at most 1 thread at once"));
+        config(&c, "count", "seq", 2);   /* one thread at a time: allowed */
+        c.args[0] = 10;
+        c.nargs = 1;
+        c.design = *d;
+        gil_params_defaults(c.design, c.values);
+        assert_int_equal(run_with(&c, NULL, err, sizeof err), RUN_OK);
     }
 }
 
 static void the_trace_of_the_last_rep_is_written(void **state)
 {
     (void)state;
-    struct wl_config c;
+    struct run_config c;
     char err[4096] = "", tcsv[160], tjson[160];
     snprintf(tcsv, sizeof tcsv, "%s/t.csv", dir);
     snprintf(tjson, sizeof tjson, "%s/t.json", dir);
-    config(&c, "count", WL_THREADS, 2);
+    config(&c, "count", "threads", 2);
     c.args[0] = 1000;
     c.nargs = 1;
     c.reps = 2;
-    c.trace_csv_path = tcsv;
-    c.trace_json_path = tjson;
-    assert_int_equal(wl_run(&c, record, NULL, err, sizeof err), WL_OK);
+    c.trace = true;
+    struct rec_paths paths = {.trace_csv = tcsv, .trace_json = tjson};
+    assert_int_equal(run_with(&c, &paths, err, sizeof err), RUN_OK);
     assert_true(count_lines(tcsv) > 4);
     assert_true(count_lines(tjson) >= 1);
 }
@@ -390,8 +476,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_run_the_entry_in_every_thread),
         cmocka_unit_test(seq_runs_the_entry_T_times_in_one_thread_from_fresh_state),
-        cmocka_unit_test(warmups_are_shown_but_never_written),
-        cmocka_unit_test(a_failing_thread_does_not_stop_the_other_and_gives_an_error_row),
+        cmocka_unit_test(warmups_are_shown_but_written_only_when_they_fail),
+        cmocka_unit_test(measured_repetitions_are_numbered_from_first_rep),
+        cmocka_unit_test(a_failing_thread_stops_neither_the_other_nor_the_later_reps),
         cmocka_unit_test(convoy_returns_the_io_threads_samples),
         cmocka_unit_test(a_module_body_that_raises_gives_an_error_row_and_runs_no_thread),
         cmocka_unit_test(threads_are_pinned_as_asked),

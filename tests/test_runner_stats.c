@@ -1,7 +1,8 @@
 /*
  * test_runner_stats.c — the runner's parts that need no VM: --cpus parsing and
- * pinning, latency percentiles, parsing the I/O entry's returned list, summing
- * per-thread statistics and the per-thread table.
+ * pinning, latency percentiles, parsing the I/O entry's returned list, and
+ * summing per-thread statistics. (The per-thread table is the command line's,
+ * checked in tests/check_cli.sh.)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,10 +42,10 @@ static int first_allowed(void)
 static void cpus_all_is_every_allowed_cpu(void **state)
 {
     (void)state;
-    struct wl_cpus c;
+    struct run_cpus c;
     char err[512];
     cpu_set_t a = allowed();
-    assert_int_equal(wl_cpus_parse("all", &c, err, sizeof err), 0);
+    assert_int_equal(run_cpus_parse("all", &c, err, sizeof err), 0);
     assert_true(CPU_EQUAL(&c.set, &a));
     assert_string_equal(c.requested, "all");
 }
@@ -52,9 +53,9 @@ static void cpus_all_is_every_allowed_cpu(void **state)
 static void cpus_1_is_the_first_allowed_cpu(void **state)
 {
     (void)state;
-    struct wl_cpus c;
+    struct run_cpus c;
     char err[512];
-    assert_int_equal(wl_cpus_parse("1", &c, err, sizeof err), 0);
+    assert_int_equal(run_cpus_parse("1", &c, err, sizeof err), 0);
     assert_int_equal(CPU_COUNT(&c.set), 1);
     assert_true(CPU_ISSET(first_allowed(), &c.set));
     assert_string_equal(c.requested, "1");
@@ -63,11 +64,11 @@ static void cpus_1_is_the_first_allowed_cpu(void **state)
 static void cpus_lists_and_ranges_name_explicit_cpus(void **state)
 {
     (void)state;
-    struct wl_cpus c;
+    struct run_cpus c;
     char err[512], spec[64], want[64];
     int cpu = first_allowed();
     snprintf(spec, sizeof spec, "%d-%d", cpu, cpu);
-    assert_int_equal(wl_cpus_parse(spec, &c, err, sizeof err), 0);
+    assert_int_equal(run_cpus_parse(spec, &c, err, sizeof err), 0);
     assert_int_equal(CPU_COUNT(&c.set), 1);
     snprintf(want, sizeof want, "%d", cpu);
     assert_string_equal(c.requested, want);
@@ -78,7 +79,7 @@ static void cpus_lists_and_ranges_name_explicit_cpus(void **state)
             if (CPU_ISSET(i, &a))
                 second = i;
         snprintf(spec, sizeof spec, "%d,%d", cpu, second);
-        assert_int_equal(wl_cpus_parse(spec, &c, err, sizeof err), 0);
+        assert_int_equal(run_cpus_parse(spec, &c, err, sizeof err), 0);
         snprintf(want, sizeof want, "%d %d", cpu, second);
         assert_string_equal(c.requested, want);
         assert_int_equal(CPU_COUNT(&c.set), 2);
@@ -88,17 +89,17 @@ static void cpus_lists_and_ranges_name_explicit_cpus(void **state)
 static void cpus_that_do_not_exist_are_named_with_the_allowed_ones(void **state)
 {
     (void)state;
-    struct wl_cpus c;
+    struct run_cpus c;
     char err[512], allowed_text[256], want[512];
     cpu_set_t a = allowed();
-    assert_true(wl_cpus_format(&a, true, allowed_text, sizeof allowed_text) > 0);
-    assert_int_equal(wl_cpus_parse("4000", &c, err, sizeof err), -1);
+    assert_true(run_cpus_format(&a, true, allowed_text, sizeof allowed_text) > 0);
+    assert_int_equal(run_cpus_parse("4000", &c, err, sizeof err), -1);
     snprintf(want, sizeof want, "--cpus 4000: CPU 4000 does not exist or is not allowed; allowed CPUs: %s",
              allowed_text);
     assert_string_equal(err, want);
     static const char *const bad[] = {"", "x", "0-", "-1", "1-0", "0,,1", "0;1", "all,0", NULL};
     for (int i = 0; bad[i]; i++) {
-        assert_int_equal(wl_cpus_parse(bad[i], &c, err, sizeof err), -1);
+        assert_int_equal(run_cpus_parse(bad[i], &c, err, sizeof err), -1);
         assert_non_null(strstr(err, "expected 1, all, or a list"));
         assert_non_null(strstr(err, allowed_text));
     }
@@ -114,15 +115,15 @@ static void cpus_format_as_list_or_ranges(void **state)
     CPU_SET(1, &s);
     CPU_SET(2, &s);
     CPU_SET(5, &s);
-    assert_int_equal(wl_cpus_format(&s, false, buf, sizeof buf), 7);
+    assert_int_equal(run_cpus_format(&s, false, buf, sizeof buf), 7);
     assert_string_equal(buf, "0 1 2 5");
-    wl_cpus_format(&s, true, buf, sizeof buf);
+    run_cpus_format(&s, true, buf, sizeof buf);
     assert_string_equal(buf, "0-2,5");
-    assert_int_equal(wl_cpus_format(&s, false, buf, 4), -1);
+    assert_int_equal(run_cpus_format(&s, false, buf, 4), -1);
 }
 
 struct pin_probe {
-    const struct wl_cpus *cpus;
+    const struct run_cpus *cpus;
     int rc;
     cpu_set_t after;
 };
@@ -130,26 +131,26 @@ struct pin_probe {
 static void *pin_thread(void *arg)
 {
     struct pin_probe *p = arg;
-    p->rc = wl_cpus_pin_self(p->cpus);
+    p->rc = run_cpus_pin_self(p->cpus);
     if (p->rc == 0)
-        p->rc = wl_cpus_current(&p->after);
+        p->rc = run_cpus_current(&p->after);
     return NULL;
 }
 
 static void pinning_a_thread_sets_its_mask_only(void **state)
 {
     (void)state;
-    struct wl_cpus c;
+    struct run_cpus c;
     char err[512];
     pthread_t t;
-    assert_int_equal(wl_cpus_parse("1", &c, err, sizeof err), 0);
+    assert_int_equal(run_cpus_parse("1", &c, err, sizeof err), 0);
     struct pin_probe p = {.cpus = &c};
     PT_CHECK(pthread_create(&t, NULL, pin_thread, &p));
     PT_CHECK(pthread_join(t, NULL));
     assert_int_equal(p.rc, 0);
     assert_true(CPU_EQUAL(&p.after, &c.set));
     cpu_set_t mine, a = allowed();
-    assert_int_equal(wl_cpus_current(&mine), 0);
+    assert_int_equal(run_cpus_current(&mine), 0);
     assert_true(CPU_EQUAL(&mine, &a));   /* the calling thread is untouched */
 }
 
@@ -161,8 +162,8 @@ static void percentiles_are_nearest_rank(void **state)
     int64_t v[100];
     for (int i = 0; i < 100; i++)
         v[i] = 100 - i;   /* 100 .. 1, unsorted on purpose */
-    struct wl_latency l;
-    assert_int_equal(wl_latency_summary(v, 100, &l), 0);
+    struct run_latency l;
+    assert_int_equal(run_latency_summary(v, 100, &l), 0);
     assert_int_equal(l.n, 100);
     assert_int_equal(l.p50_us, 50);
     assert_int_equal(l.p90_us, 90);
@@ -171,17 +172,17 @@ static void percentiles_are_nearest_rank(void **state)
     assert_int_equal(v[0], 100);   /* the input is left in its order */
 
     int64_t one = -3;
-    assert_int_equal(wl_latency_summary(&one, 1, &l), 0);
+    assert_int_equal(run_latency_summary(&one, 1, &l), 0);
     assert_int_equal(l.p50_us, -3);
     assert_int_equal(l.p99_us, -3);
     assert_int_equal(l.max_us, -3);
 
     int64_t ten[] = {7, 1, 9, 3, 5, 2, 8, 4, 6, 10};
-    assert_int_equal(wl_latency_summary(ten, 10, &l), 0);
+    assert_int_equal(run_latency_summary(ten, 10, &l), 0);
     assert_int_equal(l.p50_us, 5);
     assert_int_equal(l.p90_us, 9);
     assert_int_equal(l.p99_us, 10);
-    assert_int_equal(wl_latency_summary(ten, 0, &l), EINVAL);
+    assert_int_equal(run_latency_summary(ten, 0, &l), EINVAL);
 }
 
 /* ---- the I/O entry's returned list ---------------------------------------------------------- */
@@ -191,23 +192,23 @@ static void int_lists_parse_and_anything_else_is_refused(void **state)
     (void)state;
     int64_t *v = NULL;
     size_t n = 99;
-    assert_int_equal(wl_parse_int_list("[]", &v, &n), 0);
+    assert_int_equal(run_parse_int_list("[]", &v, &n), 0);
     assert_int_equal(n, 0);
     free(v);
-    assert_int_equal(wl_parse_int_list("[5012, -3, 0, 123456789012]", &v, &n), 0);
+    assert_int_equal(run_parse_int_list("[5012, -3, 0, 123456789012]", &v, &n), 0);
     assert_int_equal(n, 4);
     assert_int_equal(v[0], 5012);
     assert_int_equal(v[1], -3);
     assert_int_equal(v[2], 0);
     assert_int_equal(v[3], 123456789012LL);
     free(v);
-    assert_int_equal(wl_parse_int_list("[1]", &v, &n), 0);
+    assert_int_equal(run_parse_int_list("[1]", &v, &n), 0);
     assert_int_equal(n, 1);
     free(v);
     static const char *const bad[] = {"", "None", "'oops'", "[1, 2", "[1,, 2]", "[1, 'a']",
                                       "[1.5]", "[1] x", "(1, 2)", "[", NULL};
     for (int i = 0; bad[i]; i++)
-        assert_int_equal(wl_parse_int_list(bad[i], &v, &n), EINVAL);
+        assert_int_equal(run_parse_int_list(bad[i], &v, &n), EINVAL);
 }
 
 /* ---- sums and the table --------------------------------------------------------------------- */
@@ -215,7 +216,7 @@ static void int_lists_parse_and_anything_else_is_refused(void **state)
 static void sums_add_counters_and_keep_the_worst_wait(void **state)
 {
     (void)state;
-    struct wl_thread_stats t[2] = {0}, sum;
+    struct run_thread_stats t[2] = {0}, sum;
     t[0].gil.acquisitions = 3;
     t[0].gil.wait_ns = 10;
     t[0].gil.wait_max_ns = 7;
@@ -226,41 +227,13 @@ static void sums_add_counters_and_keep_the_worst_wait(void **state)
     t[1].gil.wait_max_ns = 15;
     t[1].ctx_involuntary = 5;
     t[1].wall_s = 2.0;
-    wl_stats_sum(t, 2, &sum);
+    run_stats_sum(t, 2, &sum);
     assert_int_equal(sum.gil.acquisitions, 7);
     assert_int_equal(sum.gil.wait_ns, 30);
     assert_int_equal(sum.gil.wait_max_ns, 15);
     assert_int_equal(sum.ctx_voluntary, 2);
     assert_int_equal(sum.ctx_involuntary, 5);
     assert_true(sum.wall_s == 2.0);
-}
-
-static void the_table_has_a_line_per_thread_and_a_total(void **state)
-{
-    (void)state;
-    struct wl_thread_stats t[3] = {0};
-    for (int i = 0; i < 3; i++) {
-        t[i].gil.acquisitions = (uint64_t)(i + 1);
-        t[i].gil.hold_ns = 2000000;   /* 2 ms */
-    }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    wl_table_print(out, t, 3, 1.5, 2.25, 0.125);
-    fclose(out);
-    int lines = 0;
-    for (char *p = text; *p; p++)
-        lines += *p == '\n';
-    assert_int_equal(lines, 1 + 3 + 1 + 1);
-    assert_non_null(strstr(text, "acquisitions"));
-    assert_non_null(strstr(text, "futile"));
-    assert_non_null(strstr(text, "ctx_invol"));
-    char *total = strstr(text, " total ");
-    assert_non_null(total);
-    assert_int_equal(strtol(total + 7, NULL, 10), 6);
-    assert_non_null(strstr(total, "6.000"));   /* hold ms summed */
-    assert_non_null(strstr(text, "wall 1.500000 s  user 2.250000 s  sys 0.125000 s"));
-    free(text);
 }
 
 int main(void)
@@ -275,7 +248,6 @@ int main(void)
         cmocka_unit_test(percentiles_are_nearest_rank),
         cmocka_unit_test(int_lists_parse_and_anything_else_is_refused),
         cmocka_unit_test(sums_add_counters_and_keep_the_worst_wait),
-        cmocka_unit_test(the_table_has_a_line_per_thread_and_a_total),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,6 @@ static int mutex_create(const double *values, struct gil **out)
         free(g);
         return rc;
     }
-    g->base.vm_safety = GIL_VM_SERIAL;
     *out = &g->base;
     return 0;
 }
@@ -87,7 +86,6 @@ static const struct gil_design test_mutex_design = {
     .name = "test-mutex",
     .summary = "a pthread mutex released every few ticks (test only)",
     .models = "nothing: a test fixture",
-    .free_threaded = false,
     .create = mutex_create,
     .destroy = mutex_destroy,
     .take = mutex_take,
@@ -97,13 +95,18 @@ static const struct gil_design test_mutex_design = {
 
 /* ---- test-nolock: no exclusion; the VM must use atomics and object locks --------------- */
 
+static enum gil_vm_safety nolock_vm_safety(const double *values)
+{
+    (void)values;
+    return GIL_VM_ATOMIC;
+}
+
 static int nolock_create(const double *values, struct gil **out)
 {
     (void)values;
     struct gil *g = calloc(1, sizeof *g);
     if (!g)
         return ENOMEM;
-    g->vm_safety = GIL_VM_ATOMIC;
     *out = g;
     return 0;
 }
@@ -121,7 +124,7 @@ static const struct gil_design test_nolock_design = {
     .name = "test-nolock",
     .summary = "no lock, atomic refcounts (test only)",
     .models = "nothing: a test fixture",
-    .free_threaded = true,
+    .vm_safety = nolock_vm_safety,
     .create = nolock_create,
     .destroy = nolock_destroy,
     .take = nolock_take,

@@ -1,59 +1,24 @@
 /*
- * gillab.c — the command line. Thin: parses, then calls into the parts.
- * Only this file (and test drivers) print diagnostics or choose exit codes:
- *   0 success, 1 a runtime error in the workload, 2 usage/compile/input errors.
+ * gillab.c — the command line: one table of commands, each with its own --help.
+ * Thin: it parses, then calls into the parts (vm/, locks/, runner/, record/);
+ * only the command line prints diagnostics and chooses exit codes (cli.h).
+ * Every command's standard output is checked when the command ends: a failed
+ * write (a full disk, a closed pipe) is an error with exit status 1, never a
+ * silent success.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "record/csv.h"
-#include "locks/gil.h"
-#include "runner/runner.h"
-#include "trace/trace.h"
+#include "base/json.h"
 #include "base/version.h"
+#include "cli/cli.h"
+#include "record/schema.h"
 #include "vm/vm.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: gillab COMMAND [OPTIONS]\n"
-            "\n"
-            "commands:\n"
-            "  run FILE                      run FILE as `python3 FILE` would\n"
-            "  run FILE --entry NAME [--arg V]... [lab options]\n"
-            "                                load FILE as a module, call NAME(V, ...) in the scenario's threads\n"
-            "  dis FILE                      print the bytecode, in the layout of Python's dis\n"
-            "  designs                       list the lock designs and their parameters\n"
-            "  csv-header                    print the header line of the results CSV\n"
-            "  version                       print the lab version\n"
-            "\n"
-            "run options:\n"
-            "  --entry NAME                  the function to call\n"
-            "  --arg V                       an integer argument for it (repeatable)\n"
-            "  --gil NAME                    the lock design (see `gillab designs`; default py32)\n"
-            "  --set NAME=VALUE              a design parameter, e.g. interval=5ms (repeatable)\n"
-            "lab options (need --entry):\n"
-            "  --scenario seq|threads|convoy default threads\n"
-            "  --threads T                   1..256 (default 1; convoy: 2 = one CPU + one I/O thread)\n"
-            "  --cpus 1|all|LIST             one CPU, every allowed CPU (default), or ids like 0,1 or 0-1\n"
-            "  --reps R --warmup W           measured reps (default 1), unrecorded warm-ups (default 0)\n"
-            "  --csv FILE                    append one row per measured rep\n"
-            "  --samples-csv FILE            convoy: one row per I/O wake-up\n"
-            "  --trace FILE.csv              lock events of the last measured rep\n"
-            "  --trace-json FILE.json        the same as Chrome trace-event JSON (Perfetto)\n"
-            "  --io-entry NAME --io-arg V    convoy: the I/O thread's function (default io) and arguments\n"
-            "  --quiet                       no per-thread table on stderr\n");
-}
-
-static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail_usage(const char *fmt, ...)
+int fail_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -64,269 +29,47 @@ static int fail_usage(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int status_exit(enum wl_status s)
-{
-    return s == WL_OK ? 0 : s == WL_RUNTIME_ERROR ? EXIT_RUNTIME : EXIT_USAGE;
-}
+bool is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
 
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* A whole number in lo..hi, or a message naming the flag and the range. */
-static int parse_range(const char *flag, const char *s, int lo, int hi, int *out)
-{
-    int64_t v;
-    if (parse_i64(s, &v) != 0 || v < lo || v > hi) {
-        fail_usage("%s %s: expected %d..%d", flag, s, lo, hi);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-/* The designs a single-thread-only design's refusal points to: "py26|py32|none". */
-static void multi_thread_designs(char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (const struct gil_design *const *d = gil_designs; *d && n < cap; d++)
-        if (!wl_design_single_thread(*d))
-            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "|" : "", (*d)->name);
-}
-
-/* ---- showing a rep -------------------------------------------------------------------- */
-
-struct show {
-    bool quiet;
-    bool print_results;   /* no --csv: results go to stdout */
-    int reps;
+/* A command that takes only an optional --json and --help. */
+struct simple {
+    bool json;
 };
 
-/* Each line of a traceback, prefixed "thread N: " when several threads ran. */
-static void print_traceback(int thread, int nthreads, const char *msg)
+static int parse_simple(const char *name, int argc, char **argv, bool json_ok, struct simple *s,
+                        void (*usage)(FILE *))
 {
-    if (nthreads == 1) {
-        fprintf(stderr, "%s\n", msg);
-        return;
-    }
-    for (const char *p = msg; *p;) {
-        size_t n = strcspn(p, "\n");
-        fprintf(stderr, "thread %d: %.*s\n", thread, (int)n, p);
-        p += n + (p[n] == '\n');
-    }
-}
-
-static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r)
-{
-    const struct show *s = ctx;
-    bool any_thread_failed = false;
-    fflush(stdout);
-    if (r->error) {
-        fprintf(stderr, "%s\n", r->error);
-        any_thread_failed = true;
-    }
-    for (int i = 0; i < r->nthreads; i++)
-        if (r->threads[i].error) {
-            print_traceback(i, r->nthreads, r->threads[i].error);
-            any_thread_failed = true;
-        }
-    if (!r->ok && !any_thread_failed)
-        fprintf(stderr, "gillab: %s\n", r->message);
-    if (r->warmup)
-        return;
-    if (s->print_results) {
-        for (int i = 0; i < r->nthreads; i++) {
-            if (!r->threads[i].repr)
-                continue;
-            if (r->nthreads == 1)
-                printf("%s\n", r->threads[i].repr);
-            else
-                printf("thread %d: %s\n", i, r->threads[i].repr);
-        }
-        fflush(stdout);
-    }
-    if (r->trace_dropped)
-        fprintf(stderr, "gillab: warning: --trace: %" PRIu64 " lock events did not fit the trace "
-                        "buffers and were dropped\n", r->trace_dropped);
-    if (s->quiet || r->nthreads == 0)
-        return;
-    struct wl_thread_stats per[WL_MAX_THREADS];
-    for (int i = 0; i < r->nthreads && i < WL_MAX_THREADS; i++)
-        per[i] = r->threads[i].stats;
-    fprintf(stderr, "%s %s %s, %d thread%s%s", cfg->design->name, wl_scenario_names[cfg->scenario],
-            cfg->entry, r->nthreads, r->nthreads == 1 ? "" : "s", s->reps > 1 ? "" : "\n");
-    if (s->reps > 1)
-        fprintf(stderr, ", rep %d/%d\n", r->rep, s->reps);
-    wl_table_print(stderr, per, r->nthreads, r->wall_s, r->user_s, r->sys_s);
-}
-
-/* ---- run -------------------------------------------------------------------------------- */
-
-static const char *const run_options =
-    "--entry, --arg, --gil, --set, --scenario, --threads, --cpus, --reps, --warmup, --csv, "
-    "--samples-csv, --trace, --trace-json, --io-entry, --io-arg, --quiet";
-
-static int cmd_run(int argc, char **argv)
-{
-    struct wl_config c = {0};
-    struct show show = {0};
-    char err[4096];
-    const char *sets[32];
-    int nsets = 0;
-    const char *gil_name = gil_design_find("py32") ? "py32" : "noop";
-    const char *scenario = NULL, *threads = NULL, *cpus = NULL, *reps = NULL, *warmup = NULL;
-    const char *first_lab = NULL;   /* the first lab option seen, for "needs --entry" */
-    const char *first_io = NULL;    /* the first convoy-only option seen */
-
+    s->json = false;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (c.file)
-                return fail_usage("run: unexpected argument '%s' (the file is '%s')", a, c.file);
-            c.file = a;
+        if (is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        }
+        if (json_ok && strcmp(argv[i], "--json") == 0) {
+            s->json = true;
             continue;
         }
-        if (strcmp(a, "--quiet") == 0) {
-            show.quiet = true;
-            first_lab = first_lab ? first_lab : a;
-            continue;
-        }
-        static const char *const valued[] = {
-            "--entry", "--arg", "--gil", "--set", "--scenario", "--threads", "--cpus", "--reps",
-            "--warmup", "--csv", "--samples-csv", "--trace", "--trace-json", "--io-entry",
-            "--io-arg", NULL};
-        int k = 0;
-        while (valued[k] && strcmp(valued[k], a) != 0)
-            k++;
-        if (!valued[k])
-            return fail_usage("run: unknown option '%s'; options: %s", a, run_options);
-        if (i + 1 >= argc)
-            return fail_usage("run: option %s needs a value", a);
-        const char *val = argv[++i];
-        if (k >= 4 && !first_lab)
-            first_lab = a;
-        if (strcmp(a, "--entry") == 0) {
-            c.entry = val;
-        } else if (strcmp(a, "--arg") == 0 || strcmp(a, "--io-arg") == 0) {
-            bool io = a[2] == 'i';
-            int *n = io ? &c.nio_args : &c.nargs;
-            if (*n == WL_MAX_ARGS)
-                return fail_usage("%s: at most %d arguments", a, WL_MAX_ARGS);
-            if (parse_i64(val, io ? &c.io_args[*n] : &c.args[*n]) != 0)
-                return fail_usage("%s '%s': expected an integer", a, val);
-            (*n)++;
-            if (io && !first_io)
-                first_io = a;
-        } else if (strcmp(a, "--gil") == 0) {
-            gil_name = val;
-        } else if (strcmp(a, "--set") == 0) {
-            if (nsets == 32)
-                return fail_usage("--set: at most 32 settings");
-            sets[nsets++] = val;
-        } else if (strcmp(a, "--scenario") == 0) {
-            scenario = val;
-        } else if (strcmp(a, "--threads") == 0) {
-            threads = val;
-        } else if (strcmp(a, "--cpus") == 0) {
-            cpus = val;
-        } else if (strcmp(a, "--reps") == 0) {
-            reps = val;
-        } else if (strcmp(a, "--warmup") == 0) {
-            warmup = val;
-        } else if (strcmp(a, "--csv") == 0) {
-            c.csv_path = val;
-        } else if (strcmp(a, "--samples-csv") == 0) {
-            c.samples_csv_path = val;
-            first_io = first_io ? first_io : a;
-        } else if (strcmp(a, "--trace") == 0) {
-            c.trace_csv_path = val;
-        } else if (strcmp(a, "--trace-json") == 0) {
-            c.trace_json_path = val;
-        } else if (strcmp(a, "--io-entry") == 0) {
-            c.io_entry = val;
-            first_io = first_io ? first_io : a;
-        }
+        return fail_usage("%s: unexpected argument '%s'; usage: gillab %s%s", name, argv[i], name,
+                          json_ok ? " [--json]" : "");
     }
-    if (!c.file)
-        return fail_usage("run: missing FILE; usage: gillab run FILE [--entry NAME [--arg V]...]");
-    if (c.nargs && !c.entry)
-        return fail_usage("--arg needs --entry NAME");
-    if (first_lab && !c.entry)
-        return fail_usage("%s needs --entry NAME", first_lab);
+    return -1;   /* go on */
+}
 
-    c.design = gil_design_find(gil_name);
-    if (!c.design) {
-        char names[256];
-        gil_design_names(names, sizeof names);
-        return fail_usage("--gil: unknown design '%s'; designs: %s", gil_name, names);
-    }
-    gil_params_defaults(c.design, c.values);
-    for (int i = 0; i < nsets; i++)
-        if (gil_param_set(c.design, c.values, sets[i], err, sizeof err) != 0)
-            return fail_usage("%s", err);
+/* ---- dis ---------------------------------------------------------------------------------- */
 
-    if (!c.entry) {
-        enum wl_status st = wl_run_main(&c, err, sizeof err);
-        fflush(stdout);
-        if (st != WL_OK)
-            fprintf(stderr, "%s\n", err);
-        return status_exit(st);
-    }
-
-    c.scenario = WL_THREADS;
-    if (scenario) {
-        int k = 0;
-        while (wl_scenario_names[k] && strcmp(wl_scenario_names[k], scenario) != 0)
-            k++;
-        if (!wl_scenario_names[k])
-            return fail_usage("--scenario: unknown '%s'; allowed: seq, threads, convoy", scenario);
-        c.scenario = (enum wl_scenario)k;
-    }
-    c.threads = c.scenario == WL_CONVOY ? 2 : 1;
-    if (threads && parse_range("--threads", threads, 1, WL_MAX_THREADS, &c.threads) != 0)
-        return EXIT_USAGE;
-    if (c.scenario == WL_CONVOY && c.threads < 2)
-        return fail_usage("--threads %s: convoy needs 2..%d (CPU threads + one I/O thread)", threads,
-                          WL_MAX_THREADS);
-    if (first_io && c.scenario != WL_CONVOY)
-        return fail_usage("%s: only for --scenario convoy", first_io);
-    if (c.scenario == WL_CONVOY && !c.io_entry)
-        c.io_entry = "io";
-    c.reps = 1;
-    if (reps && parse_range("--reps", reps, 1, 1000000, &c.reps) != 0)
-        return EXIT_USAGE;
-    if (warmup && parse_range("--warmup", warmup, 0, 1000000, &c.warmup) != 0)
-        return EXIT_USAGE;
-    if (wl_cpus_parse(cpus ? cpus : "all", &c.cpus, err, sizeof err) != 0)
-        return fail_usage("%s", err);
-    if (wl_design_single_thread(c.design) &&
-        (c.scenario == WL_CONVOY || (c.scenario == WL_THREADS && c.threads > 1))) {
-        char others[256];
-        multi_thread_designs(others, sizeof others);
-        return fail_usage("--gil %s: %s is single-thread only; use --gil %s", c.design->name,
-                          c.design->name, others);
-    }
-
-    show.print_results = !c.csv_path;
-    show.reps = c.reps;
-    enum wl_status st = wl_run(&c, show_rep, &show, err, sizeof err);
-    fflush(stdout);
-    if (st == WL_USAGE_ERROR || (st == WL_RUNTIME_ERROR && err[0]))
-        fprintf(stderr, "%s%s\n", st == WL_USAGE_ERROR && strncmp(err, "--", 2) == 0 ? "gillab: " : "",
-                err);
-    return status_exit(st);
+static void dis_usage(FILE *out)
+{
+    fprintf(out, "usage: gillab dis FILE\n"
+                 "print FILE's bytecode in the layout of Python's dis: one block per code object\n"
+                 "  --help    this help\n");
 }
 
 static int cmd_dis(int argc, char **argv)
 {
+    if (argc == 1 && is_help(argv[0])) {
+        dis_usage(stdout);
+        return 0;
+    }
     if (argc != 1)
         return fail_usage("dis: expected exactly one FILE; usage: gillab dis FILE");
     struct vm_error err = {0};
@@ -341,25 +84,201 @@ static int cmd_dis(int argc, char **argv)
     return 0;
 }
 
+/* ---- designs, scenarios, csv-schema --------------------------------------------------------- */
+
+static void designs_usage(FILE *out)
+{
+    fprintf(out, "usage: gillab designs [--json]\n"
+                 "list the lock designs: what each models, its thread limit, and its parameters\n"
+                 "(name, default, unit, allowed values; set them with run --set NAME=VALUE)\n"
+                 "  --json    the same, as JSON (what the lab driver reads)\n"
+                 "  --help    this help\n");
+}
+
 static int cmd_designs(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 0)
-        return fail_usage("designs: takes no arguments");
-    gil_designs_describe(stdout);
+    struct simple s;
+    int rc = parse_simple("designs", argc, argv, true, &s, designs_usage);
+    if (rc >= 0)
+        return rc;
+    (s.json ? gil_designs_json : gil_designs_describe)(stdout);
     return 0;
+}
+
+static void scenarios_usage(FILE *out)
+{
+    fprintf(out, "usage: gillab scenarios [--json]\n"
+                 "list the scenarios: which threads a run starts and what --threads means in each\n"
+                 "  --json    the same, as JSON (what the lab driver reads)\n"
+                 "  --help    this help\n");
+}
+
+static int cmd_scenarios(int argc, char **argv)
+{
+    struct simple s;
+    int rc = parse_simple("scenarios", argc, argv, true, &s, scenarios_usage);
+    if (rc >= 0)
+        return rc;
+    FILE *out = stdout;
+    if (s.json)
+        fputs("{\"scenarios\":[", out);
+    for (const struct scenario *sc = scenarios; sc->name; sc++) {
+        char opts[128];
+        run_scenario_flags(sc->options, opts, sizeof opts);
+        if (!s.json) {
+            fprintf(out, "%s%s — %s\n    --threads T: %s (%d..%d, default %d)\n", sc == scenarios ? "" : "\n",
+                    sc->name, sc->summary, sc->threads_means, sc->min_threads, RUN_MAX_THREADS,
+                    sc->default_threads);
+            if (opts[0])
+                fprintf(out, "    its own options: %s\n", opts);
+            continue;
+        }
+        fputs(sc == scenarios ? "\n{" : ",\n{", out);
+        json_key(out, "name"), json_str(out, sc->name), fputc(',', out);
+        json_key(out, "summary"), json_str(out, sc->summary), fputc(',', out);
+        json_key(out, "threads_means"), json_str(out, sc->threads_means), fputc(',', out);
+        json_key(out, "min_threads"), json_num(out, sc->min_threads), fputc(',', out);
+        json_key(out, "max_threads"), json_num(out, RUN_MAX_THREADS), fputc(',', out);
+        json_key(out, "default_threads"), json_num(out, sc->default_threads), fputc(',', out);
+        json_key(out, "sequential"), fputs(sc->sequential ? "true," : "false,", out);
+        json_key(out, "io_thread"), fputs(sc->io_thread ? "true," : "false,", out);
+        json_key(out, "default"), fputs(sc == scenario_default ? "true," : "false,", out);
+        json_key(out, "options"), json_str(out, opts);
+        fputc('}', out);
+    }
+    if (s.json)
+        fputs("\n]}\n", out);
+    return 0;
+}
+
+static void schema_usage(FILE *out)
+{
+    fprintf(out, "usage: gillab csv-schema [--json]\n"
+                 "list the columns of the results CSV: name, type, meaning\n"
+                 "  --json    the same, as JSON (what the peer driver and the lab driver read)\n"
+                 "  --help    this help\n");
+}
+
+static int cmd_csv_schema(int argc, char **argv)
+{
+    struct simple s;
+    int rc = parse_simple("csv-schema", argc, argv, true, &s, schema_usage);
+    if (rc >= 0)
+        return rc;
+    (s.json ? rec_schema_json : rec_schema_describe)(stdout);
+    return 0;
+}
+
+static void header_usage(FILE *out)
+{
+    fprintf(out, "usage: gillab csv-header\nprint the header line of the results CSV\n"
+                 "  --help    this help\n");
 }
 
 static int cmd_csv_header(int argc, char **argv)
 {
-    (void)argv;
-    char header[4096];
-    if (argc != 0)
-        return fail_usage("csv-header: takes no arguments");
-    if (wl_csv_header(header, sizeof header) < 0)
-        return fail_usage("csv-header: the header does not fit");
+    struct simple s;
+    int rc = parse_simple("csv-header", argc, argv, false, &s, header_usage);
+    if (rc >= 0)
+        return rc;
+    char *header = rec_header();
+    if (!header)
+        return fail_usage("csv-header: %s", strerror(ENOMEM));
     fputs(header, stdout);
+    free(header);
     return 0;
+}
+
+static void version_usage(FILE *out)
+{
+    fprintf(out, "usage: gillab version\nprint the lab version\n  --help    this help\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    struct simple s;
+    int rc = parse_simple("version", argc, argv, false, &s, version_usage);
+    if (rc >= 0)
+        return rc;
+    printf("gillab %s\n", GILLAB_VERSION);
+    return 0;
+}
+
+/* ---- the command table ---------------------------------------------------------------------- */
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    void (*usage)(FILE *out);
+    const char *summary;
+};
+
+static int cmd_help(int argc, char **argv);
+static void help_usage(FILE *out);
+
+static const struct command commands[] = {
+    {"run", cmd_run, run_usage, "run a workload file, or call its entry in a scenario's threads"},
+    {"dis", cmd_dis, dis_usage, "print the bytecode, in the layout of Python's dis"},
+    {"designs", cmd_designs, designs_usage, "list the lock designs and their parameters"},
+    {"scenarios", cmd_scenarios, scenarios_usage, "list the scenarios"},
+    {"csv-schema", cmd_csv_schema, schema_usage, "list the columns of the results CSV"},
+    {"csv-header", cmd_csv_header, header_usage, "print the header line of the results CSV"},
+    {"version", cmd_version, version_usage, "print the lab version"},
+    {"help", cmd_help, help_usage, "this help, or a command's: gillab help COMMAND"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: gillab COMMAND [OPTIONS]   (gillab COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+static void help_usage(FILE *out) { usage(out); }
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void command_names(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NCOMMANDS && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", commands[i].name);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 0 || (argc == 1 && is_help(argv[0]))) {
+        usage(stdout);
+        return 0;
+    }
+    const struct command *c = argc == 1 ? find_command(argv[0]) : NULL;
+    if (!c) {
+        char names[256];
+        command_names(names, sizeof names);
+        return fail_usage("help: expected one command; commands: %s", names);
+    }
+    c->usage(stdout);
+    return 0;
+}
+
+/* Flush standard output and report a failed write: a full disk or a closed
+   pipe must not end in a silent success. */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno ? errno : EIO;
+        fprintf(stderr, "gillab: cannot write the output: %s\n", strerror(e));
+        return status == 0 ? EXIT_RUNTIME : status;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -368,22 +287,17 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 2, argv + 2);
-    if (strcmp(cmd, "dis") == 0)
-        return cmd_dis(argc - 2, argv + 2);
-    if (strcmp(cmd, "designs") == 0)
-        return cmd_designs(argc - 2, argv + 2);
-    if (strcmp(cmd, "csv-header") == 0)
-        return cmd_csv_header(argc - 2, argv + 2);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("gillab %s\n", GILLAB_VERSION);
-        return 0;
+    const char *name = argv[1];
+    if (is_help(name))
+        name = "help";
+    else if (strcmp(name, "--version") == 0)
+        name = "version";
+    const struct command *c = find_command(name);
+    if (!c) {
+        char names[256];
+        command_names(names, sizeof names);
+        return fail_usage("unknown command '%s'; commands: %s", name, names);
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    return fail_usage("unknown command '%s'; commands: run, dis, designs, csv-header, version, help", cmd);
+    errno = 0;
+    return finish_stdout(c->run(argc - 2, argv + 2));
 }

@@ -40,8 +40,8 @@
 #include "trace/trace.h"
 
 static const struct gil_param fifo_params[] = {
-    {"interval_us", GIL_PARAM_US, 5000, 1, 10e6, NULL,
-     "how long a waiter waits before asking the holder to hand the lock on"},
+    {.name = "interval_us", .kind = GIL_PARAM_US, .unit = "us", .def = 5000, .min = 1, .max = 10e6,
+     .help = "how long a waiter waits before asking the holder to hand the lock on"},
 };
 
 struct fifo {
@@ -66,7 +66,6 @@ static int fifo_create(const double *values, struct gil **out)
     p->interval_ns = (uint64_t)(values[0] * 1000.0);
     if (p->interval_ns < 1000)
         p->interval_ns = 1000;
-    p->base.vm_safety = GIL_VM_SERIAL;
 
     if ((rc = pthread_mutex_init(&p->mutex, NULL)) != 0)
         goto fail;
@@ -152,7 +151,6 @@ const struct gil_design gil_design_fifo = {
     .models = "the ticket lock (Mellor-Crummey & Scott, ACM TOCS 1991) with py32's drop request",
     .params = fifo_params,
     .nparams = sizeof fifo_params / sizeof fifo_params[0],
-    .free_threaded = false,
     .create = fifo_create,
     .destroy = fifo_destroy,
     .take = fifo_take,

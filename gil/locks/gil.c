@@ -37,6 +37,7 @@ int gil_new(const struct gil_design *d, const double *values, struct gil **out)
     g->design = d;
     memcpy(g->values, values, sizeof(double) * d->nparams);
     atomic_init(&g->eval_breaker, 0);
+    g->vm_safety = d->vm_safety ? d->vm_safety(values) : GIL_VM_SERIAL;
     g->last_holder = -1;
     *out = g;
     return 0;
@@ -47,6 +48,29 @@ void gil_free(struct gil *g)
     if (g)
         g->design->destroy(g);
 }
+
+void gil_forget_holder(struct gil *g)
+{
+    g->last_holder = -1;
+}
+
+const char *gil_vm_safety_name(enum gil_vm_safety s)
+{
+    switch (s) {
+    case GIL_VM_SERIAL: return "serial";
+    case GIL_VM_ATOMIC: return "atomic";
+    case GIL_VM_UNSAFE: return "unsafe";
+    }
+    return "?";
+}
+
+const struct gil_stat_info gil_stat_infos[] = {
+#define GIL_STAT_INFO(field, kind, column, help) \
+    {#field, kind, #column, help, offsetof(struct gil_stats, field)},
+    GIL_STATS(GIL_STAT_INFO)
+#undef GIL_STAT_INFO
+};
+const size_t gil_nstats = sizeof gil_stat_infos / sizeof gil_stat_infos[0];
 
 int gil_thread_init(struct gil *g, struct gil_thread *t, int id, struct trace_buf *trace)
 {
@@ -156,17 +180,11 @@ int gil_cond_init_monotonic(pthread_cond_t *c)
 
 void gil_stats_add(struct gil_stats *a, const struct gil_stats *b)
 {
-    a->acquisitions += b->acquisitions;
-    a->releases += b->releases;
-    a->switches += b->switches;
-    a->futile_wakeups += b->futile_wakeups;
-    a->timeouts += b->timeouts;
-    a->drop_requests += b->drop_requests;
-    a->drops_honoured += b->drops_honoured;
-    a->yields += b->yields;
-    a->blocks += b->blocks;
-    a->wait_ns += b->wait_ns;
-    if (b->wait_max_ns > a->wait_max_ns)
-        a->wait_max_ns = b->wait_max_ns;
-    a->hold_ns += b->hold_ns;
+#define GIL_STAT_ADD(field, kind, column, help)                                  \
+    if (kind == GIL_STAT_NS_MAX)                                                        \
+        a->field = b->field > a->field ? b->field : a->field;                           \
+    else                                                                                \
+        a->field += b->field;
+    GIL_STATS(GIL_STAT_ADD)
+#undef GIL_STAT_ADD
 }

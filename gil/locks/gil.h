@@ -35,8 +35,9 @@ enum gil_param_kind {
 };
 
 struct gil_param {
-    const char *name;          /* as on the command line and in the CSV, e.g. "check_interval" */
+    const char *name;          /* as on the command line and as its CSV column, e.g. "check_interval" */
     enum gil_param_kind kind;
+    const char *unit;          /* what a value counts, for people: "ticks", "us", "" */
     double def;                /* default, in the canonical unit (enum: index) */
     double min, max;           /* accepted range, canonical unit (ignored for BOOL/ENUM) */
     const char *choices;       /* ENUM only: "sem|condvar" */
@@ -47,21 +48,61 @@ struct gil_param {
 
 /* ---- per-thread statistics --------------------------------------------------- */
 
+/* How a counter is combined over threads and shown. */
+enum gil_stat_kind {
+    GIL_STAT_COUNT,     /* events, summed; an integer column of the same name */
+    GIL_STAT_NS_SUM,    /* nanoseconds, summed; a seconds column */
+    GIL_STAT_NS_MAX,    /* nanoseconds, the worst over threads; a seconds column */
+};
+
+/* Every counter the lock layer keeps per thread: the field, its kind, its name
+   (the CSV column and the heading of the per-thread table), and what it counts.
+   The struct, the sums, the CSV columns and the table are all made from this
+   one list, so a new counter is one line here (and the code that counts it). */
+#define GIL_STATS(X)                                                                        \
+    X(acquisitions, GIL_STAT_COUNT, acquisitions,                               \
+      "times the thread took the lock")                                                     \
+    X(releases, GIL_STAT_COUNT, releases, "times it gave the lock up")          \
+    X(switches, GIL_STAT_COUNT, switches,                                       \
+      "acquisitions where the previous holder was another thread")                         \
+    X(futile_wakeups, GIL_STAT_COUNT, futile_wakeups,                             \
+      "woken from a real sleep while waiting, found the lock taken, slept again")           \
+    X(timeouts, GIL_STAT_COUNT, timeouts, "timed waits that ran out")           \
+    X(drop_requests, GIL_STAT_COUNT, drop_requests,                             \
+      "drop requests this thread made as a waiter")                                        \
+    X(drops_honoured, GIL_STAT_COUNT, drops_honoured,                              \
+      "drops this thread made as holder because of a request")                             \
+    X(yields, GIL_STAT_COUNT, yields,                                             \
+      "slow-path checks that released and re-took the lock")                              \
+    X(blocks, GIL_STAT_COUNT, blocks,                                             \
+      "blocking regions entered (time.sleep), each releasing the lock")                    \
+    X(wait_ns, GIL_STAT_NS_SUM, wait_s,                                          \
+      "time between asking for the lock and getting it")                                   \
+    X(wait_max_ns, GIL_STAT_NS_MAX, wait_max_s, "the worst single wait")     \
+    X(hold_ns, GIL_STAT_NS_SUM, hold_s, "time holding the lock")
+
 /* Written only by the owning thread while it runs; read by others after join. */
 struct gil_stats {
-    uint64_t acquisitions;    /* times this thread took the lock */
-    uint64_t releases;        /* times it gave the lock up */
-    uint64_t switches;        /* acquisitions where the previous holder was another thread */
-    uint64_t futile_wakeups;  /* woken while waiting, found the lock taken, waited again */
-    uint64_t timeouts;        /* timed waits that ran out */
-    uint64_t drop_requests;   /* drop requests this thread made (as a waiter) */
-    uint64_t drops_honoured;  /* drops this thread made because of a request (as holder) */
-    uint64_t yields;          /* slow-path checks that released and re-took the lock */
-    uint64_t blocks;          /* blocking regions entered (time.sleep ...) */
-    uint64_t wait_ns;         /* total time between asking for the lock and getting it */
-    uint64_t wait_max_ns;     /* worst single wait */
-    uint64_t hold_ns;         /* total time holding the lock */
+#define GIL_STAT_FIELD(field, kind, column, help) uint64_t field;
+    GIL_STATS(GIL_STAT_FIELD)
+#undef GIL_STAT_FIELD
 };
+
+/* The list above as data, for code that walks it (CSV, tables, tests). */
+struct gil_stat_info {
+    const char *field;         /* the struct gil_stats member */
+    enum gil_stat_kind kind;
+    const char *column;        /* CSV column, and the table's heading */
+    const char *help;
+    size_t offset;             /* of the member in struct gil_stats */
+};
+extern const struct gil_stat_info gil_stat_infos[];
+extern const size_t gil_nstats;
+/* The value of counter i of s. */
+static inline uint64_t gil_stat_get(const struct gil_stats *s, size_t i)
+{
+    return *(const uint64_t *)((const char *)s + gil_stat_infos[i].offset);
+}
 
 /* ---- per-thread lock state --------------------------------------------------- */
 
@@ -79,15 +120,32 @@ struct gil_thread {
 
 /* ---- the operations table ----------------------------------------------------- */
 
+/* What the VM must do for itself under a design, decided by the design (and
+   its parameters) before any thread runs. */
+enum gil_vm_safety {
+    GIL_VM_SERIAL = 0,      /* the lock serialises bytecode: plain refcounts suffice */
+    GIL_VM_ATOMIC = 1,      /* no exclusion: atomic refcounts, per-object locks */
+    GIL_VM_UNSAFE = 2,      /* no exclusion and plain refcounts: deliberately racy,
+                               for the race exercise that shows what the GIL prevents */
+};
+/* Their names, for `gillab designs` and its JSON: "serial", "atomic", "unsafe". */
+const char *gil_vm_safety_name(enum gil_vm_safety s);
+
+/* A design: everything the rest of the lab knows about it. The command line, the
+   runner's checks, the CSV's parameter columns, the lab driver's list and the
+   contract tests all read this table (via the registry) and nothing else. */
 struct gil_design {
     const char *name;           /* --gil NAME */
     const char *summary;        /* one line for `gillab designs` */
     const char *models;         /* the original, e.g. "CPython 3.2 Python/ceval_gil.h" */
     const struct gil_param *params;
     size_t nparams;
-    /* true when the design gives no mutual exclusion: the VM must then make its
-       shared state safe itself (atomic refcounts, per-object locks). */
-    bool free_threaded;
+    /* How many threads may run under it at once: 0 no limit of its own, 1 for a
+       design that neither excludes nor makes the VM safe (noop). */
+    int max_threads;
+    /* What the VM must do for itself with these parameter values; NULL means
+       GIL_VM_SERIAL (the lock serialises bytecode). */
+    enum gil_vm_safety (*vm_safety)(const double *values);
 
     /* Make a lock. `values` holds one canonical value per entry of `params`.
        Returns 0 or an errno value; on failure *out is untouched. */
@@ -116,16 +174,14 @@ struct gil {
        the state it guards is re-read under the design's own mutex. */
     _Atomic int eval_breaker;          /* bits: GIL_BREAKER_* below */
     double values[GIL_MAX_PARAMS];     /* immutable after create: parameter values */
-    /* Immutable after create: what the VM must do for itself. */
-    enum gil_vm_safety {
-        GIL_VM_SERIAL = 0,      /* the lock serialises bytecode: plain refcounts suffice */
-        GIL_VM_ATOMIC = 1,      /* no exclusion: atomic refcounts, per-object locks */
-        GIL_VM_UNSAFE = 2,      /* no exclusion and plain refcounts: deliberately racy,
-                                   for the race exercise that shows what the GIL prevents */
-    } vm_safety;
-    /* Id of the last thread that took the lock, -1 before the first take. Read
-       and written only by the holder, so the lock protects it (serial designs
-       only; see gil.c). */
+    /* Immutable after create: what the VM must do for itself (gil_new sets it
+       from the design's vm_safety). */
+    enum gil_vm_safety vm_safety;
+    /* The lab's own record of the last thread that took the lock, for counting
+       switches; -1 before the first take (and after gil_forget_holder). Kept by
+       gil.c, not by the design: read and written only by the holder, so the lock
+       protects it (serial designs only; see gil.c). A design that needs a last
+       holder for its protocol keeps its own, under its own mutex (py32). */
     int last_holder;
 };
 
@@ -137,11 +193,17 @@ struct gil {
 /* NULL-terminated list of every design. */
 extern const struct gil_design *const gil_designs[];
 const struct gil_design *gil_design_find(const char *name);
-/* "py26, py32, none" into buf. */
-void gil_design_names(char *buf, size_t cap);
+/* The designs' names separated by `sep` ("py26, py32, none"), into buf; only
+   those that allow at least `min_threads` threads at once. */
+void gil_design_names(char *buf, size_t cap, const char *sep, int min_threads);
+/* Does design d let `threads` threads run at once? */
+bool gil_design_allows(const struct gil_design *d, int threads);
 /* What `gillab designs` prints: each design, its summary, its original, and
-   each parameter with default, unit, allowed values and help. */
-void gil_designs_describe(FILE *out);
+   each parameter with default, unit, allowed values and help. Returns 0 or -1
+   when a write to out failed. */
+int gil_designs_describe(FILE *out);
+/* The same as JSON, for the lab driver and the figures. 0 or -1. */
+int gil_designs_json(FILE *out);
 
 /* Parse "name=value" for design d into values[] (which must already hold the
    defaults, see gil_params_defaults). On error returns -1 and writes a message
@@ -161,6 +223,10 @@ void gil_param_format_csv(const struct gil_param *p, double value, char *buf, si
 /* Make a lock of design d with the given values (NULL: defaults). */
 int gil_new(const struct gil_design *d, const double *values, struct gil **out);
 void gil_free(struct gil *g);
+/* Start counting switches afresh: the next take is nobody's switch. Call only
+   while no thread holds or waits for the lock (e.g. after a loader thread ran
+   the module body and before the measured threads start). */
+void gil_forget_holder(struct gil *g);
 int gil_thread_init(struct gil *g, struct gil_thread *t, int id, struct trace_buf *trace);
 void gil_thread_fini(struct gil_thread *t);
 

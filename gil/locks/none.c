@@ -19,8 +19,8 @@
  *           racy, so that a shared-object workload loses counts and ThreadSanitizer
  *           reports the data races a global lock would have prevented.
  *
- * Unlike "noop", this design is honest about its lack of exclusion
- * (free_threaded), so the runner accepts any number of threads with it.
+ * Unlike "noop", this design makes the VM safe without exclusion (vm_safety is
+ * not GIL_VM_SERIAL), so it sets no thread limit of its own.
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,16 +31,22 @@
 enum none_refcounts { NONE_ATOMIC = 0, NONE_PLAIN = 1 };   /* index into "atomic|plain" */
 
 static const struct gil_param none_params[] = {
-    {"refcounts", GIL_PARAM_ENUM, NONE_ATOMIC, 0, 0, "atomic|plain",
-     "atomic: safe refcounts; plain: deliberately racy refcounts, for the race exercise"},
+    {.name = "refcounts", .kind = GIL_PARAM_ENUM, .unit = "", .def = NONE_ATOMIC,
+     .choices = "atomic|plain",
+     .help = "atomic: safe refcounts; plain: deliberately racy refcounts, for the race exercise"},
 };
+
+static enum gil_vm_safety none_vm_safety(const double *values)
+{
+    return values[0] == NONE_PLAIN ? GIL_VM_UNSAFE : GIL_VM_ATOMIC;
+}
 
 static int none_create(const double *values, struct gil **out)
 {
+    (void)values;
     struct gil *g = calloc(1, sizeof *g);
     if (!g)
         return ENOMEM;
-    g->vm_safety = values[0] == NONE_PLAIN ? GIL_VM_UNSAFE : GIL_VM_ATOMIC;
     *out = g;
     return 0;
 }
@@ -61,7 +67,7 @@ const struct gil_design gil_design_none = {
     .models = "CPython 3.13+ free-threaded build (PEP 703, --disable-gil)",
     .params = none_params,
     .nparams = sizeof none_params / sizeof none_params[0],
-    .free_threaded = true,
+    .vm_safety = none_vm_safety,
     .create = none_create,
     .destroy = none_destroy,
     .take = none_take,

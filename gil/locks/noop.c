@@ -4,7 +4,8 @@
  * The baseline for measuring what a lock costs: take, drop and yield do
  * nothing, the tick countdown is set so far out that the eval loop never takes
  * the slow path, and the VM keeps its plain (non-atomic) reference counts as if
- * a lock serialised it. Correct for one thread only; the runner refuses more.
+ * a lock serialised it. Correct for one thread only: max_threads is 1, and
+ * the runner refuses more.
  * (Lua's lua_lock/lua_unlock hooks are no-ops in the same way by default.)
  */
 #include <errno.h>
@@ -19,7 +20,6 @@ static int noop_create(const double *values, struct gil **out)
     struct gil *g = calloc(1, sizeof *g);
     if (!g)
         return ENOMEM;
-    g->vm_safety = GIL_VM_SERIAL;
     *out = g;
     return 0;
 }
@@ -39,7 +39,7 @@ const struct gil_design gil_design_noop = {
     .models = "Lua's default lua_lock/lua_unlock (no-op hooks)",
     .params = NULL,
     .nparams = 0,
-    .free_threaded = false,
+    .max_threads = 1,   /* no exclusion and no safe refcounts */
     .create = noop_create,
     .destroy = noop_destroy,
     .take = noop_take,

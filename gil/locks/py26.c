@@ -42,10 +42,10 @@
 enum py26_lock { PY26_SEM = 0, PY26_CONDVAR = 1 };   /* index into "sem|condvar" */
 
 static const struct gil_param py26_params[] = {
-    {"check_interval", GIL_PARAM_COUNT, 100, 1, 1000000, NULL,
-     "ticks between forced release+re-acquire (sys.setcheckinterval)"},
-    {"lock", GIL_PARAM_ENUM, PY26_SEM, 0, 0, "sem|condvar",
-     "the lock under the GIL: POSIX semaphore, or the locked flag + mutex + condvar"},
+    {.name = "check_interval", .kind = GIL_PARAM_COUNT, .unit = "ticks", .def = 100, .min = 1,
+     .max = 1000000, .help = "ticks between forced release+re-acquire (sys.setcheckinterval)"},
+    {.name = "lock", .kind = GIL_PARAM_ENUM, .unit = "", .def = PY26_SEM, .choices = "sem|condvar",
+     .help = "the lock under the GIL: POSIX semaphore, or the locked flag + mutex + condvar"},
 };
 
 struct py26 {
@@ -78,7 +78,6 @@ static int py26_create(const double *values, struct gil **out)
     p->kind = values[1] == PY26_CONDVAR ? PY26_CONDVAR : PY26_SEM;
     p->released_by = -1;
     atomic_init(&p->waiters, 0);
-    p->base.vm_safety = GIL_VM_SERIAL;
 
     if (p->kind == PY26_SEM) {
         if (sem_init(&p->sem, 0, 1) != 0) {
@@ -205,7 +204,6 @@ const struct gil_design gil_design_py26 = {
     .models = "CPython 2.7 Python/ceval.c (_Py_Ticker block) + Python/thread_pthread.h (USE_SEMAPHORES / condvar lock)",
     .params = py26_params,
     .nparams = sizeof py26_params / sizeof py26_params[0],
-    .free_threaded = false,
     .create = py26_create,
     .destroy = py26_destroy,
     .take = py26_take,

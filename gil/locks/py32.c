@@ -38,10 +38,10 @@
 #include "trace/trace.h"
 
 static const struct gil_param py32_params[] = {
-    {"interval_us", GIL_PARAM_US, 5000, 1, 10e6, NULL,
-     "how long a waiter waits before asking the holder to drop (sys.setswitchinterval)"},
-    {"force_switching", GIL_PARAM_BOOL, 1, 0, 1, NULL,
-     "after a requested drop, wait until another thread has taken the lock"},
+    {.name = "interval_us", .kind = GIL_PARAM_US, .unit = "us", .def = 5000, .min = 1, .max = 10e6,
+     .help = "how long a waiter waits before asking the holder to drop (sys.setswitchinterval)"},
+    {.name = "force_switching", .kind = GIL_PARAM_BOOL, .unit = "", .def = 1, .min = 0, .max = 1,
+     .help = "after a requested drop, wait until another thread has taken the lock"},
 };
 
 struct py32 {
@@ -77,7 +77,6 @@ static int py32_create(const double *values, struct gil **out)
         p->interval_ns = 1000;
     p->force_switching = values[1] != 0;
     p->last_holder = -1;
-    p->base.vm_safety = GIL_VM_SERIAL;
 
     if ((rc = pthread_mutex_init(&p->mutex, NULL)) != 0)
         goto fail;
@@ -208,7 +207,6 @@ const struct gil_design gil_design_py32 = {
     .models = "CPython 3.2 Python/ceval_gil.h (take_gil/drop_gil), unchanged through 3.12 Python/ceval_gil.c",
     .params = py32_params,
     .nparams = sizeof py32_params / sizeof py32_params[0],
-    .free_threaded = false,
     .create = py32_create,
     .destroy = py32_destroy,
     .take = py32_take,

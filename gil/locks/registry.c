@@ -8,6 +8,8 @@
  */
 #include "locks/gil.h"
 
+#include "base/json.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,12 +40,18 @@ const struct gil_design *gil_design_find(const char *name)
     return NULL;
 }
 
-void gil_design_names(char *buf, size_t cap)
+bool gil_design_allows(const struct gil_design *d, int threads)
+{
+    return d->max_threads == 0 || threads <= d->max_threads;
+}
+
+void gil_design_names(char *buf, size_t cap, const char *sep, int min_threads)
 {
     size_t n = 0;
     buf[0] = '\0';
     for (const struct gil_design *const *d = gil_designs; *d && n < cap; d++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s", d == gil_designs ? "" : ", ", (*d)->name);
+        if (gil_design_allows(*d, min_threads))
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? sep : "", (*d)->name);
 }
 
 void gil_params_defaults(const struct gil_design *d, double *values)
@@ -228,24 +236,36 @@ void gil_param_format_csv(const struct gil_param *p, double value, char *buf, si
         gil_param_format(p, value, buf, cap);
 }
 
-static const char *unit_name(enum gil_param_kind k)
+static const char *kind_name(enum gil_param_kind k)
 {
     switch (k) {
     case GIL_PARAM_COUNT: return "count";
-    case GIL_PARAM_US: return "us";
+    case GIL_PARAM_US: return "duration";
     case GIL_PARAM_BOOL: return "bool";
     case GIL_PARAM_ENUM: return "choice";
     }
     return "?";
 }
 
-void gil_designs_describe(FILE *out)
+static void describe_threads(const struct gil_design *d, char *buf, size_t cap)
+{
+    if (d->max_threads == 0)
+        snprintf(buf, cap, "any number");
+    else
+        snprintf(buf, cap, "at most %d at once", d->max_threads);
+}
+
+int gil_designs_describe(FILE *out)
 {
     for (const struct gil_design *const *dp = gil_designs; *dp; dp++) {
         const struct gil_design *d = *dp;
-        fprintf(out, "%s — %s\n    models: %s\n", d->name, d->summary, d->models);
-        if (d->free_threaded)
-            fprintf(out, "    free-threaded: no mutual exclusion; the VM makes its own state safe\n");
+        double defaults[GIL_MAX_PARAMS];
+        char threads[64];
+        gil_params_defaults(d, defaults);
+        describe_threads(d, threads, sizeof threads);
+        fprintf(out, "%s — %s\n    models: %s\n    threads: %s; the VM's own safety: %s\n", d->name,
+                d->summary, d->models, threads,
+                gil_vm_safety_name(d->vm_safety ? d->vm_safety(defaults) : GIL_VM_SERIAL));
         if (d->nparams == 0)
             fprintf(out, "    parameters: none\n");
         for (size_t i = 0; i < d->nparams; i++) {
@@ -254,9 +274,72 @@ void gil_designs_describe(FILE *out)
             gil_param_format(p, p->def, def, sizeof def);
             describe_allowed(p, allowed, sizeof allowed);
             fprintf(out, "    %-16s default %-7s unit %-6s allowed: %s\n        %s\n", p->name, def,
-                    unit_name(p->kind), allowed, p->help);
+                    p->unit[0] ? p->unit : "-", allowed, p->help);
         }
         if (dp[1])
             fputc('\n', out);
     }
+    return ferror(out) ? -1 : 0;
+}
+
+/* What the VM must do for itself under the design's default parameters. */
+static void json_safety(FILE *out, const struct gil_design *d)
+{
+    double v[GIL_MAX_PARAMS];
+    gil_params_defaults(d, v);
+    json_key(out, "vm_safety");
+    json_str(out, gil_vm_safety_name(d->vm_safety ? d->vm_safety(v) : GIL_VM_SERIAL));
+}
+
+int gil_designs_json(FILE *out)
+{
+    fputs("{\"designs\":[", out);
+    for (const struct gil_design *const *dp = gil_designs; *dp; dp++) {
+        const struct gil_design *d = *dp;
+        fputs(dp == gil_designs ? "\n{" : ",\n{", out);
+        json_key(out, "name"), json_str(out, d->name), fputc(',', out);
+        json_key(out, "summary"), json_str(out, d->summary), fputc(',', out);
+        json_key(out, "models"), json_str(out, d->models), fputc(',', out);
+        json_key(out, "max_threads"), json_num(out, d->max_threads), fputc(',', out);
+        json_safety(out, d);
+        fputc(',', out);
+        json_key(out, "params");
+        fputc('[', out);
+        for (size_t i = 0; i < d->nparams; i++) {
+            const struct gil_param *p = &d->params[i];
+            char def[48], csv_def[48];
+            gil_param_format(p, p->def, def, sizeof def);
+            gil_param_format_csv(p, p->def, csv_def, sizeof csv_def);
+            fputs(i ? ",{" : "{", out);
+            json_key(out, "name"), json_str(out, p->name), fputc(',', out);
+            json_key(out, "column"), json_str(out, p->name), fputc(',', out);
+            json_key(out, "kind"), json_str(out, kind_name(p->kind)), fputc(',', out);
+            json_key(out, "unit"), json_str(out, p->unit), fputc(',', out);
+            json_key(out, "default"), json_str(out, def), fputc(',', out);
+            json_key(out, "default_csv"), json_str(out, csv_def), fputc(',', out);
+            if (p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_US) {
+                json_key(out, "min"), json_num(out, p->min), fputc(',', out);
+                json_key(out, "max"), json_num(out, p->max), fputc(',', out);
+            }
+            if (p->kind == GIL_PARAM_ENUM) {
+                json_key(out, "choices");
+                fputc('[', out);
+                for (const char *c = p->choices; *c;) {
+                    size_t n = strcspn(c, "|");
+                    char choice[64];
+                    snprintf(choice, sizeof choice, "%.*s", (int)n, c);
+                    json_str(out, choice);
+                    c += n + (c[n] == '|');
+                    if (*c)
+                        fputc(',', out);
+                }
+                fputs("],", out);
+            }
+            json_key(out, "help"), json_str(out, p->help);
+            fputc('}', out);
+        }
+        fputs("]}", out);
+    }
+    fputs("\n]}\n", out);
+    return ferror(out) ? -1 : 0;
 }

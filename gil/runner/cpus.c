@@ -8,7 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wl_cpus_format(const cpu_set_t *set, bool ranges, char *buf, size_t cap)
+const char *run_cpus_placement(enum run_cpus_mode m)
+{
+    switch (m) {
+    case RUN_CPUS_ONE: return "one";
+    case RUN_CPUS_LIST: return "list";
+    default: return "all";
+    }
+}
+
+int run_cpus_format(const cpu_set_t *set, bool ranges, char *buf, size_t cap)
 {
     size_t len = 0;
     if (cap == 0)
@@ -47,7 +56,7 @@ static int parse_id(const char *s, char **end, long *out)
     return 0;
 }
 
-int wl_cpus_parse(const char *spec, struct wl_cpus *out, char *err, size_t errcap)
+int run_cpus_parse(const char *spec, struct run_cpus *out, char *err, size_t errcap)
 {
     cpu_set_t allowed;
     char allowed_text[1024];
@@ -56,19 +65,19 @@ int wl_cpus_parse(const char *spec, struct wl_cpus *out, char *err, size_t errca
         snprintf(err, errcap, "--cpus %s: cannot read this process's CPUs: %s", spec, strerror(errno));
         return -1;
     }
-    if (wl_cpus_format(&allowed, true, allowed_text, sizeof allowed_text) < 0)
+    if (run_cpus_format(&allowed, true, allowed_text, sizeof allowed_text) < 0)
         snprintf(allowed_text, sizeof allowed_text, "(too many to list)");
 
     memset(out, 0, sizeof *out);
     CPU_ZERO(&out->set);
     if (strcmp(spec, "all") == 0) {
-        out->mode = WL_CPUS_ALL;
+        out->mode = RUN_CPUS_ALL;
         out->set = allowed;
         snprintf(out->requested, sizeof out->requested, "all");
         return 0;
     }
     if (strcmp(spec, "1") == 0) {
-        out->mode = WL_CPUS_ONE;
+        out->mode = RUN_CPUS_ONE;
         for (int i = 0; i < CPU_SETSIZE; i++)
             if (CPU_ISSET(i, &allowed)) {
                 CPU_SET(i, &out->set);
@@ -77,7 +86,7 @@ int wl_cpus_parse(const char *spec, struct wl_cpus *out, char *err, size_t errca
         snprintf(out->requested, sizeof out->requested, "1");
         return 0;
     }
-    out->mode = WL_CPUS_LIST;
+    out->mode = RUN_CPUS_LIST;
     const char *s = spec;
     for (;;) {
         char *end;
@@ -103,7 +112,7 @@ int wl_cpus_parse(const char *spec, struct wl_cpus *out, char *err, size_t errca
             goto syntax;
         s = end + 1;
     }
-    if (wl_cpus_format(&out->set, false, out->requested, sizeof out->requested) < 0)
+    if (run_cpus_format(&out->set, false, out->requested, sizeof out->requested) < 0)
         goto syntax;
     return 0;
 
@@ -113,13 +122,13 @@ syntax:
     return -1;
 }
 
-int wl_cpus_pin_self(const struct wl_cpus *c)
+int run_cpus_pin_self(const struct run_cpus *c)
 {
     /* pid 0: the calling thread, not the whole process. */
     return sched_setaffinity(0, sizeof c->set, &c->set) == 0 ? 0 : errno;
 }
 
-int wl_cpus_current(cpu_set_t *out)
+int run_cpus_current(cpu_set_t *out)
 {
     CPU_ZERO(out);
     return sched_getaffinity(0, sizeof *out, out) == 0 ? 0 : errno;

@@ -1,111 +1,117 @@
 /*
  * runner.h — the scenario runner: runs a workload's entry function in the
- * threads a scenario asks for, under the chosen lock design, measures every
- * rep and appends one CSV row per measured rep.
+ * threads a scenario asks for (runner/scenario.h), under the chosen lock
+ * design, and measures every repetition. It produces results; it writes no
+ * files and prints nothing. Each repetition's results go to a sink that the
+ * caller chooses (the command line records them with record/record.h and shows
+ * them on stderr).
  *
- * Scenarios:
- *   seq      one thread calls the entry `threads` times in a row;
- *   threads  `threads` pthreads call it at once;
- *   convoy   threads-1 CPU threads call the entry, and one I/O thread (the last
- *            one) calls io_entry once the CPU threads have begun; the I/O
- *            entry returns its wake-up latencies as a list of ints.
- *
- * Each rep gets a fresh lock and runtime (fresh module globals): the module is
- * loaded once by a loader thread state on the calling thread, then the
- * workers are created, pinned (--cpus), and released together from a start
- * gate. The program is compiled once per wl_run.
- *
- * Nothing here prints: a per-rep callback hands every result to the caller,
- * which shows what it likes (gillab.c prints tables and tracebacks).
+ * A run: the program is compiled once. Each repetition gets a fresh lock and
+ * runtime (fresh module globals); a loader thread state loads the module on the
+ * calling thread, then the workers are created, pinned (--cpus) and released
+ * together from a start gate. Every requested repetition runs and reaches the
+ * sink, whether or not an earlier one failed.
  */
-#ifndef WL_RUNNER_H
-#define WL_RUNNER_H
+#ifndef RUNNER_RUNNER_H
+#define RUNNER_RUNNER_H
 
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runner/cpus.h"
-#include "record/csv.h"
 #include "locks/gil.h"
+#include "runner/cpus.h"
+#include "runner/scenario.h"
 #include "runner/stats.h"
+#include "trace/trace.h"
 #include "vm/vm.h"
 
-#define WL_MAX_THREADS 256
-#define WL_MAX_ARGS 16
+#define RUN_MAX_THREADS 256
+#define RUN_MAX_ARGS 16
+#define RUN_MAX_REPS 1000000
 
-enum wl_scenario { WL_SEQ, WL_THREADS, WL_CONVOY };
-
-/* The scenario names, "seq, threads, convoy" order; NULL-terminated. */
-extern const char *const wl_scenario_names[];
-
-struct wl_config {
+struct run_config {
     const char *file;                    /* the workload file */
     const char *entry;                   /* the function to call; NULL: run as __main__ */
-    int64_t args[WL_MAX_ARGS];
+    int64_t args[RUN_MAX_ARGS];
     int nargs;
-    const char *io_entry;                /* convoy: the I/O thread's function */
-    int64_t io_args[WL_MAX_ARGS];
+    const char *io_entry;                /* the I/O thread's function; NULL: "io" */
+    int64_t io_args[RUN_MAX_ARGS];
     int nio_args;
     const struct gil_design *design;
     double values[GIL_MAX_PARAMS];       /* canonical parameter values of design */
-    enum wl_scenario scenario;
-    int threads;                         /* seq: calls; threads: threads; convoy: threads (>= 2) */
-    struct wl_cpus cpus;
-    int reps;                            /* measured reps, >= 1 */
-    int warmup;                          /* unrecorded reps before them */
-    const char *csv_path;                /* NULL: no row is written */
-    const char *samples_csv_path;        /* convoy: per-wake-up samples */
-    const char *trace_csv_path;          /* trace of the last measured rep */
-    const char *trace_json_path;
+    const struct scenario *scenario;     /* NULL: scenario_default */
+    int threads;                         /* --threads; 0: the scenario's default */
+    struct run_cpus cpus;                /* --cpus, parsed; mode RUN_CPUS_UNSET: all */
+    int reps;                            /* measured repetitions; 0: 1 */
+    int warmup;                          /* unrecorded repetitions before them */
+    int first_rep;                       /* the first measured repetition's number; 0: 1 */
+    bool trace;                          /* keep the lock events of the last measured rep */
+    /* The scenario-only options the caller was given (SCN_OPT_* bits) and the
+       flag of the first of them, for the message when the scenario refuses it. */
+    unsigned scn_options;
+    const char *scn_option_flag;
+    bool prepared;                       /* set by run_prepare */
 };
 
-enum wl_status {
-    WL_OK = 0,
-    WL_RUNTIME_ERROR = 1,   /* a VM thread failed (exit status 1) */
-    WL_USAGE_ERROR = 2,     /* bad input, compile or file errors (exit status 2) */
-};
+/* Apply the defaults and check everything that can be checked without running:
+   the design's thread limit, --threads against the scenario, the repetition
+   counts, the scenario-only options. The one validator: the command line and
+   the runner both rely on it. 0, or -1 with one line in err naming the flag and
+   what it accepts. */
+int run_prepare(struct run_config *c, char *err, size_t errcap);
 
-struct wl_thread_result {
+/* One thread's outcome in one repetition. */
+struct run_thread_result {
     const char *entry;          /* what this thread called */
     enum vm_result result;
-    char *repr;                 /* repr of its (last) result when ok; owned by the runner */
-    char *error;                /* traceback when not ok; owned by the runner */
-    struct wl_thread_stats stats;
+    const char *repr;           /* repr of its (last) result when ok, else NULL */
+    const char *error;          /* traceback when not ok, else NULL */
+    struct run_thread_stats stats;
     cpu_set_t cpus;             /* its affinity mask, read back after pinning */
 };
 
-struct wl_rep_result {
-    bool warmup;                /* a warm-up rep: no row */
-    int rep;                    /* 1.. within measured or within warm-up reps */
-    int nthreads;
-    struct wl_thread_result *threads;
-    double wall_s, user_s, sys_s;   /* wall from release to last join; RUSAGE_SELF deltas */
-    bool ok;                    /* every thread ended normally (and, in convoy, the
-                                   I/O entry returned a list of ints) */
-    const char *message;        /* why not ok: the row's message */
-    const char *error;          /* the module body raised before any thread ran (then
-                                   nthreads is 0): its traceback; else NULL */
-    uint64_t trace_dropped;     /* events that did not fit the trace buffers */
-    const struct wl_row *row;   /* the row written (or that would be), NULL for warm-ups */
+/* One repetition's results, valid during the sink call only. */
+struct run_rep {
+    bool warmup;                /* a warm-up: shown, recorded only when it failed */
+    int rep;                    /* measured: first_rep..; warm-up: 1..warmup */
+    int64_t started;            /* when the threads were released, seconds since the epoch */
+    int nthreads;               /* threads that ran; 0 when the module body raised */
+    const struct run_thread_result *threads;
+    struct run_thread_stats sum;   /* over the threads */
+    double wall_s, user_s, sys_s;  /* wall from release to last join; RUSAGE_SELF deltas */
+    bool ok;                    /* every thread ended normally (and an I/O thread
+                                   returned a list of ints) */
+    const char *message;        /* why not ok: the last line of the first error */
+    const char *load_error;     /* the module body raised before any thread ran:
+                                   its traceback; else NULL */
+    /* the I/O thread, in a scenario that has one and when it returned its list */
+    bool has_io;
+    const int64_t *samples;     /* its wake-up latencies, us */
+    size_t nsamples;
+    double io_wall_s;           /* its own run time */
+    const struct trace *trace;  /* the lock events, on the traced repetition; else NULL */
 };
 
-/* Called after every rep, warm-up or measured, on the calling thread. */
-typedef void wl_rep_fn(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r);
+/* Called after every repetition, warm-up or measured, on the calling thread.
+   Returns 0, or -1 with err set to stop the run (e.g. a result file could not
+   be written). */
+typedef int run_sink(void *ctx, const struct run_config *c, const struct run_rep *r, char *err,
+                     size_t errcap);
 
-/* Run cfg->entry per the scenario. Returns WL_OK, WL_RUNTIME_ERROR (a thread or
-   the module body raised; its rep's row was written with status error, and the
-   run stopped after that rep) or WL_USAGE_ERROR with
-   one line in err (nothing was run, or a file could not be written). */
-enum wl_status wl_run(const struct wl_config *cfg, wl_rep_fn *on_rep, void *ctx, char *err,
-                      size_t errcap);
+enum run_status {
+    RUN_OK = 0,
+    RUN_FAILED = 1,   /* a repetition failed (a thread or the module body raised) */
+    RUN_ERROR = 2,    /* bad input, a compile or file error, or the sink stopped the run:
+                         one line in err */
+};
 
-/* Run cfg->file as `python3 FILE` would (module __main__), under cfg->design,
-   on the calling thread. On failure err holds the message or traceback. */
-enum wl_status wl_run_main(const struct wl_config *cfg, char *err, size_t errcap);
+/* Run c (prepared) per its scenario. */
+enum run_status run(const struct run_config *c, run_sink *sink, void *ctx, char *err, size_t errcap);
 
-/* Is this design single-thread only (refuses T > 1 and convoy)? */
-bool wl_design_single_thread(const struct gil_design *d);
+/* Run c->file as `python3 FILE` would (module __main__), under c->design, on
+   the calling thread. On failure err holds the message or traceback. */
+enum run_status run_main(const struct run_config *c, char *err, size_t errcap);
 
 #endif

@@ -1,14 +1,13 @@
 /*
- * stats.c — summing, showing and summarising a run's measurements.
+ * stats.c — summing and summarising a run's measurements.
  */
 #include "runner/stats.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-void wl_stats_sum(const struct wl_thread_stats *t, int n, struct wl_thread_stats *sum)
+void run_stats_sum(const struct run_thread_stats *t, int n, struct run_thread_stats *sum)
 {
     memset(sum, 0, sizeof *sum);
     for (int i = 0; i < n; i++) {
@@ -20,33 +19,6 @@ void wl_stats_sum(const struct wl_thread_stats *t, int n, struct wl_thread_stats
         if (t[i].wall_s > sum->wall_s)
             sum->wall_s = t[i].wall_s;
     }
-}
-
-static void table_line(FILE *out, const char *label, const struct wl_thread_stats *s)
-{
-    const struct gil_stats *g = &s->gil;
-    fprintf(out, "%6s %12" PRIu64 " %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64
-                 " %11.3f %11.3f %11.3f %8" PRId64 " %9" PRId64 "\n",
-            label, g->acquisitions, g->switches, g->futile_wakeups, g->timeouts, g->drop_requests,
-            g->drops_honoured, (double)g->wait_ns / 1e6, (double)g->wait_max_ns / 1e6,
-            (double)g->hold_ns / 1e6, s->ctx_voluntary, s->ctx_involuntary);
-}
-
-void wl_table_print(FILE *out, const struct wl_thread_stats *t, int n, double wall_s,
-                    double user_s, double sys_s)
-{
-    struct wl_thread_stats sum;
-    fprintf(out, "%6s %12s %9s %7s %9s %9s %7s %11s %11s %11s %8s %9s\n", "thread", "acquisitions",
-            "switches", "futile", "timeouts", "drop_req", "drops", "wait_ms", "wait_max_ms",
-            "hold_ms", "ctx_vol", "ctx_invol");
-    for (int i = 0; i < n; i++) {
-        char label[16];
-        snprintf(label, sizeof label, "%d", i);
-        table_line(out, label, &t[i]);
-    }
-    wl_stats_sum(t, n, &sum);
-    table_line(out, "total", &sum);
-    fprintf(out, "wall %.6f s  user %.6f s  sys %.6f s\n", wall_s, user_s, sys_s);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -62,7 +34,7 @@ static int64_t rank(const int64_t *sorted, size_t n, unsigned p)
     return sorted[k == 0 ? 0 : k - 1];
 }
 
-int wl_latency_summary(const int64_t *lat_us, size_t n, struct wl_latency *out)
+int run_latency_summary(const int64_t *lat_us, size_t n, struct run_latency *out)
 {
     if (n == 0)
         return EINVAL;
@@ -80,7 +52,7 @@ int wl_latency_summary(const int64_t *lat_us, size_t n, struct wl_latency *out)
     return 0;
 }
 
-int wl_parse_int_list(const char *repr, int64_t **out, size_t *n)
+int run_parse_int_list(const char *repr, int64_t **out, size_t *n)
 {
     size_t cap = 0, len = 0;
     int64_t *v = NULL;

@@ -1,18 +1,17 @@
 /*
- * stats.h — what a run measured, summed and shown: the per-thread table, the
- * I/O thread's latency percentiles, and the parsing of its returned list.
+ * stats.h — what a run measures per thread and how it is summed; the I/O
+ * thread's latency percentiles, and the parsing of its returned list.
  */
-#ifndef WL_STATS_H
-#define WL_STATS_H
+#ifndef RUNNER_STATS_H
+#define RUNNER_STATS_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "locks/gil.h"
 
 /* One thread's measurements for one run. */
-struct wl_thread_stats {
+struct run_thread_stats {
     struct gil_stats gil;          /* the lock layer's counters */
     int64_t ctx_voluntary;         /* RUSAGE_THREAD ru_nvcsw delta */
     int64_t ctx_involuntary;       /* RUSAGE_THREAD ru_nivcsw delta */
@@ -21,24 +20,19 @@ struct wl_thread_stats {
 };
 
 /* Sum n threads into *sum (wait_max is the worst single wait, wall_s the longest). */
-void wl_stats_sum(const struct wl_thread_stats *t, int n, struct wl_thread_stats *sum);
+void run_stats_sum(const struct run_thread_stats *t, int n, struct run_thread_stats *sum);
 
-/* The per-thread table a person reads after a run (the caller picks the
-   stream): one line per thread, a total line, then wall/user/sys seconds. */
-void wl_table_print(FILE *out, const struct wl_thread_stats *t, int n, double wall_s,
-                    double user_s, double sys_s);
-
-struct wl_latency {
+struct run_latency {
     size_t n;
     int64_t p50_us, p90_us, p99_us, max_us;
 };
 
 /* Nearest-rank percentiles of n samples (order of lat_us untouched).
    0, EINVAL when n == 0, or ENOMEM. */
-int wl_latency_summary(const int64_t *lat_us, size_t n, struct wl_latency *out);
+int run_latency_summary(const int64_t *lat_us, size_t n, struct run_latency *out);
 
 /* Parse the repr of a list of ints, "[3, -1, 40]", into a malloc'd array.
    0, EINVAL when repr is anything else (including a truncated list), ENOMEM. */
-int wl_parse_int_list(const char *repr, int64_t **out, size_t *n);
+int run_parse_int_list(const char *repr, int64_t **out, size_t *n);
 
 #endif

@@ -40,9 +40,9 @@ import time
 
 COLUMNS = (
     "run_id,lab_version,started_utc,host,design,check_interval,lock,interval_us,"
-    "force_switching,refcounts,workload,entry,args,scenario,threads,cpus,ncpus,cpu_list,"
+    "force_switching,refcounts,workload,entry,args,scenario,threads,placement,cpus,ncpus,cpu_list,"
     "rep,wall_s,user_s,sys_s,acquisitions,releases,switches,futile_wakeups,timeouts,"
-    "drop_requests,drops_honoured,wait_s,wait_max_s,hold_s,ctx_voluntary,"
+    "drop_requests,drops_honoured,yields,blocks,wait_s,wait_max_s,hold_s,ctx_voluntary,"
     "ctx_involuntary,io_iters,io_iters_per_s,latency_p50_us,latency_p90_us,"
     "latency_p99_us,latency_max_us,status,message"
 ).split(",")
@@ -573,6 +573,7 @@ def run_reps(o, design, lab_version, cpus_text, cpus, out_csv, samples_csv):
             "host": host, "design": design, "workload": os.path.basename(o["file"]),
             "entry": o["entry"], "args": " ".join(str(a) for a in o["args"]),
             "scenario": o["scenario"], "threads": o["threads"], "cpus": cpus_text,
+            "placement": {"all": "all", "1": "one"}.get(o["cpus"], "list"),
             "ncpus": len(cpus), "cpu_list": " ".join(map(str, cpus)), "rep": rep,
             "wall_s": fmt_s(out.wall_s), "user_s": fmt_s(out.user_s),
             "sys_s": fmt_s(out.sys_s), "ctx_voluntary": out.nvcsw,

@@ -1,8 +1,9 @@
 /*
- * test_csv.c — the results CSV: the header is the documented column list, every
+ * test_record.c — the results CSV: the header is the documented column list, every
  * column of a real row has its type (or is empty where not applicable), the
- * message is quoted per RFC 4180, and the writer refuses what it must refuse
- * and never writes a second header.
+ * message is quoted per RFC 4180, the writer refuses what it must refuse, never
+ * writes a second header and never leaves half a row (a write cut short by a
+ * full disk is undone), and the recorder refuses two outputs naming one file.
  */
 #include <fcntl.h>
 #include <regex.h>
@@ -12,22 +13,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "record/csv.h"
-#include "locks/gil.h"
 #include "base/version.h"
+#include "locks/gil.h"
+#include "record/csvfile.h"
+#include "record/record.h"
+#include "record/schema.h"
 
 /* The columns as the contract lists them; PARAMS marks where the design
    parameter columns go. */
 static const char *const documented[] = {
     "run_id", "lab_version", "started_utc", "host", "design", "PARAMS", "workload", "entry", "args",
-    "scenario", "threads", "cpus", "ncpus", "cpu_list", "rep", "wall_s", "user_s", "sys_s",
+    "scenario", "threads", "placement", "cpus", "ncpus", "cpu_list", "rep", "wall_s", "user_s", "sys_s",
     "acquisitions", "releases", "switches", "futile_wakeups", "timeouts", "drop_requests",
-    "drops_honoured", "wait_s", "wait_max_s", "hold_s", "ctx_voluntary", "ctx_involuntary",
+    "drops_honoured", "yields", "blocks", "wait_s", "wait_max_s", "hold_s", "ctx_voluntary", "ctx_involuntary",
     "io_iters", "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
     "latency_max_us", "status", "message", NULL};
 
@@ -141,48 +148,65 @@ static void tmp_path(char *buf, size_t cap, const char *name)
 
 static char *header(void)
 {
-    static char h[4096];
-    assert_true(wl_csv_header(h, sizeof h) > 0);
+    static char *h;
+    if (!h)
+        h = rec_header();
+    assert_non_null(h);
     return h;
 }
 
-/* A row as the runner makes it, for design d and the given scenario. */
-static void real_row(struct wl_row *r, const struct gil_design *d, bool convoy)
+/* A row as the recorder makes it, for design d and the given scenario. */
+static void real_row(struct rec_row *r, const struct gil_design *d, bool convoy)
 {
-    memset(r, 0, sizeof *r);
-    wl_row_stamp(r);
-    snprintf(r->design, sizeof r->design, "%s", d->name);
-    r->gil = d;
+    rec_row_init(r);
+    assert_int_equal(rec_stamp(r, (int64_t)time(NULL)), 0);
+    rec_set_text(r, REC_design, d->name);
+    r->design = d;
     gil_params_defaults(d, r->values);
-    snprintf(r->workload, sizeof r->workload, "%s", convoy ? "convoy.py" : "count.py");
-    snprintf(r->entry, sizeof r->entry, "%s", convoy ? "cpu" : "count");
-    snprintf(r->args, sizeof r->args, "%s", "1000000 7");
-    snprintf(r->scenario, sizeof r->scenario, "%s", convoy ? "convoy" : "threads");
-    r->threads = 2;
-    snprintf(r->cpus, sizeof r->cpus, "0 1");
-    r->ncpus = 2;
-    snprintf(r->cpu_list, sizeof r->cpu_list, "0 1");
-    r->rep = 3;
-    r->wall_s = 1.25;
-    r->user_s = 2.5;
-    r->sys_s = 0.000125;
+    rec_set_text(r, REC_workload, convoy ? "convoy.py" : "count.py");
+    rec_set_text(r, REC_entry, convoy ? "cpu" : "count");
+    rec_set_text(r, REC_args, "1000000 7");
+    rec_set_text(r, REC_scenario, convoy ? "convoy" : "threads");
+    rec_set_int(r, REC_threads, 2);
+    rec_set_text(r, REC_placement, "list");
+    rec_set_text(r, REC_cpus, "0 1");
+    rec_set_int(r, REC_ncpus, 2);
+    rec_set_text(r, REC_cpu_list, "0 1");
+    rec_set_int(r, REC_rep, 3);
+    rec_set_real(r, REC_wall_s, 1.25);
+    rec_set_real(r, REC_user_s, 2.5);
+    rec_set_real(r, REC_sys_s, 0.000125);
     struct gil_stats st = {.acquisitions = 10, .releases = 10, .switches = 4, .futile_wakeups = 2,
                            .timeouts = 3, .drop_requests = 3, .drops_honoured = 3,
                            .wait_ns = 1500000000, .wait_max_ns = 5000000, .hold_ns = 2000000000};
-    wl_row_set_lock(r, &st);
-    r->has_ctx = true;
-    r->ctx_voluntary = 12;
-    r->ctx_involuntary = 34;
+    rec_set_gil_stats(r, &st);
+    rec_set_int(r, REC_ctx_voluntary, 12);
+    rec_set_int(r, REC_ctx_involuntary, 34);
     if (convoy) {
-        r->has_io = true;
-        r->io_iters = 50;
-        r->io_iters_per_s = 199.5;
-        r->latency_p50_us = 5100;
-        r->latency_p90_us = 5200;
-        r->latency_p99_us = 5300;
-        r->latency_max_us = 5400;
+        rec_set_int(r, REC_io_iters, 50);
+        rec_set_real(r, REC_io_iters_per_s, 199.5);
+        rec_set_int(r, REC_latency_p50_us, 5100);
+        rec_set_int(r, REC_latency_p90_us, 5200);
+        rec_set_int(r, REC_latency_p99_us, 5300);
+        rec_set_int(r, REC_latency_max_us, 5400);
     }
-    r->ok = true;
+    rec_set_text(r, REC_status, "ok");
+}
+
+static bool is_set(const struct rec_row *r, enum rec_col c) { return r->cells[c].set; }
+static bool row_ok(const struct rec_row *r) { return strcmp(r->cells[REC_status].text, "ok") == 0; }
+
+/* The formatted line of r without its '\n'; one physical line. */
+static char *format_line(const struct rec_row *r)
+{
+    size_t len = 0;
+    char *line = rec_format(r, &len);
+    assert_non_null(line);
+    assert_true(len > 0);
+    assert_int_equal(line[len - 1], '\n');
+    assert_ptr_equal(strchr(line, '\n'), line + len - 1);
+    line[len - 1] = '\0';
+    return line;
 }
 
 /* ---- the header ------------------------------------------------------------------------ */
@@ -242,13 +266,13 @@ static void docs_list_every_column_in_order(void **state)
 
 static const char *const int_cols[] = {
     "threads", "ncpus", "rep", "acquisitions", "releases", "switches", "futile_wakeups", "timeouts",
-    "drop_requests", "drops_honoured", "ctx_voluntary", "ctx_involuntary", "io_iters",
+    "drop_requests", "drops_honoured", "yields", "blocks", "ctx_voluntary", "ctx_involuntary", "io_iters",
     "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us", "check_interval", NULL};
 static const char *const sec_cols[] = {"wall_s", "user_s", "sys_s", "wait_s", "wait_max_s", "hold_s",
                                        NULL};
 static const char *const lock_cols[] = {"acquisitions", "releases", "switches", "futile_wakeups",
-                                        "timeouts", "drop_requests", "drops_honoured", "wait_s",
-                                        "wait_max_s", "hold_s", NULL};
+                                        "timeouts", "drop_requests", "drops_honoured", "yields",
+                                        "blocks", "wait_s", "wait_max_s", "hold_s", NULL};
 static const char *const io_cols[] = {"io_iters", "io_iters_per_s", "latency_p50_us",
                                       "latency_p90_us", "latency_p99_us", "latency_max_us", NULL};
 
@@ -269,21 +293,18 @@ static int design_param(const struct gil_design *d, const char *name)
 }
 
 /* Every column of r's formatted line has its type, or is empty where it must be. */
-static void check_row_types(const struct wl_row *r)
+static void check_row_types(const struct rec_row *r)
 {
-    char line[1 << 14], *hf[MAXF], *rf[MAXF];
-    int len = wl_csv_format_row(r, line, sizeof line);
-    assert_true(len > 0);
-    assert_int_equal(line[len - 1], '\n');
-    assert_ptr_equal(strchr(line, '\n'), line + len - 1);   /* one physical line */
-    line[len - 1] = '\0';
+    char *hf[MAXF], *rf[MAXF];
+    char *line = format_line(r);
+    bool has_lock = is_set(r, REC_GIL_acquisitions), has_io = is_set(r, REC_io_iters);
     char *h = strdup(header());
     h[strcspn(h, "\n")] = '\0';
     int nh = split(h, hf), nr = split(line, rf);
     assert_int_equal(nr, nh);
     for (int i = 0; i < nh; i++) {
         const char *c = hf[i], *v = rf[i];
-        int pi = r->gil ? design_param(r->gil, c) : -1;
+        int pi = r->design ? design_param(r->design, c) : -1;
         bool is_param = false;
         for (const struct gil_design *const *d = gil_designs; *d; d++)
             is_param = is_param || design_param(*d, c) >= 0;
@@ -291,7 +312,7 @@ static void check_row_types(const struct wl_row *r)
             assert_string_equal(v, "");   /* not this design's parameter */
             continue;
         }
-        if ((in(lock_cols, c) && !r->has_lock) || (in(io_cols, c) && !r->has_io)) {
+        if ((in(lock_cols, c) && !has_lock) || (in(io_cols, c) && !has_io)) {
             if (v[0] != '\0')
                 fail_msg("column %s should be empty, is '%s'", c, v);
             continue;
@@ -307,10 +328,10 @@ static void check_row_types(const struct wl_row *r)
             ok = matches("^[0-9]+(\\.[0-9]+)?$", v);
         else if (strcmp(c, "lock") == 0)
             ok = strcmp(v, "sem") == 0 || strcmp(v, "condvar") == 0;
-        else if (strcmp(c, "force_switching") == 0 || (is_param && r->gil->params[pi].kind == GIL_PARAM_BOOL))
+        else if (strcmp(c, "force_switching") == 0 || (is_param && r->design->params[pi].kind == GIL_PARAM_BOOL))
             ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
-        else if (is_param && r->gil->params[pi].kind == GIL_PARAM_ENUM)
-            ok = v[0] && strstr(r->gil->params[pi].choices, v) != NULL;
+        else if (is_param && r->design->params[pi].kind == GIL_PARAM_ENUM)
+            ok = v[0] && strstr(r->design->params[pi].choices, v) != NULL;
         else if (is_param)
             ok = matches("^-?[0-9]+(\\.[0-9]+)?$", v);
         else if (strcmp(c, "run_id") == 0)
@@ -324,9 +345,11 @@ static void check_row_types(const struct wl_row *r)
         else if (strcmp(c, "scenario") == 0)
             ok = strcmp(v, "seq") == 0 || strcmp(v, "threads") == 0 || strcmp(v, "convoy") == 0;
         else if (strcmp(c, "status") == 0)
-            ok = strcmp(v, r->ok ? "ok" : "error") == 0;
+            ok = strcmp(v, row_ok(r) ? "ok" : "error") == 0;
         else if (strcmp(c, "message") == 0)
-            ok = r->ok ? v[0] == '\0' : v[0] != '\0';
+            ok = row_ok(r) ? v[0] == '\0' : v[0] != '\0';
+        else if (strcmp(c, "placement") == 0)
+            ok = strcmp(v, "one") == 0 || strcmp(v, "all") == 0 || strcmp(v, "list") == 0;
         else if (strcmp(c, "cpus") == 0 || strcmp(c, "cpu_list") == 0)
             ok = matches("^(1|all|[0-9]+( [0-9]+)*)$", v);
         else   /* host, workload, entry, args: free of separators */
@@ -337,42 +360,45 @@ static void check_row_types(const struct wl_row *r)
     free_fields(hf, nh);
     free_fields(rf, nr);
     free(h);
+    free(line);
 }
 
 static void every_column_of_a_real_row_has_its_type(void **state)
 {
     (void)state;
-    struct wl_row r;
+    struct rec_row r;
     for (const struct gil_design *const *d = gil_designs; *d; d++) {
         real_row(&r, *d, false);
         check_row_types(&r);
+        rec_row_free(&r);
         real_row(&r, *d, true);
         check_row_types(&r);
+        rec_row_free(&r);
     }
 }
 
 static void not_applicable_columns_are_empty(void **state)
 {
     (void)state;
-    struct wl_row r;
+    struct rec_row r;
     real_row(&r, gil_designs[0], false);
-    r.gil = NULL;            /* a peer interpreter's row */
-    snprintf(r.design, sizeof r.design, "%s", gil_designs[0]->name);
-    r.has_lock = false;
-    r.ok = false;
-    snprintf(r.message, sizeof r.message, "boom");
+    r.design = NULL;            /* a peer interpreter's row */
+    for (size_t i = 0; i < gil_nstats; i++)
+        rec_clear(&r, rec_gil_col(i));
+    rec_set_text(&r, REC_status, "error");
+    rec_set_text(&r, REC_message, "boom");
     check_row_types(&r);
+    rec_row_free(&r);
 }
 
 static void a_row_matches_its_values(void **state)
 {
     (void)state;
     const struct gil_design *d = gil_design_find("py32") ? gil_design_find("py32") : gil_designs[0];
-    struct wl_row r;
-    char line[1 << 14], *hf[MAXF], *rf[MAXF];
+    struct rec_row r;
+    char *hf[MAXF], *rf[MAXF];
     real_row(&r, d, true);
-    int len = wl_csv_format_row(&r, line, sizeof line);
-    line[len - 1] = '\0';
+    char *line = format_line(&r);
     char *h = strdup(header());
     h[strcspn(h, "\n")] = '\0';
     int nh = split(h, hf), nr = split(line, rf);
@@ -392,6 +418,8 @@ static void a_row_matches_its_values(void **state)
     free_fields(hf, nh);
     free_fields(rf, nr);
     free(h);
+    free(line);
+    rec_row_free(&r);
 }
 
 static void message_is_quoted_per_rfc4180(void **state)
@@ -405,33 +433,31 @@ static void message_is_quoted_per_rfc4180(void **state)
         {"x,\"y\"\r\nz", "\"x,\"\"y\"\"  z\"", "x,\"y\"  z"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        struct wl_row r;
-        char line[1 << 14], *rf[MAXF];
+        struct rec_row r;
+        char *rf[MAXF];
         real_row(&r, gil_designs[0], false);
-        r.ok = false;
-        snprintf(r.message, sizeof r.message, "%s", cases[k].in);
-        int len = wl_csv_format_row(&r, line, sizeof line);
-        assert_true(len > 0);
-        assert_ptr_equal(strchr(line, '\n'), line + len - 1);   /* one physical line */
-        line[len - 1] = '\0';
+        rec_set_text(&r, REC_status, "error");
+        rec_set_text(&r, REC_message, cases[k].in);
+        char *line = format_line(&r);
         const char *tail = line + strlen(line) - strlen(cases[k].field);
         assert_string_equal(tail, cases[k].field);
         int nr = split(line, rf);
         assert_string_equal(rf[nr - 1], cases[k].want);
         assert_string_equal(rf[nr - 2], "error");
         free_fields(rf, nr);
+        free(line);
+        rec_row_free(&r);
     }
 }
 
 static void separators_in_text_columns_cannot_break_the_row(void **state)
 {
     (void)state;
-    struct wl_row r;
-    char line[1 << 14], *rf[MAXF], *hf[MAXF];
+    struct rec_row r;
+    char *rf[MAXF], *hf[MAXF];
     real_row(&r, gil_designs[0], false);
-    snprintf(r.workload, sizeof r.workload, "we,ird\"name\n.py");
-    int len = wl_csv_format_row(&r, line, sizeof line);
-    line[len - 1] = '\0';
+    rec_set_text(&r, REC_workload, "we,ird\"name\n.py");
+    char *line = format_line(&r);
     char *h = strdup(header());
     h[strcspn(h, "\n")] = '\0';
     int nh = split(h, hf), nr = split(line, rf);
@@ -439,36 +465,55 @@ static void separators_in_text_columns_cannot_break_the_row(void **state)
     free_fields(hf, nh);
     free_fields(rf, nr);
     free(h);
+    free(line);
+    rec_row_free(&r);
 }
 
 static void run_ids_are_unique(void **state)
 {
     (void)state;
-    struct wl_row a, b;
-    wl_row_stamp(&a);
-    wl_row_stamp(&b);
-    assert_string_not_equal(a.run_id, b.run_id);
+    struct rec_row a, b;
+    rec_row_init(&a);
+    rec_row_init(&b);
+    rec_stamp(&a, 0);
+    rec_stamp(&b, 0);
+    assert_string_not_equal(a.cells[REC_run_id].text, b.cells[REC_run_id].text);
+    rec_row_free(&a);
+    rec_row_free(&b);
 }
 
-static void a_row_that_does_not_fit_is_refused_whole(void **state)
+static void the_schema_json_lists_every_header_column(void **state)
 {
     (void)state;
-    struct wl_row r;
-    char line[64];
-    real_row(&r, gil_designs[0], false);
-    assert_int_equal(wl_csv_format_row(&r, line, sizeof line), -1);
-    assert_true(wl_csv_row_cap() > 1000);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(rec_schema_json(f), 0);
+    fclose(f);
+    char *h = strdup(header());
+    h[strcspn(h, "\n")] = '\0';
+    for (char *name = strtok(h, ","); name; name = strtok(NULL, ",")) {
+        char needle[96];
+        snprintf(needle, sizeof needle, "{\"name\":\"%s\",\"type\":", name);
+        if (!strstr(buf, needle))
+            fail_msg("csv-schema --json: no entry for %s", name);
+    }
+    free(h);
+    free(buf);
 }
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
-static int append_row(struct wl_csv *f, char *err, size_t cap)
+static int append_row(struct rec_file *f, char *err, size_t cap)
 {
-    struct wl_row r;
-    static char line[1 << 14];
+    struct rec_row r;
+    size_t len;
     real_row(&r, gil_designs[0], false);
-    int len = wl_csv_format_row(&r, line, sizeof line);
-    return wl_csv_append(f, line, (size_t)len, err, cap);
+    char *line = rec_format(&r, &len);
+    int rc = rec_file_append(f, line, len, err, cap);
+    free(line);
+    rec_row_free(&r);
+    return rc;
 }
 
 static int count_lines_equal(const char *text, const char *line)
@@ -485,15 +530,15 @@ static void a_new_file_gets_one_header_and_appends_add_none(void **state)
 {
     (void)state;
     char path[128], err[512];
-    struct wl_csv f;
+    struct rec_file f;
     tmp_path(path, sizeof path, "lab.csv");
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), 0);
     assert_int_equal(append_row(&f, err, sizeof err), 0);
     assert_int_equal(append_row(&f, err, sizeof err), 0);
-    wl_csv_close(&f);
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    rec_file_close(&f);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), 0);
     assert_int_equal(append_row(&f, err, sizeof err), 0);
-    wl_csv_close(&f);
+    rec_file_close(&f);
     char *text = read_file(path);
     assert_non_null(text);
     assert_int_equal(strncmp(text, header(), strlen(header())), 0);
@@ -509,12 +554,12 @@ static void an_empty_existing_file_gets_the_header(void **state)
 {
     (void)state;
     char path[128], err[512];
-    struct wl_csv f;
+    struct rec_file f;
     tmp_path(path, sizeof path, "empty.csv");
     close(open(path, O_WRONLY | O_CREAT, 0644));
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), 0);
     assert_int_equal(append_row(&f, err, sizeof err), 0);
-    wl_csv_close(&f);
+    rec_file_close(&f);
     char *text = read_file(path);
     assert_int_equal(strncmp(text, header(), strlen(header())), 0);
     assert_int_equal(count_lines_equal(text, header()), 1);
@@ -525,13 +570,13 @@ static void a_differing_header_is_refused_and_the_file_left_alone(void **state)
 {
     (void)state;
     char path[128], err[512];
-    struct wl_csv f;
+    struct rec_file f;
     const char *old = "run_id,design,wall_s\nx,py26,1.0\n";
     tmp_path(path, sizeof path, "old.csv");
     FILE *o = fopen(path, "w");
     fputs(old, o);
     fclose(o);
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), -1);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), -1);
     assert_non_null(strstr(err, "--csv "));
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "header differs from this version's schema; refusing to append"));
@@ -544,12 +589,12 @@ static void a_header_that_is_a_prefix_is_refused(void **state)
 {
     (void)state;
     char path[128], err[512];
-    struct wl_csv f;
+    struct rec_file f;
     tmp_path(path, sizeof path, "prefix.csv");
     FILE *o = fopen(path, "w");
     fprintf(o, "%.*s,extra\n", (int)strlen(header()) - 1, header());
     fclose(o);
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), -1);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), -1);
     assert_non_null(strstr(err, "header differs"));
 }
 
@@ -557,12 +602,12 @@ static void a_torn_last_row_is_refused(void **state)
 {
     (void)state;
     char path[128], err[512];
-    struct wl_csv f;
+    struct rec_file f;
     tmp_path(path, sizeof path, "torn.csv");
     FILE *o = fopen(path, "w");
     fprintf(o, "%sabc,def", header());
     fclose(o);
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), -1);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), -1);
     assert_non_null(strstr(err, "newline"));
 }
 
@@ -570,10 +615,10 @@ static void an_unwritable_path_is_a_clear_error(void **state)
 {
     (void)state;
     char err[512];
-    struct wl_csv f;
-    assert_int_equal(wl_csv_open(&f, "--csv", "/nonexistent/x.csv", header(), err, sizeof err), -1);
+    struct rec_file f;
+    assert_int_equal(rec_file_open(&f, "--csv", "/nonexistent/x.csv", header(), err, sizeof err), -1);
     assert_string_equal(err, "--csv /nonexistent/x.csv: No such file or directory");
-    assert_int_equal(wl_csv_open(&f, "--csv", tmpdir, header(), err, sizeof err), -1);
+    assert_int_equal(rec_file_open(&f, "--csv", tmpdir, header(), err, sizeof err), -1);
     assert_non_null(strstr(err, tmpdir));
 }
 
@@ -581,11 +626,11 @@ static void a_created_file_never_written_is_removed(void **state)
 {
     (void)state;
     char path[128], err[512];
-    struct wl_csv f;
+    struct rec_file f;
     tmp_path(path, sizeof path, "unused.csv");
-    assert_int_equal(wl_csv_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), 0);
     assert_int_equal(access(path, F_OK), 0);
-    wl_csv_close(&f);
+    rec_file_close(&f);
     assert_int_equal(access(path, F_OK), -1);
 }
 
@@ -595,11 +640,75 @@ static void samples_rows_have_their_columns(void **state)
     int64_t lat[] = {5100, -2, 7};
     char *buf = NULL;
     size_t len = 0;
-    assert_int_equal(wl_samples_format("R-1-1", "py32", 2, lat, 3, &buf, &len), 0);
+    assert_int_equal(rec_samples_format("R-1-1", "py32", 2, lat, 3, &buf, &len), 0);
     assert_string_equal(buf, "R-1-1,py32,2,1,5100\nR-1-1,py32,2,2,-2\nR-1-1,py32,2,3,7\n");
     assert_int_equal(len, strlen(buf));
     free(buf);
-    assert_string_equal(WL_SAMPLES_HEADER, "run_id,design,rep,sample,latency_us\n");
+    assert_string_equal(REC_SAMPLES_HEADER, "run_id,design,rep,sample,latency_us\n");
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* A full disk, played by RLIMIT_FSIZE in a child: a write that crosses the
+   limit comes up short (EFBIG after it). The append fails and the file keeps
+   exactly what it had: no half row, and the next append works again. */
+static void a_write_cut_short_leaves_no_half_row(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    struct rec_file f;
+    tmp_path(path, sizeof path, "full.csv");
+    assert_int_equal(rec_file_open(&f, "--csv", path, header(), err, sizeof err), 0);
+    assert_int_equal(append_row(&f, err, sizeof err), 0);
+    off_t before = file_size(path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {.rlim_cur = (rlim_t)before + 40, .rlim_max = RLIM_INFINITY};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        char cerr[512];
+        int rc = append_row(&f, cerr, sizeof cerr);
+        _exit(rc == -1 && strstr(cerr, path) ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(file_size(path), before);
+    char *text = read_file(path);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    free(text);
+    assert_int_equal(append_row(&f, err, sizeof err), 0);
+    assert_true(file_size(path) > before);
+    rec_file_close(&f);
+}
+
+/* --csv, --samples-csv, --trace and --trace-json must name different files,
+   and a special file is refused before anything runs. */
+static void two_outputs_naming_one_file_are_refused(void **state)
+{
+    (void)state;
+    char a[128], b[128], err[512];
+    struct recorder r;
+    tmp_path(a, sizeof a, "res.csv");
+    tmp_path(b, sizeof b, "other.csv");
+    struct rec_paths same = {.csv = a, .trace_csv = a};
+    assert_int_equal(rec_open(&r, &same, err, sizeof err), -1);
+    assert_non_null(strstr(err, "the same file as --csv"));
+    assert_int_equal(access(a, F_OK), -1);   /* nothing left behind */
+    struct rec_paths samples = {.csv = b, .samples_csv = b};
+    assert_int_equal(rec_open(&r, &samples, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--samples-csv"));
+    struct rec_paths dev = {.trace_csv = "/dev/null"};
+    assert_int_equal(rec_open(&r, &dev, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    struct rec_paths fine = {.csv = a, .trace_csv = b};
+    assert_int_equal(rec_open(&r, &fine, err, sizeof err), 0);
+    rec_close(&r);
 }
 
 int main(void)
@@ -614,7 +723,7 @@ int main(void)
         cmocka_unit_test(message_is_quoted_per_rfc4180),
         cmocka_unit_test(separators_in_text_columns_cannot_break_the_row),
         cmocka_unit_test(run_ids_are_unique),
-        cmocka_unit_test(a_row_that_does_not_fit_is_refused_whole),
+        cmocka_unit_test(the_schema_json_lists_every_header_column),
         cmocka_unit_test(a_new_file_gets_one_header_and_appends_add_none),
         cmocka_unit_test(an_empty_existing_file_gets_the_header),
         cmocka_unit_test(a_differing_header_is_refused_and_the_file_left_alone),
@@ -623,6 +732,8 @@ int main(void)
         cmocka_unit_test(an_unwritable_path_is_a_clear_error),
         cmocka_unit_test(a_created_file_never_written_is_removed),
         cmocka_unit_test(samples_rows_have_their_columns),
+        cmocka_unit_test(a_write_cut_short_leaves_no_half_row),
+        cmocka_unit_test(two_outputs_naming_one_file_are_refused),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -1,0 +1,106 @@
+/*
+ * show.c — a repetition as a person sees it: tracebacks and errors on stderr,
+ * the entry's results on stdout (when no --csv is written), and the per-thread
+ * table of what the lock did on stderr. The table's counters are GIL_STATS,
+ * headed by their CSV column names (times in seconds, as in the CSV).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* Each line of a traceback, prefixed "thread N: " when several threads ran. */
+static void print_traceback(int thread, int nthreads, const char *msg)
+{
+    if (nthreads == 1) {
+        fprintf(stderr, "%s\n", msg);
+        return;
+    }
+    for (const char *p = msg; *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(stderr, "thread %d: %.*s\n", thread, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static void table_line(const char *label, const struct run_thread_stats *s)
+{
+    fprintf(stderr, "%6s", label);
+    for (size_t i = 0; i < gil_nstats; i++) {
+        const struct gil_stat_info *info = &gil_stat_infos[i];
+        int w = (int)strlen(info->column);
+        uint64_t v = gil_stat_get(&s->gil, i);
+        if (info->kind == GIL_STAT_COUNT)
+            fprintf(stderr, " %*" PRIu64, w < 8 ? 8 : w, v);
+        else
+            fprintf(stderr, " %*.6f", w < 9 ? 9 : w, (double)v / 1e9);
+    }
+    fprintf(stderr, " %13" PRId64 " %15" PRId64 "\n", s->ctx_voluntary, s->ctx_involuntary);
+}
+
+static void table(const struct run_rep *r)
+{
+    fprintf(stderr, "%6s", "thread");
+    for (size_t i = 0; i < gil_nstats; i++) {
+        const struct gil_stat_info *info = &gil_stat_infos[i];
+        int w = (int)strlen(info->column);
+        fprintf(stderr, " %*s", info->kind == GIL_STAT_COUNT ? (w < 8 ? 8 : w) : (w < 9 ? 9 : w),
+                info->column);
+    }
+    fprintf(stderr, " %13s %15s\n", "ctx_voluntary", "ctx_involuntary");
+    for (int i = 0; i < r->nthreads; i++) {
+        char label[16];
+        snprintf(label, sizeof label, "%d", i);
+        table_line(label, &r->threads[i].stats);
+    }
+    table_line("total", &r->sum);
+    fprintf(stderr, "wall %.6f s  user %.6f s  sys %.6f s\n", r->wall_s, r->user_s, r->sys_s);
+}
+
+int show_rep(void *ctx, const struct run_config *c, const struct run_rep *r, char *err, size_t errcap)
+{
+    const struct show *s = ctx;
+    bool any_thread_failed = false;
+    (void)err, (void)errcap;
+    fflush(stdout);
+    if (r->load_error) {
+        fprintf(stderr, "%s\n", r->load_error);
+        any_thread_failed = true;
+    }
+    for (int i = 0; i < r->nthreads; i++)
+        if (r->threads[i].error) {
+            print_traceback(i, r->nthreads, r->threads[i].error);
+            any_thread_failed = true;
+        }
+    if (!r->ok && !any_thread_failed)
+        fprintf(stderr, "gillab: %s\n", r->message);
+    if (r->warmup) {
+        if (!r->ok)
+            fprintf(stderr, "gillab: warm-up %d of %d failed\n", r->rep, c->warmup);
+        return 0;
+    }
+    if (s->print_results) {
+        for (int i = 0; i < r->nthreads; i++) {
+            if (!r->threads[i].repr)
+                continue;
+            if (r->nthreads == 1)
+                printf("%s\n", r->threads[i].repr);
+            else
+                printf("thread %d: %s\n", i, r->threads[i].repr);
+        }
+        fflush(stdout);
+    }
+    if (r->trace && trace_dropped(r->trace))
+        fprintf(stderr, "gillab: warning: --trace: %" PRIu64 " lock events did not fit the trace "
+                        "buffers and were dropped\n", trace_dropped(r->trace));
+    if (s->quiet || r->nthreads == 0)
+        return 0;
+    fprintf(stderr, "%s %s %s, %d thread%s", c->design->name, c->scenario->name, c->entry, r->nthreads,
+            r->nthreads == 1 ? "" : "s");
+    if (c->reps > 1)
+        fprintf(stderr, ", rep %d/%d", r->rep - c->first_rep + 1, c->reps);
+    fputc('\n', stderr);
+    table(r);
+    return 0;
+}

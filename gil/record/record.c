@@ -1,0 +1,283 @@
+/*
+ * record.c — rows from a run's results, and the files they go to; see record.h.
+ */
+#include "record/record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the row ------------------------------------------------------------------------------ */
+
+static int set_args(struct rec_row *row, const int64_t *args, int n)
+{
+    char buf[RUN_MAX_ARGS * 24];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < sizeof buf; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", i ? " " : "", (long long)args[i]);
+    return rec_set_text(row, REC_args, buf);
+}
+
+static int set_cpus(struct rec_row *row, const struct run_config *c, const struct run_rep *rep)
+{
+    cpu_set_t used;
+    char list[4096];
+    CPU_ZERO(&used);
+    for (int i = 0; i < rep->nthreads; i++)
+        CPU_OR(&used, &used, &rep->threads[i].cpus);
+    if (rep->nthreads == 0)
+        used = c->cpus.set;   /* no thread ran: the CPUs it would have had */
+    if (run_cpus_format(&used, false, list, sizeof list) < 0)
+        list[0] = '\0';
+    rec_set_int(row, REC_ncpus, CPU_COUNT(&used));
+    if (rec_set_text(row, REC_placement, run_cpus_placement(c->cpus.mode)) != 0 ||
+        rec_set_text(row, REC_cpus, c->cpus.requested) != 0 || rec_set_text(row, REC_cpu_list, list) != 0)
+        return -1;
+    return 0;
+}
+
+static int set_io(struct rec_row *row, const struct run_rep *rep)
+{
+    struct run_latency lat;
+    rec_set_int(row, REC_io_iters, (int64_t)rep->nsamples);
+    rec_set_real(row, REC_io_iters_per_s, rep->io_wall_s > 0 ? (double)rep->nsamples / rep->io_wall_s : 0);
+    int rc = run_latency_summary(rep->samples, rep->nsamples, &lat);
+    if (rc == ENOMEM)
+        return -1;
+    if (rc == 0) {
+        rec_set_int(row, REC_latency_p50_us, lat.p50_us);
+        rec_set_int(row, REC_latency_p90_us, lat.p90_us);
+        rec_set_int(row, REC_latency_p99_us, lat.p99_us);
+        rec_set_int(row, REC_latency_max_us, lat.max_us);
+    }
+    return 0;
+}
+
+int rec_row_from_run(struct rec_row *row, const struct run_config *c, const struct run_rep *rep)
+{
+    const char *slash = strrchr(c->file, '/');
+    rec_row_init(row);
+    row->design = c->design;
+    memcpy(row->values, c->values, sizeof row->values);
+    /* A row names the (first) entry and its arguments, as the peer driver's do;
+       an I/O thread's entry and arguments are the caller's settings. */
+    if (rec_stamp(row, rep->started) != 0 || rec_set_text(row, REC_design, c->design->name) != 0 ||
+        rec_set_text(row, REC_workload, slash ? slash + 1 : c->file) != 0 ||
+        rec_set_text(row, REC_entry, c->entry) != 0 || set_args(row, c->args, c->nargs) != 0 ||
+        rec_set_text(row, REC_scenario, c->scenario->name) != 0 || set_cpus(row, c, rep) != 0)
+        goto nomem;
+    rec_set_int(row, REC_threads, c->threads);
+    if (!rep->warmup)   /* a failed warm-up's row has no repetition number */
+        rec_set_int(row, REC_rep, rep->rep);
+    rec_set_real(row, REC_wall_s, rep->wall_s);
+    rec_set_real(row, REC_user_s, rep->user_s);
+    rec_set_real(row, REC_sys_s, rep->sys_s);
+    if (rep->nthreads > 0) {   /* threads ran: their lock and scheduler counters */
+        rec_set_gil_stats(row, &rep->sum.gil);
+        rec_set_int(row, REC_ctx_voluntary, rep->sum.ctx_voluntary);
+        rec_set_int(row, REC_ctx_involuntary, rep->sum.ctx_involuntary);
+    }
+    if (rep->has_io && set_io(row, rep) != 0)
+        goto nomem;
+    if (rec_set_text(row, REC_status, rep->ok ? "ok" : "error") != 0)
+        goto nomem;
+    if (!rep->ok) {
+        int rc = rep->warmup ? rec_set_textf(row, REC_message, "warm-up %d: %s", rep->rep,
+                                              rep->message ? rep->message : "")
+                             : rec_set_text(row, REC_message, rep->message ? rep->message : "");
+        if (rc != 0)
+            goto nomem;
+    }
+    return 0;
+nomem:
+    rec_row_free(row);
+    return -1;
+}
+
+/* ---- files --------------------------------------------------------------------------------- */
+
+static int outfile_open(struct rec_outfile *o, const char *flag, const char *path, char *err,
+                        size_t errcap)
+{
+    *o = (struct rec_outfile){.fd = -1, .flag = flag, .path = path};
+    if (!path)
+        return 0;
+    /* Not truncated yet: a run that fails leaves an existing file as it was.
+       O_NONBLOCK: a FIFO with no reader fails at once instead of hanging (it is
+       refused below as not a regular file anyway). */
+    o->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (o->fd >= 0)
+        o->created = true;
+    else if (errno == EEXIST)
+        o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    if (o->fd < 0) {
+        snprintf(err, errcap, "%s %s: %s", flag, path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(o->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errcap, "%s %s: not a regular file", flag, path);
+        close(o->fd);
+        o->fd = -1;
+        return -1;
+    }
+    int fl = fcntl(o->fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(o->fd, F_SETFL, fl & ~O_NONBLOCK);
+    return 0;
+}
+
+static int outfile_write_trace(struct rec_outfile *o, const struct trace *tr, bool json, char *err,
+                               size_t errcap)
+{
+    int rc = 0;
+    FILE *f = NULL;
+    int fd = -1;
+    if (ftruncate(o->fd, 0) != 0 || (fd = dup(o->fd)) < 0 || !(f = fdopen(fd, "w"))) {
+        rc = errno;
+        if (fd >= 0)
+            close(fd);
+    } else {
+        rc = json ? trace_write_json(tr, f) : trace_write_csv(tr, f);
+        if (fclose(f) != 0 && rc == 0)
+            rc = errno;
+    }
+    if (rc != 0) {
+        snprintf(err, errcap, "%s %s: %s", o->flag, o->path, strerror(rc));
+        return -1;
+    }
+    o->written = true;
+    return 0;
+}
+
+static void outfile_close(struct rec_outfile *o)
+{
+    if (o->fd < 0)
+        return;
+    if (o->created && !o->written)
+        unlink(o->path);
+    close(o->fd);
+    o->fd = -1;
+}
+
+/* Every open file's identity, to refuse two options naming one file. */
+struct opened {
+    const char *flag, *path;
+    int fd;
+};
+
+static int distinct(const struct opened *o, int n, char *err, size_t errcap)
+{
+    struct stat a, b;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            if (fstat(o[i].fd, &a) != 0 || fstat(o[j].fd, &b) != 0)
+                continue;
+            if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                snprintf(err, errcap, "%s %s: the same file as %s %s; each output needs its own file",
+                         o[j].flag, o[j].path, o[i].flag, o[i].path);
+                return -1;
+            }
+        }
+    return 0;
+}
+
+int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t errcap)
+{
+    struct opened o[4];
+    int n = 0;
+    char *header = NULL;
+    memset(r, 0, sizeof *r);
+    r->csv.fd = r->samples.fd = -1;
+    r->trace_csv.fd = r->trace_json.fd = -1;
+    if (p->csv) {
+        if (!(header = rec_header())) {
+            snprintf(err, errcap, "--csv %s: %s", p->csv, strerror(ENOMEM));
+            goto fail;
+        }
+        if (rec_file_open(&r->csv, "--csv", p->csv, header, err, errcap) != 0)
+            goto fail;
+        r->have_csv = true;
+        o[n++] = (struct opened){"--csv", p->csv, r->csv.fd};
+    }
+    if (p->samples_csv) {
+        if (rec_file_open(&r->samples, "--samples-csv", p->samples_csv, REC_SAMPLES_HEADER, err,
+                          errcap) != 0)
+            goto fail;
+        r->have_samples = true;
+        o[n++] = (struct opened){"--samples-csv", p->samples_csv, r->samples.fd};
+    }
+    if (outfile_open(&r->trace_csv, "--trace", p->trace_csv, err, errcap) != 0)
+        goto fail;
+    if (r->trace_csv.fd >= 0)
+        o[n++] = (struct opened){"--trace", p->trace_csv, r->trace_csv.fd};
+    if (outfile_open(&r->trace_json, "--trace-json", p->trace_json, err, errcap) != 0)
+        goto fail;
+    if (r->trace_json.fd >= 0)
+        o[n++] = (struct opened){"--trace-json", p->trace_json, r->trace_json.fd};
+    if (distinct(o, n, err, errcap) != 0)
+        goto fail;
+    free(header);
+    return 0;
+fail:
+    free(header);
+    rec_close(r);
+    return -1;
+}
+
+int rec_record(struct recorder *r, const struct run_config *c, const struct run_rep *rep, char *err,
+               size_t errcap)
+{
+    struct rec_row row;
+    int rc = 0;
+    if (rep->warmup && rep->ok)
+        return 0;   /* warm-ups are not written, unless they failed */
+    if (rec_row_from_run(&row, c, rep) != 0) {
+        snprintf(err, errcap, "--csv: cannot build the row: %s", strerror(ENOMEM));
+        return -1;
+    }
+    if (r->have_csv) {
+        size_t len;
+        char *line = rec_format(&row, &len);
+        rc = line ? rec_file_append(&r->csv, line, len, err, errcap) : -1;
+        if (!line)
+            snprintf(err, errcap, "--csv %s: cannot format the row: %s", r->csv.path, strerror(ENOMEM));
+        free(line);
+    }
+    if (rc == 0 && r->have_samples && rep->has_io && !rep->warmup) {
+        char *rows = NULL;
+        size_t len = 0;
+        const struct rec_cell *id = &row.cells[REC_run_id];
+        if (rec_samples_format(id->text, c->design->name, rep->rep, rep->samples, rep->nsamples, &rows,
+                               &len) != 0) {
+            snprintf(err, errcap, "--samples-csv %s: %s", r->samples.path, strerror(ENOMEM));
+            rc = -1;
+        } else if (len > 0) {
+            rc = rec_file_append(&r->samples, rows, len, err, errcap);
+        }
+        free(rows);
+    }
+    if (rc == 0 && rep->trace) {
+        if ((r->trace_csv.fd >= 0 && outfile_write_trace(&r->trace_csv, rep->trace, false, err, errcap) != 0) ||
+            (r->trace_json.fd >= 0 && outfile_write_trace(&r->trace_json, rep->trace, true, err, errcap) != 0))
+            rc = -1;
+    }
+    rec_row_free(&row);
+    return rc;
+}
+
+void rec_close(struct recorder *r)
+{
+    outfile_close(&r->trace_csv);
+    outfile_close(&r->trace_json);
+    if (r->have_csv)
+        rec_file_close(&r->csv);
+    if (r->have_samples)
+        rec_file_close(&r->samples);
+    r->have_csv = r->have_samples = false;
+}

@@ -1,0 +1,60 @@
+/*
+ * record.h — the recorder: owns the result files of one `gillab run` and turns
+ * each repetition's results (runner/runner.h) into rows of the one schema
+ * (record/schema.h). It may read the runner's results and the lock registry; it
+ * runs nothing and prints nothing.
+ *
+ * Files: --csv (one row per measured repetition, and per failed warm-up),
+ * --samples-csv (one row per I/O wake-up), --trace and --trace-json (the lock
+ * events of the last measured repetition). All of them are checked and opened
+ * before anything runs: each must be a regular file (or not exist yet), and no
+ * two options may name the same file. Rows go out whole (record/csvfile.h);
+ * a trace file is written once, at the end, and a trace file this run created
+ * but never wrote (the run failed first) is removed again.
+ */
+#ifndef RECORD_RECORD_H
+#define RECORD_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "record/csvfile.h"
+#include "record/schema.h"
+#include "runner/runner.h"
+
+/* The output files a run was asked for; NULL: not wanted. */
+struct rec_paths {
+    const char *csv;
+    const char *samples_csv;
+    const char *trace_csv;
+    const char *trace_json;
+};
+
+/* A file written once, whole, at the end (a trace). */
+struct rec_outfile {
+    int fd;               /* -1 when not in use */
+    const char *flag;     /* the option, for messages */
+    const char *path;
+    bool created;         /* this process created it (removed again if never written) */
+    bool written;
+};
+
+struct recorder {
+    struct rec_file csv, samples;
+    bool have_csv, have_samples;
+    struct rec_outfile trace_csv, trace_json;
+};
+
+/* Check and open every file named in p. 0, or -1 with one line in err (and
+   nothing left open or created). */
+int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t errcap);
+/* Write what a repetition gave: its row (measured repetitions, and failed
+   warm-ups), its I/O samples, its trace. 0, or -1 with one line in err. */
+int rec_record(struct recorder *r, const struct run_config *c, const struct run_rep *rep, char *err,
+               size_t errcap);
+void rec_close(struct recorder *r);
+
+/* The row for a repetition (exposed for the tests). 0, or -1 when out of memory. */
+int rec_row_from_run(struct rec_row *row, const struct run_config *c, const struct run_rep *rep);
+
+#endif
