@@ -326,8 +326,21 @@ static void test_every_design_declares_sane_parameters(void **state)
         gil_params_defaults(d, v);
         assert_int_equal(g->vm_safety, d->vm_safety ? d->vm_safety(v) : GIL_VM_SERIAL);
         assert_true(d->max_threads >= 0);
-        for (size_t i = 0; i < d->nparams; i++)
+        for (size_t i = 0; i < d->nparams; i++) {
             assert_non_null(d->params[i].unit);
+            if (!d->params[i].sweep)
+                continue;
+            /* every value the sweep runs is one that --set accepts */
+            char *copy = strdup(d->params[i].sweep), *save = NULL;
+            for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+                char assignment[128], err[256];
+                snprintf(assignment, sizeof assignment, "%s=%s", d->params[i].name, tok);
+                gil_params_defaults(d, v);
+                if (gil_param_set(d, v, assignment, err, sizeof err) != 0)
+                    fail_msg("%s: sweep value refused: %s", d->name, err);
+            }
+            free(copy);
+        }
         gil_free(g);
     }
 }

@@ -41,7 +41,8 @@
 
 static const struct gil_param fifo_params[] = {
     {.name = "interval_us", .kind = GIL_PARAM_US, .unit = "us", .def = 5000, .min = 1, .max = 10e6,
-     .help = "how long a waiter waits before asking the holder to hand the lock on"},
+     .help = "how long a waiter waits before asking the holder to hand the lock on",
+     .sweep = "0.1ms 1ms 5ms 30ms"},
 };
 
 struct fifo {

@@ -42,6 +42,9 @@ struct gil_param {
     double min, max;           /* accepted range, canonical unit (ignored for BOOL/ENUM) */
     const char *choices;       /* ENUM only: "sem|condvar" */
     const char *help;          /* one line */
+    /* The design's main knob: the values `make sweep` runs it over, as --set
+       takes them ("10 30 100"); NULL for the other parameters. */
+    const char *sweep;
 };
 
 #define GIL_MAX_PARAMS 8

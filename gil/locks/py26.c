@@ -43,7 +43,8 @@ enum py26_lock { PY26_SEM = 0, PY26_CONDVAR = 1 };   /* index into "sem|condvar"
 
 static const struct gil_param py26_params[] = {
     {.name = "check_interval", .kind = GIL_PARAM_COUNT, .unit = "ticks", .def = 100, .min = 1,
-     .max = 1000000, .help = "ticks between forced release+re-acquire (sys.setcheckinterval)"},
+     .max = 1000000, .help = "ticks between forced release+re-acquire (sys.setcheckinterval)",
+     .sweep = "10 30 100 300 1000 3000 10000"},
     {.name = "lock", .kind = GIL_PARAM_ENUM, .unit = "", .def = PY26_SEM, .choices = "sem|condvar",
      .help = "the lock under the GIL: POSIX semaphore, or the locked flag + mutex + condvar"},
 };

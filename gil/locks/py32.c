@@ -39,7 +39,8 @@
 
 static const struct gil_param py32_params[] = {
     {.name = "interval_us", .kind = GIL_PARAM_US, .unit = "us", .def = 5000, .min = 1, .max = 10e6,
-     .help = "how long a waiter waits before asking the holder to drop (sys.setswitchinterval)"},
+     .help = "how long a waiter waits before asking the holder to drop (sys.setswitchinterval)",
+     .sweep = "0.1ms 0.3ms 1ms 3ms 5ms 10ms 30ms 50ms"},
     {.name = "force_switching", .kind = GIL_PARAM_BOOL, .unit = "", .def = 1, .min = 0, .max = 1,
      .help = "after a requested drop, wait until another thread has taken the lock"},
 };

@@ -275,6 +275,8 @@ int gil_designs_describe(FILE *out)
             describe_allowed(p, allowed, sizeof allowed);
             fprintf(out, "    %-16s default %-7s unit %-6s allowed: %s\n        %s\n", p->name, def,
                     p->unit[0] ? p->unit : "-", allowed, p->help);
+            if (p->sweep)
+                fprintf(out, "        make sweep runs it over: %s\n", p->sweep);
         }
         if (dp[1])
             fputc('\n', out);
@@ -335,6 +337,7 @@ int gil_designs_json(FILE *out)
                 }
                 fputs("],", out);
             }
+            json_key(out, "sweep"), json_str(out, p->sweep), fputc(',', out);
             json_key(out, "help"), json_str(out, p->help);
             fputc('}', out);
         }
