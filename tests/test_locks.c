@@ -84,7 +84,7 @@ static int cfgs_for(const struct gil_design *d, unsigned how, struct cfg *out)
         for (size_t i = 0; i < d->nparams; i++) {
             const struct gil_param *p = &d->params[i];
             char v[48];
-            if ((how & MIN_NUMBERS) && (p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_US))
+            if ((how & MIN_NUMBERS) && gil_param_numeric(p))
                 c->values[i] = p->min;
             if (varies(p, how))
                 c->values[i] = digit[i];
@@ -115,11 +115,15 @@ static int param_index(const struct gil_design *d, const char *name)
     return -1;
 }
 
-/* The py26 family: the holder yields every check_interval + 1 checks. */
+/* The py26 family: the holder yields every countdown + 1 checks, the countdown
+   being check_interval x tick_scale (where the design scales its ticks). */
 static long tick_bound(const struct cfg *c)
 {
-    int i = param_index(c->d, "check_interval");
-    return i < 0 ? -1 : (long)c->values[i] + 1;
+    int i = param_index(c->d, "check_interval"), k = param_index(c->d, "tick_scale");
+    if (i < 0)
+        return -1;
+    double ticks = c->values[i] * (k < 0 ? 1.0 : c->values[k]);
+    return (ticks < 1 ? 1 : (long)(ticks + 0.5)) + 1;
 }
 
 static bool is_serial(const struct gil_design *d)
@@ -316,7 +320,7 @@ static void test_every_design_declares_sane_parameters(void **state)
             assert_true(p->help && p->help[0]);
             if (p->kind == GIL_PARAM_ENUM)
                 assert_true(p->choices && p->def >= 0 && p->def < choices(p));
-            if (p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_US)
+            if (gil_param_numeric(p))
                 assert_true(p->min <= p->def && p->def <= p->max);
         }
         struct gil *g = NULL;

@@ -33,8 +33,9 @@
 static const char *const documented[] = {
     "run_id", "lab_version", "started_utc", "host", "design", "PARAMS", "workload", "entry", "args",
     "scenario", "threads", "placement", "cpus", "ncpus", "cpu_list", "rep", "wall_s", "user_s", "sys_s",
-    "acquisitions", "releases", "switches", "futile_wakeups", "timeouts", "drop_requests",
-    "drops_honoured", "yields", "blocks", "wait_s", "wait_max_s", "hold_s", "ctx_voluntary", "ctx_involuntary",
+    "others_cpu_s", "steal_s", "acquisitions", "releases", "switches", "wakeups", "futile_wakeups",
+    "unslept", "timeouts", "drop_requests", "drops_honoured", "yields", "blocks", "wait_s",
+    "wait_max_s", "block_s", "hold_s", "interval_wall_us", "ctx_voluntary", "ctx_involuntary",
     "io_iters", "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
     "latency_max_us", "status", "message", NULL};
 
@@ -176,10 +177,13 @@ static void real_row(struct rec_row *r, const struct gil_design *d, bool convoy)
     rec_set_real(r, REC_wall_s, 1.25);
     rec_set_real(r, REC_user_s, 2.5);
     rec_set_real(r, REC_sys_s, 0.000125);
+    rec_set_real(r, REC_others_cpu_s, 0.25);
+    rec_set_real(r, REC_steal_s, 0);
     struct gil_stats st = {.acquisitions = 10, .releases = 10, .switches = 4, .futile_wakeups = 2,
                            .timeouts = 3, .drop_requests = 3, .drops_honoured = 3,
                            .wait_ns = 1500000000, .wait_max_ns = 5000000, .hold_ns = 2000000000};
     rec_set_gil_stats(r, &st);
+    rec_set_real(r, REC_interval_wall_us, 123.5);
     rec_set_int(r, REC_ctx_voluntary, 12);
     rec_set_int(r, REC_ctx_involuntary, 34);
     if (convoy) {
@@ -239,7 +243,7 @@ static void parameter_columns_of_the_required_designs_are_in_registry_order(void
     if (!gil_design_find("py26") || !gil_design_find("py32") || !gil_design_find("none"))
         skip();
     const char *h = header();
-    assert_non_null(strstr(h, ",design,check_interval,lock,interval_us,force_switching,refcounts,"));
+    assert_non_null(strstr(h, ",design,check_interval,tick_scale,lock,interval_us,force_switching,refcounts,"));
 }
 
 static void docs_list_every_column_in_order(void **state)
@@ -266,13 +270,14 @@ static void docs_list_every_column_in_order(void **state)
 
 static const char *const int_cols[] = {
     "threads", "ncpus", "rep", "acquisitions", "releases", "switches", "futile_wakeups", "timeouts",
-    "drop_requests", "drops_honoured", "yields", "blocks", "ctx_voluntary", "ctx_involuntary", "io_iters",
+    "drop_requests", "drops_honoured", "yields", "blocks", "wakeups", "unslept", "ctx_voluntary", "ctx_involuntary", "io_iters",
     "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us", "check_interval", NULL};
-static const char *const sec_cols[] = {"wall_s", "user_s", "sys_s", "wait_s", "wait_max_s", "hold_s",
-                                       NULL};
-static const char *const lock_cols[] = {"acquisitions", "releases", "switches", "futile_wakeups",
-                                        "timeouts", "drop_requests", "drops_honoured", "yields",
-                                        "blocks", "wait_s", "wait_max_s", "hold_s", NULL};
+static const char *const sec_cols[] = {"wall_s", "user_s", "sys_s", "others_cpu_s", "steal_s",
+                                       "wait_s", "wait_max_s", "block_s", "hold_s", NULL};
+static const char *const lock_cols[] = {"acquisitions", "releases", "switches", "wakeups",
+                                        "futile_wakeups", "unslept", "timeouts", "drop_requests",
+                                        "drops_honoured", "yields", "blocks", "wait_s", "wait_max_s",
+                                        "block_s", "hold_s", "interval_wall_us", NULL};
 static const char *const io_cols[] = {"io_iters", "io_iters_per_s", "latency_p50_us",
                                       "latency_p90_us", "latency_p99_us", "latency_max_us", NULL};
 
@@ -322,7 +327,7 @@ static void check_row_types(const struct rec_row *r)
             ok = matches("^-?[0-9]+$", v);
         else if (in(sec_cols, c))
             ok = matches("^[0-9]+\\.[0-9]{6}$", v);
-        else if (strcmp(c, "io_iters_per_s") == 0)
+        else if (strcmp(c, "io_iters_per_s") == 0 || strcmp(c, "interval_wall_us") == 0)
             ok = matches("^[0-9]+\\.[0-9]{3}$", v);
         else if (strcmp(c, "interval_us") == 0)
             ok = matches("^[0-9]+(\\.[0-9]+)?$", v);
@@ -330,6 +335,8 @@ static void check_row_types(const struct rec_row *r)
             ok = strcmp(v, "sem") == 0 || strcmp(v, "condvar") == 0;
         else if (strcmp(c, "force_switching") == 0 || (is_param && r->design->params[pi].kind == GIL_PARAM_BOOL))
             ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
+        else if (is_param && r->design->params[pi].kind == GIL_PARAM_REAL)
+            ok = matches("^[0-9]+(\\.[0-9]+)?$", v);
         else if (is_param && r->design->params[pi].kind == GIL_PARAM_ENUM)
             ok = v[0] && strstr(r->design->params[pi].choices, v) != NULL;
         else if (is_param)
@@ -385,6 +392,7 @@ static void not_applicable_columns_are_empty(void **state)
     r.design = NULL;            /* a peer interpreter's row */
     for (size_t i = 0; i < gil_nstats; i++)
         rec_clear(&r, rec_gil_col(i));
+    rec_clear(&r, REC_interval_wall_us);
     rec_set_text(&r, REC_status, "error");
     rec_set_text(&r, REC_message, "boom");
     check_row_types(&r);

@@ -103,28 +103,24 @@ static void fifo_take(struct gil *g, struct gil_thread *t)
     struct fifo *p = as_fifo(g);
     PT_CHECK(pthread_mutex_lock(&p->mutex));
     uint64_t mine = p->next_ticket++;
+    if (p->now_serving != mine)
+        gil_wait_begin(t);
     while (p->now_serving != mine) {
         uint64_t saved = p->now_serving;
         uint64_t at = gil_now_ns() + p->interval_ns;
         struct timespec until = {.tv_sec = (time_t)(at / 1000000000u), .tv_nsec = (long)(at % 1000000000u)};
+        gil_sleep_begin(t);
         int rc = pthread_cond_timedwait(&p->cond, &p->mutex, &until);
-        if (rc == ETIMEDOUT) {
-            t->st.timeouts++;
-            trace_record(t->trace, TRACE_TIMEOUT, gil_now_ns());
-            /* A whole interval without a hand-over: ask the owner to move on. */
-            if (p->now_serving != mine && p->now_serving == saved && !drop_requested(p)) {
-                /* relaxed: see drop_requested(); the holder only has to notice
-                   the bit eventually, then takes p->mutex to drop. */
-                atomic_fetch_or_explicit(&p->base.eval_breaker, GIL_BREAKER_DROP, memory_order_relaxed);
-                t->st.drop_requests++;
-                trace_record(t->trace, TRACE_DROP_REQUEST, gil_now_ns());
-            }
-        } else {
+        if (rc != ETIMEDOUT)
             PT_CHECK(rc);
-            if (p->now_serving != mine) {
-                t->st.futile_wakeups++;
-                trace_record(t->trace, TRACE_FUTILE_WAKEUP, gil_now_ns());
-            }
+        gil_sleep_done(t, rc == ETIMEDOUT ? GIL_TIMED_OUT : GIL_WOKEN, p->now_serving != mine);
+        /* A whole interval without a hand-over: ask the owner to move on. */
+        if (rc == ETIMEDOUT && p->now_serving != mine && p->now_serving == saved && !drop_requested(p)) {
+            /* relaxed: see drop_requested(); the holder only has to notice
+               the bit eventually, then takes p->mutex to drop. */
+            atomic_fetch_or_explicit(&p->base.eval_breaker, GIL_BREAKER_DROP, memory_order_relaxed);
+            t->st.drop_requests++;
+            trace_record(t->trace, TRACE_DROP_REQUEST);
         }
     }
     if (drop_requested(p)) {

@@ -1,9 +1,17 @@
 /*
  * gil.c — what every design shares: the calls the VM makes, wrapped around the
- * active design's operations so that acquisitions, releases, switches, wait and
- * hold times and the request/acquire/release trace events are counted the same
- * way for every design. A design counts only what is its own (futile wake-ups,
- * time-outs, drop requests).
+ * active design's operations so that acquisitions, releases, switches, waits,
+ * wake-ups and the request/acquire/release trace events are counted the same
+ * way for every design. A design counts only what is its own (time-outs seen as
+ * such, drop requests) and tells this layer where it waits and sleeps.
+ *
+ * The cost on the paths that do not wait is what the lab must not add to what
+ * it measures: a take that gets the lock at once, a drop and a periodic yield
+ * read no clock and touch only the thread's own counters. A clock is read when
+ * a take has to wait (gil_wait_begin, then at its end), around blocking calls,
+ * and, with tracing on, for each event (the cheap trace clock, trace.h). Hold
+ * time is therefore not timed per acquisition: it is the thread's run time less
+ * the waits and blocking calls, which are timed (gil_thread_finish).
  */
 #include "locks/gil.h"
 
@@ -11,6 +19,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "base/panic.h"
@@ -79,6 +88,7 @@ int gil_thread_init(struct gil *g, struct gil_thread *t, int id, struct trace_bu
     t->id = id;
     t->ticks = 0;   /* the first check calls the design's yield, which sets its own countdown */
     t->breaker = &g->eval_breaker;
+    t->sleep_mark = -1;
     t->trace = trace;
     if (trace)
         trace->thread = (uint32_t)id;
@@ -94,12 +104,74 @@ void gil_thread_fini(struct gil_thread *t)
         t->gil->design->thread_fini(t->gil, t);
 }
 
-static void note_acquired(struct gil_thread *t, uint64_t asked_ns)
+void gil_wait_begin(struct gil_thread *t)
 {
-    uint64_t now = gil_now_ns();
-    uint64_t waited = now - asked_ns;
+    if (t->wait_start_ns == 0)
+        t->wait_start_ns = gil_now_ns();
+}
+
+void gil_wait_end(struct gil_thread *t)
+{
+    if (t->wait_start_ns == 0)
+        return;
+    uint64_t waited = gil_now_ns() - t->wait_start_ns;
+    t->wait_start_ns = 0;
+    t->st.wait_ns += waited;
+    if (waited > t->st.wait_max_ns)
+        t->st.wait_max_ns = waited;
+}
+
+/* This thread's voluntary context switches so far, or -1. */
+static long voluntary_switches(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : -1;
+}
+
+void gil_sleep_begin(struct gil_thread *t)
+{
+    t->sleep_mark = voluntary_switches();
+}
+
+void gil_sleep_done(struct gil_thread *t, enum gil_sleep_end how, bool taken)
+{
+    long mark = t->sleep_mark;
+    t->sleep_mark = -1;
+    if (how == GIL_WOKEN && mark >= 0 && voluntary_switches() == mark) {
+        t->st.unslept++;   /* the wait returned without ever sleeping */
+        return;
+    }
+    if (how == GIL_TIMED_OUT) {
+        t->st.timeouts++;
+        trace_record(t->trace, TRACE_TIMEOUT);
+        return;
+    }
+    t->st.wakeups++;
+    if (taken) {
+        t->st.futile_wakeups++;
+        trace_record(t->trace, TRACE_FUTILE_WAKEUP);
+    }
+}
+
+void gil_thread_finish(struct gil_thread *t, uint64_t run_ns)
+{
+    uint64_t away = t->st.wait_ns + t->st.block_ns;
+    t->st.hold_ns = run_ns > away ? run_ns - away : 0;
+}
+
+void gil_take(struct gil_thread *t)
+{
+    PANIC_IF(t->holding, "gil_take: thread %d already holds the lock", t->id);
+    uint64_t asked = 0;
+    if (t->trace) {
+        asked = trace_clock();
+        trace_record_at(t->trace, TRACE_REQUEST, asked);
+    }
+    t->gil->design->take(t->gil, t);
+    bool waited = t->wait_start_ns != 0;
+    if (waited)
+        gil_wait_end(t);
     t->holding = true;
-    t->hold_start_ns = now;
     t->st.acquisitions++;
     /* A switch: the lock changed hands. Only meaningful where the lock
        serialises (last_holder is then protected by the lock itself). */
@@ -108,43 +180,34 @@ static void note_acquired(struct gil_thread *t, uint64_t asked_ns)
             t->st.switches++;
         t->gil->last_holder = t->id;
     }
-    t->st.wait_ns += waited;
-    if (waited > t->st.wait_max_ns)
-        t->st.wait_max_ns = waited;
-    trace_record(t->trace, TRACE_ACQUIRE, now);
-}
-
-void gil_take(struct gil_thread *t)
-{
-    PANIC_IF(t->holding, "gil_take: thread %d already holds the lock", t->id);
-    uint64_t asked = gil_now_ns();
-    trace_record(t->trace, TRACE_REQUEST, asked);
-    t->gil->design->take(t->gil, t);
-    note_acquired(t, asked);
+    /* An acquisition that did not wait carries its request's stamp: no
+       second clock read on the path that the lab must keep cheap. */
+    if (t->trace)
+        trace_record_at(t->trace, TRACE_ACQUIRE, waited ? trace_clock() : asked);
 }
 
 void gil_drop(struct gil_thread *t)
 {
     PANIC_IF(!t->holding, "gil_drop: thread %d does not hold the lock", t->id);
-    uint64_t now = gil_now_ns();
     t->holding = false;
     t->st.releases++;
-    t->st.hold_ns += now - t->hold_start_ns;
-    trace_record(t->trace, TRACE_RELEASE, now);
+    trace_record(t->trace, TRACE_RELEASE);
     t->gil->design->drop(t->gil, t);
 }
 
 void gil_block_enter(struct gil_thread *t)
 {
     t->st.blocks++;
-    trace_record(t->trace, TRACE_BLOCK_ENTER, gil_now_ns());
+    trace_record(t->trace, TRACE_BLOCK_ENTER);
     gil_drop(t);
+    t->block_start_ns = gil_now_ns();
 }
 
 void gil_block_leave(struct gil_thread *t)
 {
+    t->st.block_ns += gil_now_ns() - t->block_start_ns;
     gil_take(t);
-    trace_record(t->trace, TRACE_BLOCK_EXIT, gil_now_ns());
+    trace_record(t->trace, TRACE_BLOCK_EXIT);
 }
 
 void gil_yield(struct gil_thread *t)

@@ -29,6 +29,7 @@ struct trace_buf;
 
 enum gil_param_kind {
     GIL_PARAM_COUNT,    /* a whole number: "100" */
+    GIL_PARAM_REAL,     /* a number: "1.75" */
     GIL_PARAM_US,       /* a duration, canonical unit microseconds: "5ms", "250us", "0.1ms", "5000" */
     GIL_PARAM_BOOL,     /* on|off|true|false|1|0 */
     GIL_PARAM_ENUM,     /* one of `choices`, stored as its index */
@@ -40,6 +41,7 @@ struct gil_param {
     const char *unit;          /* what a value counts, for people: "ticks", "us", "" */
     double def;                /* default, in the canonical unit (enum: index) */
     double min, max;           /* accepted range, canonical unit (ignored for BOOL/ENUM) */
+    /* (gil_param_numeric(p) tells whether a kind has a range.) */
     const char *choices;       /* ENUM only: "sem|condvar" */
     const char *help;          /* one line */
     /* The design's main knob: the values `make sweep` runs it over, as --set
@@ -62,27 +64,33 @@ enum gil_stat_kind {
    (the CSV column and the heading of the per-thread table), and what it counts.
    The struct, the sums, the CSV columns and the table are all made from this
    one list, so a new counter is one line here (and the code that counts it). */
-#define GIL_STATS(X)                                                                        \
-    X(acquisitions, GIL_STAT_COUNT, acquisitions,                               \
-      "times the thread took the lock")                                                     \
-    X(releases, GIL_STAT_COUNT, releases, "times it gave the lock up")          \
-    X(switches, GIL_STAT_COUNT, switches,                                       \
-      "acquisitions where the previous holder was another thread")                         \
-    X(futile_wakeups, GIL_STAT_COUNT, futile_wakeups,                             \
-      "woken from a real sleep while waiting, found the lock taken, slept again")           \
-    X(timeouts, GIL_STAT_COUNT, timeouts, "timed waits that ran out")           \
-    X(drop_requests, GIL_STAT_COUNT, drop_requests,                             \
-      "drop requests this thread made as a waiter")                                        \
-    X(drops_honoured, GIL_STAT_COUNT, drops_honoured,                              \
-      "drops this thread made as holder because of a request")                             \
-    X(yields, GIL_STAT_COUNT, yields,                                             \
-      "slow-path checks that released and re-took the lock")                              \
-    X(blocks, GIL_STAT_COUNT, blocks,                                             \
-      "blocking regions entered (time.sleep), each releasing the lock")                    \
-    X(wait_ns, GIL_STAT_NS_SUM, wait_s,                                          \
-      "time between asking for the lock and getting it")                                   \
-    X(wait_max_ns, GIL_STAT_NS_MAX, wait_max_s, "the worst single wait")     \
-    X(hold_ns, GIL_STAT_NS_SUM, hold_s, "time holding the lock")
+#define GIL_STATS(X)                                                                     \
+    X(acquisitions, GIL_STAT_COUNT, acquisitions, "times the thread took the lock")      \
+    X(releases, GIL_STAT_COUNT, releases, "times it gave the lock up")                   \
+    X(switches, GIL_STAT_COUNT, switches,                                                \
+      "acquisitions where the previous holder was another thread")                       \
+    X(wakeups, GIL_STAT_COUNT, wakeups,                                                  \
+      "returns from a real sleep while waiting for the lock, other than time-outs")      \
+    X(futile_wakeups, GIL_STAT_COUNT, futile_wakeups,                                    \
+      "wake-ups after which the thread found the lock taken and slept again")            \
+    X(unslept, GIL_STAT_COUNT, unslept,                                                  \
+      "condition-variable waits that returned without sleeping (a signal came first)")   \
+    X(timeouts, GIL_STAT_COUNT, timeouts, "timed waits that ran out")                    \
+    X(drop_requests, GIL_STAT_COUNT, drop_requests,                                      \
+      "drop requests this thread made as a waiter")                                      \
+    X(drops_honoured, GIL_STAT_COUNT, drops_honoured,                                    \
+      "drops this thread made as holder because of a request")                           \
+    X(yields, GIL_STAT_COUNT, yields,                                                    \
+      "slow-path checks that released and re-took the lock")                             \
+    X(blocks, GIL_STAT_COUNT, blocks,                                                    \
+      "blocking regions entered (time.sleep), each releasing the lock")                  \
+    X(wait_ns, GIL_STAT_NS_SUM, wait_s,                                                  \
+      "time spent waiting for the lock: from the first failed attempt of a take to "     \
+      "its success, and a holder's own waits for a hand-over")                           \
+    X(wait_max_ns, GIL_STAT_NS_MAX, wait_max_s, "the worst single wait")                 \
+    X(block_ns, GIL_STAT_NS_SUM, block_s, "time inside blocking calls, lock released")   \
+    X(hold_ns, GIL_STAT_NS_SUM, hold_s,                                                  \
+      "time holding the lock: the thread's run time less its waits and blocking calls")
 
 /* Written only by the owning thread while it runs; read by others after join. */
 struct gil_stats {
@@ -115,7 +123,10 @@ struct gil_thread {
     long ticks;                 /* countdown to the next slow-path check; owner thread only */
     _Atomic int *breaker;       /* == &gil->eval_breaker; the pointer itself is immutable */
     bool holding;               /* owner thread only: does this thread hold the lock now */
-    uint64_t hold_start_ns;     /* owner thread only: when the current hold began */
+    uint64_t wait_start_ns;     /* owner thread only: when the current wait began, 0: none */
+    uint64_t block_start_ns;    /* owner thread only: when the current blocking call began */
+    long sleep_mark;            /* owner thread only: voluntary switches before the current
+                                   condvar wait (gil_sleep_begin), -1 when none */
     struct gil_stats st;        /* owner thread only while running */
     struct trace_buf *trace;    /* owner thread only; NULL when tracing is off */
     void *design_data;          /* design-private per-thread data, or NULL */
@@ -216,6 +227,8 @@ int gil_designs_json(FILE *out);
 int gil_param_set(const struct gil_design *d, double *values, const char *assignment,
                   char *err, size_t errcap);
 void gil_params_defaults(const struct gil_design *d, double *values);
+/* Does p take a number with a range (COUNT, REAL, US)? */
+bool gil_param_numeric(const struct gil_param *p);
 /* Format one value the way `--set` accepts it ("5ms", "100", "on", "condvar"). */
 void gil_param_format(const struct gil_param *p, double value, char *buf, size_t cap);
 /* The value to print in the CSV column of p: canonical unit, no suffix. */
@@ -235,6 +248,34 @@ void gil_thread_fini(struct gil_thread *t);
 
 void gil_take(struct gil_thread *t);
 void gil_drop(struct gil_thread *t);
+
+/* Accounting for designs. No clock is read on a path that does not wait: a
+   take that gets the lock at once, a drop, a yield that re-takes at once cost
+   a few counter increments. A design calls gil_wait_begin(t) when a take finds
+   the lock unavailable (before it polls or sleeps); gil_take ends that wait when
+   the design returns. A holder that waits for a hand-over after it dropped
+   (py32's forced switch) brackets that wait with gil_wait_begin/gil_wait_end.
+   After every sleep, gil_sleep_done(t, how, taken) says how it ended. A design
+   that knows whether it slept (a futex wait it makes itself) says so; one that
+   waits on a condition variable, which may return without sleeping (glibc's
+   condvar spins first and takes a signal that arrives meanwhile), calls
+   gil_sleep_begin(t) before the wait: the return then counts as a wake-up only
+   if the thread made a voluntary context switch during it (RUSAGE_THREAD, two
+   readings on the waiting thread's slow path). */
+void gil_wait_begin(struct gil_thread *t);
+void gil_wait_end(struct gil_thread *t);
+enum gil_sleep_end {
+    GIL_WOKEN,        /* returned from a real sleep, not by a time-out */
+    GIL_TIMED_OUT,    /* the timed wait ran out */
+};
+/* Count the end of a sleep; `taken`: the thread looked and found the lock
+   still taken (a futile wake-up, when woken). */
+void gil_sleep_begin(struct gil_thread *t);
+void gil_sleep_done(struct gil_thread *t, enum gil_sleep_end how, bool taken);
+/* After the thread's last call: it ran for run_ns in all (measured by its
+   caller); its hold time is what its waits and blocking calls leave of that.
+   Call once, with the thread no longer running (after join). */
+void gil_thread_finish(struct gil_thread *t, uint64_t run_ns);
 /* Around a blocking call (Py_BEGIN/END_ALLOW_THREADS): drop, then take again. */
 void gil_block_enter(struct gil_thread *t);
 void gil_block_leave(struct gil_thread *t);

@@ -1,65 +1,164 @@
 /*
  * py26.c — the check-interval lock of CPython 2.6 and 2.7.
  *
- * Models CPython 2.7 Python/ceval.c (the _Py_Ticker / _Py_CheckInterval block of
- * the dispatch loop) and Python/thread_pthread.h (PyThread_acquire_lock and
- * PyThread_release_lock: the USE_SEMAPHORES lock and its mutex + condvar fallback).
+ * Models CPython 2.7 Python/ceval.c (the _Py_Ticker block at the top of the
+ * dispatch loop) and Python/thread_pthread.h (PyThread_acquire_lock and
+ * PyThread_release_lock: the USE_SEMAPHORES lock, and its mutex + condvar
+ * fallback).
  *
- * Invariant: at most one thread holds the lock: in the `sem` variant a POSIX
- * semaphore that is 1 when free and 0 when held; in the `condvar` variant the flag
- * `locked`, read and written only under `mutex`.
+ * Invariant: at most one thread holds the lock: in the `sem` variant a counting
+ * semaphore that is 1 when free and 0 when held; in the `condvar` variant the
+ * flag `locked`, read and written only under `mutex`.
  *
- * Who waits on what: a thread that finds the lock held sleeps in sem_wait, or on
- * `released` for `!locked`. Nobody asks the holder for anything: no request, no
- * hand-off. Every check_interval ticks the holder releases and at once asks again,
- * whether or not anyone waits (gil_should_yield fires below zero, so as in 2.7 the
- * slow path runs every check_interval + 1 checks).
+ * Who waits on what: a thread that finds the lock held sleeps on the semaphore,
+ * or on `released` for `!locked`. Nobody asks the holder for anything: no
+ * request, no hand-off. Every check interval the holder releases and at once
+ * asks again, whether or not anyone waits (as in 2.7, the slow path runs when
+ * the countdown goes below zero, i.e. every countdown + 1 ticks).
  *
  * Fairness: none; starvation is made unlikely by the scheduler, not excluded. The
  * pathology: on several cores the releaser is running and cache-hot, while the
  * waiter its release woke must first be scheduled; by then the lock is taken
- * again. Each interval costs a futile wake-up and context switches, so two
+ * again. Each interval can cost a futile wake-up and context switches, so two
  * CPU-bound threads run slower than one doing both jobs (Beazley, 2009-10).
  *
- * Futile wake-ups. condvar: every return from pthread_cond_wait that finds
- * `locked` still set. sem: glibc retries inside sem_wait out of sight, so it is
- * inferred: when a thread releases while others wait and the next thread to take
- * the lock is that same releaser, the waiter the post woke must find it taken.
- * One futile wake-up is then counted in the stats of the releasing (and
- * re-taking) thread. It is an upper bound: a post made while the woken waiter is
- * still on its way back to sleep wakes no one, and the waiter count is a hint.
+ * The semaphore. 2.7 on Linux uses glibc's sem_wait/sem_post, whose futex waits
+ * happen inside glibc: a caller cannot see whether sem_wait slept or how often
+ * it was woken. So `sem` is glibc's own algorithm (nptl's new semaphore: one
+ * word holding the value and the number of sleepers; post adds one to the
+ * value and wakes one sleeper if there are any; wait takes one with a
+ * compare-and-swap, else registers as a sleeper and futex-waits while the value
+ * is 0), written here on a futex this file calls itself. The lock behaves as
+ * the original does, and every sleep and wake-up is seen: a wake-up is a
+ * FUTEX_WAIT that returned 0 (woken) or EINTR; one that returned EAGAIN never
+ * slept. A wake-up is futile when the thread goes back to sleep before it got
+ * the lock. `condvar` waits in pthread_cond_wait, which spins before it
+ * sleeps and may return having taken a signal without ever sleeping: such a
+ * return is told apart by the thread's voluntary context switches (gil.h,
+ * gil_sleep_begin) and counted as `unslept`, not as a wake-up.
+ *
+ * The interval in wall time. 2.7 counts ticks; gillab's VM runs a tick faster
+ * than 2.7 does, so the same number of ticks is a shorter interval. The
+ * countdown is check_interval x tick_scale, where tick_scale is how many of the
+ * VM's ticks take the time of one of 2.7's on the same workload (measured by
+ * `make fidelity` where CPython 2.7 is installed; the default was measured on
+ * this project's machine with count.py). Which opcodes tick is 2.7's rule:
+ * see the list in gil/vm/eval.c.
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include "locks/gil.h"
 #include "base/panic.h"
+#include "locks/gil.h"
 #include "trace/trace.h"
 
 enum py26_lock { PY26_SEM = 0, PY26_CONDVAR = 1 };   /* index into "sem|condvar" */
 
 static const struct gil_param py26_params[] = {
     {.name = "check_interval", .kind = GIL_PARAM_COUNT, .unit = "ticks", .def = 100, .min = 1,
-     .max = 1000000, .help = "ticks between forced release+re-acquire (sys.setcheckinterval)",
+     .max = 1000000, .help = "CPython 2.7 ticks between forced release+re-acquire (sys.setcheckinterval)",
      .sweep = "10 30 100 300 1000 3000 10000"},
+    {.name = "tick_scale", .kind = GIL_PARAM_REAL, .unit = "ticks", .def = 1.75, .min = 0.01, .max = 100,
+     .help = "the VM's ticks per CPython 2.7 tick of the same wall time (count.py); the countdown is "
+             "check_interval x tick_scale"},
     {.name = "lock", .kind = GIL_PARAM_ENUM, .unit = "", .def = PY26_SEM, .choices = "sem|condvar",
-     .help = "the lock under the GIL: POSIX semaphore, or the locked flag + mutex + condvar"},
+     .help = "the lock under the GIL: glibc's semaphore, or the locked flag + mutex + condvar"},
 };
+
+/* ---- the semaphore: glibc's algorithm on a futex of our own ---------------------- */
+
+#define FSEM_VALUE_MASK 0xffffffffu
+#define FSEM_ONE_WAITER ((uint64_t)1 << 32)
+
+struct fsem {
+    /* The value (low half) and the number of registered sleepers (high half)
+       in one word, so that a post and a sleeper's registration are ordered by
+       the word's own modification order: a post either sees the sleeper and
+       wakes it, or the sleeper sees the value and does not sleep. */
+    _Atomic uint64_t data;
+};
+
+/* The 32-bit half the futex waits on: the value. */
+static uint32_t *fsem_futex_word(struct fsem *s)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (uint32_t *)(void *)&s->data;
+#else
+    return (uint32_t *)(void *)&s->data + 1;
+#endif
+}
+
+static bool fsem_trywait(struct fsem *s)
+{
+    /* relaxed: a first look; the CAS below decides. */
+    uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
+    while ((d & FSEM_VALUE_MASK) != 0)
+        /* acquire: the previous holder's writes (released by its post) are
+           visible once we own the lock. */
+        if (atomic_compare_exchange_weak_explicit(&s->data, &d, d - 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
+}
+
+static void fsem_wait(struct fsem *s, struct gil_thread *t)
+{
+    if (fsem_trywait(s))
+        return;
+    gil_wait_begin(t);
+    /* relaxed: the registration only has to be ordered with posts, which are
+       read-modify-writes of the same word (see struct fsem). */
+    uint64_t d = atomic_fetch_add_explicit(&s->data, FSEM_ONE_WAITER, memory_order_relaxed);
+    bool woken = false;   /* a wake-up not yet known to be useful or futile */
+    for (;;) {
+        if ((d & FSEM_VALUE_MASK) == 0) {
+            if (woken)
+                gil_sleep_done(t, GIL_WOKEN, true);   /* woken, found it taken: back to sleep */
+            long r = syscall(SYS_futex, fsem_futex_word(s), FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+            PANIC_IF(r != 0 && errno != EAGAIN && errno != EINTR, "futex wait: %s", strerror(errno));
+            /* 0: woken by a post; EINTR: by a signal; EAGAIN: the value had
+               changed, so this thread never slept. */
+            woken = r == 0 || errno == EINTR;
+            /* relaxed: re-read; the CAS below decides. */
+            d = atomic_load_explicit(&s->data, memory_order_relaxed);
+        } else if (atomic_compare_exchange_weak_explicit(&s->data, &d, d - 1 - FSEM_ONE_WAITER,
+                                                         memory_order_acquire, memory_order_relaxed)) {
+            /* acquire: as in fsem_trywait. The CAS also ends this thread's
+               registration as a sleeper. */
+            if (woken)
+                gil_sleep_done(t, GIL_WOKEN, false);
+            return;
+        }
+    }
+}
+
+static void fsem_post(struct fsem *s)
+{
+    /* release: publishes the holder's writes to the next thread that takes
+       the value with an acquire CAS. */
+    uint64_t d = atomic_fetch_add_explicit(&s->data, 1, memory_order_release);
+    if ((d >> 32) > 0) {
+        long r = syscall(SYS_futex, fsem_futex_word(s), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        PANIC_IF(r < 0, "futex wake: %s", strerror(errno));
+    }
+}
+
+/* ---- the design ------------------------------------------------------------------ */
 
 struct py26 {
     struct gil base;            /* first member; see gil.h */
-    long check_interval;        /* immutable after create */
+    long countdown;             /* immutable after create: check_interval x tick_scale, in ticks */
     enum py26_lock kind;        /* immutable after create */
 
     /* sem variant */
-    sem_t sem;                  /* the lock itself: 1 free, 0 held; sem_* are thread-safe */
-    _Atomic int waiters;        /* threads that found the lock held and sleep in sem_wait;
-                                   a hint for the futile wake-up estimate only */
-    int released_by;            /* the lock (sem): id of the last releaser, -1 at start */
-    bool released_with_waiters; /* the lock (sem): did that release see waiters */
+    struct fsem sem;            /* the lock itself: 1 free, 0 held; atomic */
 
     /* condvar variant */
     pthread_mutex_t mutex;      /* guards `locked` */
@@ -72,37 +171,29 @@ static struct py26 *as_py26(struct gil *g) { return (struct py26 *)g; }
 static int py26_create(const double *values, struct gil **out)
 {
     struct py26 *p = calloc(1, sizeof *p);
-    int rc = ENOMEM, have_mutex = 0, have_sem = 0;
+    int rc;
     if (!p)
         return ENOMEM;
-    p->check_interval = (long)values[0];
-    p->kind = values[1] == PY26_CONDVAR ? PY26_CONDVAR : PY26_SEM;
-    p->released_by = -1;
-    atomic_init(&p->waiters, 0);
+    double ticks = round(values[0] * values[1]);
+    /* the range of the two parameters keeps ticks below 1e8 */
+    p->countdown = ticks < 1 ? 1 : (long)ticks;
+    p->kind = values[2] == PY26_CONDVAR ? PY26_CONDVAR : PY26_SEM;
+    atomic_init(&p->sem.data, 1);
 
-    if (p->kind == PY26_SEM) {
-        if (sem_init(&p->sem, 0, 1) != 0) {
-            rc = errno;
-            goto fail;
-        }
-        have_sem = 1;
-    } else {
+    if (p->kind == PY26_CONDVAR) {
         /* The condvar is never waited on with a deadline; the monotonic clock
            is set anyway so that every condvar of the lab runs on one clock. */
         if ((rc = pthread_mutex_init(&p->mutex, NULL)) != 0)
             goto fail;
-        have_mutex = 1;
-        if ((rc = gil_cond_init_monotonic(&p->released)) != 0)
+        if ((rc = gil_cond_init_monotonic(&p->released)) != 0) {
+            PT_CHECK(pthread_mutex_destroy(&p->mutex));
             goto fail;
+        }
     }
     *out = &p->base;
     return 0;
 
 fail:
-    if (have_mutex)
-        PT_CHECK(pthread_mutex_destroy(&p->mutex));
-    if (have_sem)
-        PANIC_IF(sem_destroy(&p->sem) != 0, "sem_destroy: %s", strerror(errno));
     free(p);
     return rc;
 }
@@ -110,52 +201,22 @@ fail:
 static void py26_destroy(struct gil *g)
 {
     struct py26 *p = as_py26(g);
-    if (p->kind == PY26_SEM) {
-        PANIC_IF(sem_destroy(&p->sem) != 0, "sem_destroy: %s", strerror(errno));
-    } else {
+    if (p->kind == PY26_CONDVAR) {
         PT_CHECK(pthread_cond_destroy(&p->released));
         PT_CHECK(pthread_mutex_destroy(&p->mutex));
     }
     free(p);
 }
 
-static void sem_take(struct py26 *p, struct gil_thread *t)
-{
-    if (sem_trywait(&p->sem) != 0) {
-        PANIC_IF(errno != EAGAIN && errno != EINTR, "sem_trywait: %s", strerror(errno));
-        /* relaxed: the count is only a hint read by a releaser for a statistic;
-           no data is published through it (the semaphore orders the lock's data). */
-        atomic_fetch_add_explicit(&p->waiters, 1, memory_order_relaxed);
-        while (sem_wait(&p->sem) != 0)
-            PANIC_IF(errno != EINTR, "sem_wait: %s", strerror(errno));
-        /* relaxed: as above. */
-        atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_relaxed);
-    }
-    /* We hold the semaphore: sem_post -> sem_wait orders the releaser's writes of
-       released_by / released_with_waiters before these reads. */
-    if (p->released_by == t->id && p->released_with_waiters) {
-        t->st.futile_wakeups++;
-        trace_record(t->trace, TRACE_FUTILE_WAKEUP, gil_now_ns());
-    }
-}
-
-static void sem_drop(struct py26 *p, struct gil_thread *t)
-{
-    p->released_by = t->id;
-    /* relaxed: a hint for the estimate; see struct py26. */
-    p->released_with_waiters = atomic_load_explicit(&p->waiters, memory_order_relaxed) > 0;
-    PANIC_IF(sem_post(&p->sem) != 0, "sem_post: %s", strerror(errno));
-}
-
 static void cv_take(struct py26 *p, struct gil_thread *t)
 {
     PT_CHECK(pthread_mutex_lock(&p->mutex));
+    if (p->locked)
+        gil_wait_begin(t);
     while (p->locked) {
+        gil_sleep_begin(t);
         PT_CHECK(pthread_cond_wait(&p->released, &p->mutex));
-        if (p->locked) {
-            t->st.futile_wakeups++;
-            trace_record(t->trace, TRACE_FUTILE_WAKEUP, gil_now_ns());
-        }
+        gil_sleep_done(t, GIL_WOKEN, p->locked);
     }
     p->locked = true;
     PT_CHECK(pthread_mutex_unlock(&p->mutex));
@@ -175,7 +236,7 @@ static void py26_take(struct gil *g, struct gil_thread *t)
 {
     struct py26 *p = as_py26(g);
     if (p->kind == PY26_SEM)
-        sem_take(p, t);
+        fsem_wait(&p->sem, t);
     else
         cv_take(p, t);
 }
@@ -183,8 +244,9 @@ static void py26_take(struct gil *g, struct gil_thread *t)
 static void py26_drop(struct gil *g, struct gil_thread *t)
 {
     struct py26 *p = as_py26(g);
+    (void)t;
     if (p->kind == PY26_SEM)
-        sem_drop(p, t);
+        fsem_post(&p->sem);
     else
         cv_drop(p);
 }
@@ -193,7 +255,7 @@ static void py26_drop(struct gil *g, struct gil_thread *t)
    wrappers, so that releases, acquisitions, switches and trace events count. */
 static void py26_yield(struct gil *g, struct gil_thread *t)
 {
-    t->ticks = as_py26(g)->check_interval;
+    t->ticks = as_py26(g)->countdown;
     t->st.yields++;
     gil_drop(t);
     gil_take(t);

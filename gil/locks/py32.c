@@ -26,6 +26,12 @@
  *
  * A lone thread never waits, never signals and never drops: nobody sets the
  * request, and the condition variables are signalled only when someone waits.
+ *
+ * What is counted, as seen: a time-out is a timed wait that returned
+ * ETIMEDOUT; a wake-up is any other return from a wait during which the thread
+ * really slept (told by its voluntary context switches: glibc's condvar spins
+ * first and may return without sleeping, which counts as `unslept`); it is
+ * futile when the lock is still held. A drop request is the bit this waiter set.
  */
 #include <errno.h>
 #include <limits.h>
@@ -134,29 +140,23 @@ static void py32_take(struct gil *g, struct gil_thread *t)
     struct py32 *p = as_py32(g);
     PT_CHECK(pthread_mutex_lock(&p->mutex));
     if (p->locked) {
+        gil_wait_begin(t);
         p->waiters++;
         while (p->locked) {
             uint64_t saved_switch = p->switch_number;
             struct timespec until = deadline_after(p->interval_ns);
+            gil_sleep_begin(t);
             int rc = pthread_cond_timedwait(&p->cond, &p->mutex, &until);
-            if (rc == ETIMEDOUT) {
-                t->st.timeouts++;
-                trace_record(t->trace, TRACE_TIMEOUT, gil_now_ns());
-                /* A whole interval passed and the lock never changed hands. */
-                if (p->locked && p->switch_number == saved_switch && !drop_requested(p)) {
-                    /* relaxed: see drop_requested(); the holder only has to
-                       notice the bit eventually, then takes p->mutex to drop. */
-                    atomic_fetch_or_explicit(&p->base.eval_breaker, GIL_BREAKER_DROP,
-                                             memory_order_relaxed);
-                    t->st.drop_requests++;
-                    trace_record(t->trace, TRACE_DROP_REQUEST, gil_now_ns());
-                }
-            } else {
+            if (rc != ETIMEDOUT)
                 PT_CHECK(rc);
-                if (p->locked) {
-                    t->st.futile_wakeups++;
-                    trace_record(t->trace, TRACE_FUTILE_WAKEUP, gil_now_ns());
-                }
+            gil_sleep_done(t, rc == ETIMEDOUT ? GIL_TIMED_OUT : GIL_WOKEN, p->locked);
+            /* A whole interval passed and the lock never changed hands. */
+            if (rc == ETIMEDOUT && p->locked && p->switch_number == saved_switch && !drop_requested(p)) {
+                /* relaxed: see drop_requested(); the holder only has to
+                   notice the bit eventually, then takes p->mutex to drop. */
+                atomic_fetch_or_explicit(&p->base.eval_breaker, GIL_BREAKER_DROP, memory_order_relaxed);
+                t->st.drop_requests++;
+                trace_record(t->trace, TRACE_DROP_REQUEST);
             }
         }
         p->waiters--;
@@ -193,14 +193,20 @@ static void py32_drop(struct gil *g, struct gil_thread *t)
 
     if (forced && p->force_switching) {
         PT_CHECK(pthread_mutex_lock(&p->switch_mutex));
-        p->switch_waiters++;
-        while (p->last_holder == t->id)
-            PT_CHECK(pthread_cond_wait(&p->switch_cond, &p->switch_mutex));
-        p->switch_waiters--;
+        if (p->last_holder == t->id) {
+            gil_wait_begin(t);
+            p->switch_waiters++;
+            while (p->last_holder == t->id) {
+                gil_sleep_begin(t);
+                PT_CHECK(pthread_cond_wait(&p->switch_cond, &p->switch_mutex));
+                gil_sleep_done(t, GIL_WOKEN, p->last_holder == t->id);
+            }
+            p->switch_waiters--;
+            gil_wait_end(t);
+        }
         PT_CHECK(pthread_mutex_unlock(&p->switch_mutex));
     }
 }
-
 
 const struct gil_design gil_design_py32 = {
     .name = "py32",

@@ -114,6 +114,22 @@ static int parse_count(const char *s, double *out)
     return 0;
 }
 
+static int parse_real(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+bool gil_param_numeric(const struct gil_param *p)
+{
+    return p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_REAL || p->kind == GIL_PARAM_US;
+}
+
 static int parse_bool(const char *s, double *out)
 {
     static const char *yes[] = {"on", "true", "yes", "1"}, *no[] = {"off", "false", "no", "0"};
@@ -143,6 +159,9 @@ static void describe_allowed(const struct gil_param *p, char *buf, size_t cap)
     switch (p->kind) {
     case GIL_PARAM_COUNT:
         snprintf(buf, cap, "a whole number from %.0f to %.0f", p->min, p->max);
+        break;
+    case GIL_PARAM_REAL:
+        snprintf(buf, cap, "a number from %g to %g", p->min, p->max);
         break;
     case GIL_PARAM_US:
         gil_param_format(p, p->min, lo, sizeof lo);
@@ -179,11 +198,12 @@ int gil_param_set(const struct gil_design *d, double *values, const char *assign
         int bad;
         switch (p->kind) {
         case GIL_PARAM_COUNT: bad = parse_count(val, &v); break;
+        case GIL_PARAM_REAL: bad = parse_real(val, &v); break;
         case GIL_PARAM_US: bad = parse_us(val, &v); break;
         case GIL_PARAM_BOOL: bad = parse_bool(val, &v); break;
         default: bad = parse_enum(p, val, &v); break;
         }
-        if (!bad && (p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_US) && (v < p->min || v > p->max))
+        if (!bad && gil_param_numeric(p) && (v < p->min || v > p->max))
             bad = 1;
         if (bad) {
             char allowed[160];
@@ -206,6 +226,9 @@ void gil_param_format(const struct gil_param *p, double value, char *buf, size_t
     switch (p->kind) {
     case GIL_PARAM_COUNT:
         snprintf(buf, cap, "%.0f", value);
+        break;
+    case GIL_PARAM_REAL:
+        snprintf(buf, cap, "%g", value);
         break;
     case GIL_PARAM_US:
         if (value >= 1e6 && fmod(value, 1e6) == 0)
@@ -240,6 +263,7 @@ static const char *kind_name(enum gil_param_kind k)
 {
     switch (k) {
     case GIL_PARAM_COUNT: return "count";
+    case GIL_PARAM_REAL: return "real";
     case GIL_PARAM_US: return "duration";
     case GIL_PARAM_BOOL: return "bool";
     case GIL_PARAM_ENUM: return "choice";
@@ -319,7 +343,7 @@ int gil_designs_json(FILE *out)
             json_key(out, "unit"), json_str(out, p->unit), fputc(',', out);
             json_key(out, "default"), json_str(out, def), fputc(',', out);
             json_key(out, "default_csv"), json_str(out, csv_def), fputc(',', out);
-            if (p->kind == GIL_PARAM_COUNT || p->kind == GIL_PARAM_US) {
+            if (gil_param_numeric(p)) {
                 json_key(out, "min"), json_num(out, p->min), fputc(',', out);
                 json_key(out, "max"), json_num(out, p->max), fputc(',', out);
             }

@@ -77,8 +77,15 @@ int rec_row_from_run(struct rec_row *row, const struct run_config *c, const stru
     rec_set_real(row, REC_wall_s, rep->wall_s);
     rec_set_real(row, REC_user_s, rep->user_s);
     rec_set_real(row, REC_sys_s, rep->sys_s);
+    if (rep->has_load) {
+        rec_set_real(row, REC_others_cpu_s, rep->others_s);
+        rec_set_real(row, REC_steal_s, rep->steal_s);
+    }
     if (rep->nthreads > 0) {   /* threads ran: their lock and scheduler counters */
         rec_set_gil_stats(row, &rep->sum.gil);
+        if (rep->sum.gil.yields > 0)
+            rec_set_real(row, REC_interval_wall_us,
+                         (double)rep->sum.gil.hold_ns / 1e3 / (double)rep->sum.gil.yields);
         rec_set_int(row, REC_ctx_voluntary, rep->sum.ctx_voluntary);
         rec_set_int(row, REC_ctx_involuntary, rep->sum.ctx_involuntary);
     }

@@ -57,7 +57,12 @@ enum rec_type {
     COL(wall_s, REC_SECONDS, "wall time from the release of the threads to the last join")     \
     COL(user_s, REC_SECONDS, "user CPU time of the process over the same span")                \
     COL(sys_s, REC_SECONDS, "system CPU time of the process over the same span")               \
+    COL(others_cpu_s, REC_SECONDS, "CPU time other processes took over the same span "         \
+                                   "(/proc/stat, less this run's own)")                         \
+    COL(steal_s, REC_SECONDS, "CPU time the hypervisor stole from this machine meanwhile")    \
     STATS(GIL_STATS)                                                                            \
+    COL(interval_wall_us, REC_REAL, "mean wall time the holder ran between two periodic "      \
+                                    "releases of the lock: hold_s / yields, in us")             \
     COL(ctx_voluntary, REC_INT, "voluntary context switches, summed over the run's threads")   \
     COL(ctx_involuntary, REC_INT, "involuntary context switches, summed the same way")         \
     COL(io_iters, REC_INT, "convoy: wake-ups the I/O thread made")                              \

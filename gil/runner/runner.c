@@ -186,6 +186,7 @@ static void *worker_main(void *arg)
         w->result = vm_call(w->rt, w->ts, w->entry, w->args, w->nargs, w->repr, w->repr_cap, &w->err);
     uint64_t t1 = gil_now_ns();
     getrusage(RUSAGE_THREAD, &r1);
+    gil_thread_finish(vm_thread_gil(w->ts), t1 - t0);
 
     w->stats.wall_s = (double)(t1 - t0) / 1e9;
     w->stats.user_s = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
@@ -371,6 +372,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
     while (gate.ready < n)
         PT_CHECK(pthread_cond_wait(&gate.cv, &gate.mu));
     int64_t started = (int64_t)time(NULL);
+    struct run_load load0 = run_load_read();
     getrusage(RUSAGE_SELF, &r0);
     uint64_t t0 = gil_now_ns();
     if (have_trace)
@@ -384,6 +386,9 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
     }
     uint64_t t1 = gil_now_ns();
     getrusage(RUSAGE_SELF, &r1);
+    struct run_load load1 = run_load_read();
+    if (have_trace)
+        trace_stop(&tr);
 
     struct run_rep res = {
         .warmup = warmup,
@@ -398,6 +403,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
         .message = message,
         .trace = have_trace ? &tr : NULL,
     };
+    res.has_load = run_load_delta(load0, load1, res.user_s + res.sys_s, &res.others_s, &res.steal_s);
     for (int i = 0; i < n; i++) {
         w[i].stats.gil = vm_thread_gil(w[i].ts)->st;
         tres[i].entry = w[i].entry;

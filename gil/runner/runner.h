@@ -22,6 +22,7 @@
 
 #include "locks/gil.h"
 #include "runner/cpus.h"
+#include "runner/load.h"
 #include "runner/scenario.h"
 #include "runner/stats.h"
 #include "trace/trace.h"
@@ -81,6 +82,8 @@ struct run_rep {
     const struct run_thread_result *threads;
     struct run_thread_stats sum;   /* over the threads */
     double wall_s, user_s, sys_s;  /* wall from release to last join; RUSAGE_SELF deltas */
+    bool has_load;                 /* the machine's load was read (others_s, steal_s) */
+    double others_s, steal_s;      /* CPU time other processes took meanwhile; steal (load.h) */
     bool ok;                    /* every thread ended normally (and an I/O thread
                                    returned a list of ints) */
     const char *message;        /* why not ok: the last line of the first error */

@@ -65,7 +65,9 @@ int trace_init(struct trace *tr, int nthreads, size_t cap_per_thread)
         if (!b->ev)
             goto fail;
     }
-    t.t0_ns = gil_now_ns();
+    t.clock0 = trace_clock();
+    t.ns0 = gil_now_ns();
+    t.t0_ns = t.ns0;
     *tr = t;
     return 0;
 
@@ -99,6 +101,25 @@ uint64_t trace_dropped(const struct trace *tr)
     for (int i = 0; i < tr->nthreads; i++)
         n += tr->bufs[i].dropped;
     return n;
+}
+
+void trace_stop(struct trace *tr)
+{
+    if (tr->clock1)
+        return;
+    tr->clock1 = trace_clock();
+    tr->ns1 = gil_now_ns();
+    /* ns = ns0 + (clock - clock0) * scale, with the scale measured over the
+       whole run (both readings bracket every event). */
+    double scale = tr->clock1 > tr->clock0 ? (double)(tr->ns1 - tr->ns0) / (double)(tr->clock1 - tr->clock0)
+                                           : 1.0;
+    for (int i = 0; i < tr->nthreads; i++) {
+        struct trace_buf *b = &tr->bufs[i];
+        for (size_t k = 0; k < b->len; k++) {
+            double d = (double)(int64_t)(b->ev[k].t - tr->clock0) * scale;
+            b->ev[k].t = tr->ns0 + (uint64_t)(int64_t)d;
+        }
+    }
 }
 
 /* Time since the start of the run. Signed: an event stamped before t0 (a
@@ -155,7 +176,7 @@ int trace_write_csv(const struct trace *tr, FILE *out)
     for (int i = 0; i < tr->nthreads; i++) {
         const struct trace_buf *b = &tr->bufs[i];
         for (size_t j = 0; j < b->len; j++)
-            refs[n++] = (struct trace_ref){ .t_ns = b->ev[j].t_ns, .buf = (uint32_t)i, .index = j };
+            refs[n++] = (struct trace_ref){ .t_ns = b->ev[j].t, .buf = (uint32_t)i, .index = j };
     }
     if (n > 1)
         qsort(refs, n, sizeof *refs, ref_cmp);
@@ -164,7 +185,7 @@ int trace_write_csv(const struct trace *tr, FILE *out)
     fputs("t_ns,thread,event\n", out);
     for (size_t k = 0; k < n && !ferror(out); k++) {
         const struct trace_event *e = &tr->bufs[refs[k].buf].ev[refs[k].index];
-        fprintf(out, "%" PRId64 ",%" PRIu32 ",%s\n", rel_ns(tr, e->t_ns), e->thread,
+        fprintf(out, "%" PRId64 ",%" PRIu32 ",%s\n", rel_ns(tr, e->t), e->thread,
                 trace_kind_name((enum trace_kind)e->kind));
     }
     free(refs);
@@ -241,7 +262,7 @@ static void put_thread_events(struct json_writer *w, const struct trace *tr,
     int64_t asked_ns = 0, held_ns = 0;       /* when the open period began */
     for (size_t j = 0; j < b->len && !ferror(w->out); j++) {
         const struct trace_event *e = &b->ev[j];
-        int64_t t = rel_ns(tr, e->t_ns);
+        int64_t t = rel_ns(tr, e->t);
         switch ((enum trace_kind)e->kind) {
         case TRACE_REQUEST:
             waiting = true;

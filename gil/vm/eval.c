@@ -10,16 +10,31 @@
  * Dispatch is computed goto where the compiler has it, a switch otherwise; the
  * same TARGET/DISPATCH macros serve both (Lua's vmcase/vmbreak).
  *
- * The lock check ("ticking"). As CPython 2's ceval, cheap instructions that go
- * straight on to the next one do not tick: LOAD_FAST, LOAD_CONST, STORE_FAST,
- * POP_TOP, DUP_TOP, DUP_TOP_TWO, ROT_TWO, ROT_THREE, NOP, EXTENDED_ARG,
- * JUMP_FORWARD, the POP_JUMP_IF_x / JUMP_IF_x_OR_POP family (forward jumps,
- * and the POP_JUMP_IF_x predicted right after COMPARE_OP), and a STORE_FAST
- * fused into the INPLACE_x before it. Every other instruction ticks once when it
- * is done (NEXT_TICK), and so does every backward jump (JUMP_ABSOLUTE always,
- * a conditional jump when it goes backwards). A tick is gil_should_yield(): a
- * decrement of the thread's countdown and one relaxed load of the eval breaker;
- * only when that fires does the loop call the lock design (gil_yield).
+ * The lock check ("ticking") follows CPython 2.7's ceval.c, so that py26's
+ * check interval counts what 2.7 counts. 2.7 checks its ticker at the top of
+ * the dispatch loop; an opcode that ends in `continue` passes the check, one
+ * that ends in `goto fast_next_opcode` or jumps straight to a predicted opcode
+ * does not. Here a tick is gil_should_yield() (a decrement of the thread's
+ * countdown and one relaxed load of the eval breaker), done when an instruction
+ * is finished, and only then does the loop call the lock design (gil_yield).
+ * These do not tick:
+ *   LOAD_FAST, LOAD_CONST, STORE_FAST, POP_TOP, DUP_TOP, DUP_TOP_TWO, ROT_TWO,
+ *   ROT_THREE, NOP, EXTENDED_ARG, JUMP_FORWARD       (2.7: fast_next_opcode)
+ *   POP_JUMP_IF_x and JUMP_IF_x_OR_POP on True/False (2.7: fast_next_opcode;
+ *                                                     on other values they tick)
+ *   COMPARE_OP followed by POP_JUMP_IF_x             (2.7: PREDICT, one pair)
+ *   GET_ITER followed by FOR_ITER                    (2.7: PREDICT)
+ *   FOR_ITER that yields a value to a STORE_FAST     (2.7: PREDICT)
+ *   a STORE_FAST fused into the INPLACE_x before it  (2.7: INPLACE_x ticks,
+ *                                                     STORE_FAST does not)
+ * Every other instruction ticks once, and so do JUMP_ABSOLUTE (2.7 is built
+ * without FAST_LOOPS), the entry into a Python function's frame (2.7 enters
+ * its loop at the ticker check) and the return into the caller (2.7's
+ * CALL_FUNCTION ends in `continue`). One deliberate difference: a conditional
+ * jump that goes backwards also ticks here, so that no loop can run without a
+ * check; 2.7 lets such a loop (rare: a jump retargeted by the peephole
+ * optimiser) hold the lock for good. `while n > 0: n -= 1` ticks twice per
+ * iteration, as in 2.7: INPLACE_SUBTRACT and JUMP_ABSOLUTE.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -295,11 +310,9 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #define DISPATCH_CURRENT() goto dispatch_op
 #define DISPATCH() goto dispatch_next   /* not `continue`: DISPATCH sits in do-while blocks */
 #endif
-/* NEXT: no lock check (LOAD_FAST, LOAD_CONST, STORE_FAST, POP_TOP, DUP_TOP,
-   DUP_TOP_TWO, ROT_TWO, ROT_THREE, NOP, EXTENDED_ARG, JUMP_FORWARD, forward
-   POP_JUMP_IF_x / JUMP_IF_x_OR_POP, the jump predicted after COMPARE_OP and the
-   STORE_FAST fused into INPLACE_x). NEXT_TICK: every other instruction, and
-   JUMP_ABSOLUTE; JUMP_TO ticks for conditional jumps that go backwards. */
+/* NEXT: no lock check; NEXT_TICK: one. Which instruction takes which is 2.7's
+   rule, listed at the top of this file; JUMP_TO ticks for conditional jumps
+   that go backwards. */
 #define NEXT() DISPATCH()
 #define NEXT_TICK()    \
     do {               \
@@ -509,8 +522,8 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             sp -= 2;
             DECREF(l);
             DECREF(r);
-            TICK();
-            /* Predict the conditional jump that almost always follows. */
+            /* Predict the conditional jump that almost always follows: as in
+               2.7, the predicted pair is one step and does not tick. */
             if (ip[0] == VM_OP_POP_JUMP_IF_FALSE) {
                 oparg = ip[1];
                 ip += 2;
@@ -526,7 +539,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 NEXT();
             }
             *sp++ = VM_BOOL(res);
-            NEXT();
+            NEXT_TICK();
         }
         TARGET(POP_JUMP_IF_FALSE) {
             struct vm_object *v = *--sp;
@@ -537,6 +550,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 DECREF(v);
                 if (!t)
                     JUMP_TO(oparg);
+                NEXT_TICK();
             }
             NEXT();
         }
@@ -549,27 +563,34 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 DECREF(v);
                 if (t)
                     JUMP_TO(oparg);
+                NEXT_TICK();
             }
             NEXT();
         }
         TARGET(JUMP_IF_FALSE_OR_POP) {
             struct vm_object *v = sp[-1];
+            bool is_bool = v == VM_TRUE || v == VM_FALSE;
             if (!vm_truthy(ts, v)) {
                 JUMP_TO(oparg);
             } else {
                 sp--;
                 DECREF(v);
             }
+            if (!is_bool)
+                NEXT_TICK();
             NEXT();
         }
         TARGET(JUMP_IF_TRUE_OR_POP) {
             struct vm_object *v = sp[-1];
+            bool is_bool = v == VM_TRUE || v == VM_FALSE;
             if (vm_truthy(ts, v)) {
                 JUMP_TO(oparg);
             } else {
                 sp--;
                 DECREF(v);
             }
+            if (!is_bool)
+                NEXT_TICK();
             NEXT();
         }
         TARGET(JUMP_FORWARD) {
@@ -587,6 +608,8 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 goto error;
             DECREF(v);
             sp[-1] = it;
+            if (ip[0] == VM_OP_FOR_ITER)
+                NEXT();   /* 2.7: PREDICT(FOR_ITER) */
             NEXT_TICK();
         }
         TARGET(FOR_ITER) {
@@ -610,6 +633,8 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             }
             if (v) {
                 *sp++ = v;
+                if (ip[0] == VM_OP_STORE_FAST)
+                    NEXT();   /* 2.7: PREDICT(STORE_FAST) */
             } else {
                 sp--;
                 DECREF(it);

@@ -39,10 +39,11 @@ import threading
 import time
 
 COLUMNS = (
-    "run_id,lab_version,started_utc,host,design,check_interval,lock,interval_us,"
+    "run_id,lab_version,started_utc,host,design,check_interval,tick_scale,lock,interval_us,"
     "force_switching,refcounts,workload,entry,args,scenario,threads,placement,cpus,ncpus,cpu_list,"
-    "rep,wall_s,user_s,sys_s,acquisitions,releases,switches,futile_wakeups,timeouts,"
-    "drop_requests,drops_honoured,yields,blocks,wait_s,wait_max_s,hold_s,ctx_voluntary,"
+    "rep,wall_s,user_s,sys_s,others_cpu_s,steal_s,acquisitions,releases,switches,wakeups,"
+    "futile_wakeups,unslept,timeouts,drop_requests,drops_honoured,yields,blocks,wait_s,wait_max_s,"
+    "block_s,hold_s,interval_wall_us,ctx_voluntary,"
     "ctx_involuntary,io_iters,io_iters_per_s,latency_p50_us,latency_p90_us,"
     "latency_p99_us,latency_max_us,status,message"
 ).split(",")
