@@ -159,6 +159,11 @@ static int record_and_show(void *ctx, const struct run_config *c, const struct r
     return rc;
 }
 
+static void say_waiting(const char *flag, const char *path)
+{
+    fprintf(stderr, "gillab: %s %s: another process is writing to it; waiting for its lock\n", flag, path);
+}
+
 static int exit_for(enum run_status st)
 {
     return st == RUN_OK ? 0 : st == RUN_FAILED ? EXIT_RUNTIME : EXIT_USAGE;
@@ -294,6 +299,7 @@ int cmd_run(int argc, char **argv)
     if (cpus && run_cpus_parse(cpus, &c.cpus, err, sizeof err) != 0)
         return fail_usage("%s", err);
     c.trace = paths.trace_csv || paths.trace_json;
+    paths.on_wait = say_waiting;
     if (run_prepare(&c, err, sizeof err) != 0)
         return fail_usage("%s", err);
     if (rec_open(&sinks.rec, &paths, err, sizeof err) != 0)

@@ -30,12 +30,14 @@ static int check_existing(struct rec_file *f, off_t size, char *err, size_t errc
     }
     ssize_t n = pread(f->fd, first, hlen, 0);
     int same = n == (ssize_t)hlen && memcmp(first, f->header, hlen) == 0;
+    /* The header itself, cut short of its newline: a torn file, not another schema. */
+    int header_torn = n == (ssize_t)hlen - 1 && size == (off_t)hlen - 1 && memcmp(first, f->header, hlen - 1) == 0;
     free(first);
     if (n < 0) {
         set_err(f, err, errcap, strerror(errno));
         return -1;
     }
-    if (!same) {
+    if (!same && !header_torn) {
         set_err(f, err, errcap,
                 "header differs from this version's schema; refusing to append (move the file away)");
         return -1;
@@ -93,9 +95,18 @@ int rec_file_append(struct rec_file *f, const char *rows, size_t len, char *err,
     struct stat sb;
     char *joined = NULL;
     int rc = -1;
-    if (flock(f->fd, LOCK_EX) != 0) {
-        set_err(f, err, errcap, strerror(errno));
-        return -1;
+    if (flock(f->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) {
+            set_err(f, err, errcap, strerror(errno));
+            return -1;
+        }
+        /* Another writer holds the file: say so, then wait for it. */
+        if (f->on_wait)
+            f->on_wait(f->flag, f->path);
+        if (flock(f->fd, LOCK_EX) != 0) {
+            set_err(f, err, errcap, strerror(errno));
+            return -1;
+        }
     }
     if (fstat(f->fd, &sb) != 0) {
         set_err(f, err, errcap, strerror(errno));

@@ -25,6 +25,9 @@ struct rec_file {
     char *header;          /* owned copy of the line the file must start with */
     bool created;          /* this process created the file */
     bool wrote;            /* at least one row was written */
+    /* Called when another process holds the file's lock and this append must
+       wait for it (the command line says so on stderr); NULL: wait silently. */
+    void (*on_wait)(const char *flag, const char *path);
 };
 
 /* Open (creating if missing) for appending rows under `header`. 0 or -1. */

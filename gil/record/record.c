@@ -108,18 +108,30 @@ nomem:
 
 /* ---- files --------------------------------------------------------------------------------- */
 
+static void outfile_close(struct rec_outfile *o)
+{
+    if (o->fd >= 0) {
+        if (o->deferred)   /* made only to check it: never written */
+            unlink(o->path);
+        close(o->fd);
+    }
+    o->fd = -1;
+}
+
 static int outfile_open(struct rec_outfile *o, const char *flag, const char *path, char *err,
                         size_t errcap)
 {
-    *o = (struct rec_outfile){.fd = -1, .flag = flag, .path = path};
+    *o = (struct rec_outfile){.fd = -1};
     if (!path)
         return 0;
+    o->flag = flag;
+    o->path = path;
     /* Not truncated yet: a run that fails leaves an existing file as it was.
        O_NONBLOCK: a FIFO with no reader fails at once instead of hanging (it is
        refused below as not a regular file anyway). */
     o->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0644);
     if (o->fd >= 0)
-        o->created = true;
+        o->deferred = true;
     else if (errno == EEXIST)
         o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
     if (o->fd < 0) {
@@ -129,8 +141,7 @@ static int outfile_open(struct rec_outfile *o, const char *flag, const char *pat
     struct stat sb;
     if (fstat(o->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         snprintf(err, errcap, "%s %s: not a regular file", flag, path);
-        close(o->fd);
-        o->fd = -1;
+        outfile_close(o);
         return -1;
     }
     int fl = fcntl(o->fd, F_GETFL);
@@ -139,13 +150,23 @@ static int outfile_open(struct rec_outfile *o, const char *flag, const char *pat
     return 0;
 }
 
+/* After every check: a file made only to check it goes away until written. */
+static void outfile_defer(struct rec_outfile *o)
+{
+    if (!o->deferred || o->fd < 0)
+        return;
+    unlink(o->path);
+    close(o->fd);
+    o->fd = -1;
+}
+
 static int outfile_write_trace(struct rec_outfile *o, const struct trace *tr, bool json, char *err,
                                size_t errcap)
 {
     int rc = 0;
     FILE *f = NULL;
-    int fd = -1;
-    if (ftruncate(o->fd, 0) != 0 || (fd = dup(o->fd)) < 0 || !(f = fdopen(fd, "w"))) {
+    int fd = o->fd >= 0 ? dup(o->fd) : open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ftruncate(fd, 0) != 0 || !(f = fdopen(fd, "w"))) {
         rc = errno;
         if (fd >= 0)
             close(fd);
@@ -158,18 +179,7 @@ static int outfile_write_trace(struct rec_outfile *o, const struct trace *tr, bo
         snprintf(err, errcap, "%s %s: %s", o->flag, o->path, strerror(rc));
         return -1;
     }
-    o->written = true;
     return 0;
-}
-
-static void outfile_close(struct rec_outfile *o)
-{
-    if (o->fd < 0)
-        return;
-    if (o->created && !o->written)
-        unlink(o->path);
-    close(o->fd);
-    o->fd = -1;
 }
 
 /* Every open file's identity, to refuse two options naming one file. */
@@ -229,6 +239,9 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
         o[n++] = (struct opened){"--trace-json", p->trace_json, r->trace_json.fd};
     if (distinct(o, n, err, errcap) != 0)
         goto fail;
+    outfile_defer(&r->trace_csv);
+    outfile_defer(&r->trace_json);
+    r->csv.on_wait = r->samples.on_wait = p->on_wait;
     free(header);
     return 0;
 fail:
@@ -270,8 +283,8 @@ int rec_record(struct recorder *r, const struct run_config *c, const struct run_
         free(rows);
     }
     if (rc == 0 && rep->trace) {
-        if ((r->trace_csv.fd >= 0 && outfile_write_trace(&r->trace_csv, rep->trace, false, err, errcap) != 0) ||
-            (r->trace_json.fd >= 0 && outfile_write_trace(&r->trace_json, rep->trace, true, err, errcap) != 0))
+        if ((r->trace_csv.flag && outfile_write_trace(&r->trace_csv, rep->trace, false, err, errcap) != 0) ||
+            (r->trace_json.flag && outfile_write_trace(&r->trace_json, rep->trace, true, err, errcap) != 0))
             rc = -1;
     }
     rec_row_free(&row);

@@ -9,8 +9,7 @@
  * events of the last measured repetition). All of them are checked and opened
  * before anything runs: each must be a regular file (or not exist yet), and no
  * two options may name the same file. Rows go out whole (record/csvfile.h);
- * a trace file is written once, at the end, and a trace file this run created
- * but never wrote (the run failed first) is removed again.
+ * a trace file is written once, at the end (a new one only then appears).
  */
 #ifndef RECORD_RECORD_H
 #define RECORD_RECORD_H
@@ -28,15 +27,19 @@ struct rec_paths {
     const char *samples_csv;
     const char *trace_csv;
     const char *trace_json;
+    /* Called before an append waits for another process's lock on a results
+       file (see csvfile.h); NULL: wait silently. */
+    void (*on_wait)(const char *flag, const char *path);
 };
 
-/* A file written once, whole, at the end (a trace). */
+/* A file written once, whole, at the end (a trace). A file that did not exist
+   is created to check that it can be, then removed again until the trace is
+   written, so that a run that fails or is interrupted leaves nothing behind. */
 struct rec_outfile {
-    int fd;               /* -1 when not in use */
-    const char *flag;     /* the option, for messages */
+    int fd;               /* an existing file, open but not yet truncated; else -1 */
+    const char *flag;     /* the option, for messages; NULL when not in use */
     const char *path;
-    bool created;         /* this process created it (removed again if never written) */
-    bool written;
+    bool deferred;        /* did not exist: created at write time */
 };
 
 struct recorder {

@@ -35,8 +35,6 @@
 
 #include "base/panic.h"
 
-#define REPR_CAP 4096                 /* an entry's result, as shown */
-#define IO_REPR_CAP ((size_t)64 << 20) /* the I/O entry's list of latencies */
 #define DEFAULT_IO_ENTRY "io"
 
 /* ---- checking a configuration ------------------------------------------------------------ */
@@ -127,9 +125,9 @@ struct worker {
     int nargs;                  /* set */
     int calls;                  /* set: a sequential scenario calls the entry this many times */
     struct vm_thread *ts;       /* set; then own while running */
-    char *repr;                 /* set (the buffer); own (its contents) */
-    size_t repr_cap;            /* set */
+    char *repr;                 /* own: its last result's whole repr (malloc'd), or NULL */
     struct vm_error err;        /* own */
+    uint64_t ended_ns;          /* own: when its last call returned (or failed) */
     enum vm_result result;      /* own */
     int pin_errno;              /* own */
     struct run_thread_stats stats; /* own (the lock counters are read from ts after join) */
@@ -182,11 +180,14 @@ static void *worker_main(void *arg)
     getrusage(RUSAGE_THREAD, &r0);
     uint64_t t0 = gil_now_ns();
     w->result = VM_OK;
-    for (int c = 0; c < w->calls && w->result == VM_OK; c++)
-        w->result = vm_call(w->rt, w->ts, w->entry, w->args, w->nargs, w->repr, w->repr_cap, &w->err);
+    for (int c = 0; c < w->calls && w->result == VM_OK; c++) {
+        free(w->repr);
+        w->result = vm_call_repr(w->rt, w->ts, w->entry, w->args, w->nargs, &w->repr, &w->err);
+    }
     uint64_t t1 = gil_now_ns();
     getrusage(RUSAGE_THREAD, &r1);
     gil_thread_finish(vm_thread_gil(w->ts), t1 - t0);
+    w->ended_ns = t1;
 
     w->stats.wall_s = (double)(t1 - t0) / 1e9;
     w->stats.user_s = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
@@ -241,12 +242,12 @@ static void io_results(const char *scenario, const struct worker *io, struct run
     size_t n = 0;
     if (io->result != VM_OK)
         return;
-    if (run_parse_int_list(io->repr, samples, &n) != 0) {
+    if (!io->repr || run_parse_int_list(io->repr, samples, &n) != 0) {
         if (res->ok)
             snprintf(message, cap,
                      "%s: %s() must return a list of ints (its wake-up latencies in us); got %.80s%s",
-                     scenario, io->entry, io->repr,
-                     strlen(io->repr) > 80 ? "..." : "");
+                     scenario, io->entry, io->repr ? io->repr : "(a result too big to format)",
+                     io->repr && strlen(io->repr) > 80 ? "..." : "");
         res->ok = false;
         return;
     }
@@ -338,13 +339,6 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
         x->entry = x->io ? cfg->io_entry : cfg->entry;
         x->args = x->io ? cfg->io_args : cfg->args;
         x->nargs = x->io ? cfg->nio_args : cfg->nargs;
-        x->repr_cap = x->io ? IO_REPR_CAP : REPR_CAP;
-        x->repr = malloc(x->repr_cap);
-        if (!x->repr) {
-            snprintf(err, errcap, "--threads %d: cannot start the run: %s", cfg->threads, strerror(ENOMEM));
-            goto out;
-        }
-        x->repr[0] = '\0';
         if (vm_thread_new(rt, i, have_trace ? &tr.bufs[i] : NULL, &x->ts, &verr) != VM_OK) {
             snprintf(err, errcap, "%s", verr.msg);
             goto out;
@@ -404,6 +398,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
         .trace = have_trace ? &tr : NULL,
     };
     res.has_load = run_load_delta(load0, load1, res.user_s + res.sys_s, &res.others_s, &res.steal_s);
+    int first_failed = -1;   /* the thread whose error came first in time */
     for (int i = 0; i < n; i++) {
         w[i].stats.gil = vm_thread_gil(w[i].ts)->st;
         tres[i].entry = w[i].entry;
@@ -415,11 +410,13 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
             tres[i].repr = w[i].repr;
         } else {
             tres[i].error = w[i].err.msg;
-            if (res.ok)
-                last_line(w[i].err.msg, message, sizeof message);
+            if (first_failed < 0 || w[i].ended_ns < w[first_failed].ended_ns)
+                first_failed = i;
             res.ok = false;
         }
     }
+    if (first_failed >= 0)
+        last_line(w[first_failed].err.msg, message, sizeof message);
     run_stats_sum(per, n, &res.sum);
     if (sc->io_thread)
         io_results(sc->name, &w[n - 1], &res, &samples, message, sizeof message);

@@ -263,9 +263,20 @@ static void function_names(struct vm_runtime *rt, char *buf, size_t cap)
 enum vm_result vm_call(struct vm_runtime *rt, struct vm_thread *ts, const char *name, const int64_t *args,
                        int nargs, char *repr, size_t repr_cap, struct vm_error *err)
 {
-    memset(err, 0, sizeof *err);
+    char *whole = NULL;
+    enum vm_result r = vm_call_repr(rt, ts, name, args, nargs, repr && repr_cap ? &whole : NULL, err);
     if (repr && repr_cap)
-        repr[0] = '\0';
+        snprintf(repr, repr_cap, "%s", whole ? whole : "");
+    free(whole);
+    return r;
+}
+
+enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const char *name,
+                            const int64_t *args, int nargs, char **repr, struct vm_error *err)
+{
+    memset(err, 0, sizeof *err);
+    if (repr)
+        *repr = NULL;
     struct vm_program *p = rt->prog;
     gil_take(&ts->gt);
     int slot = find_slot(p, name);
@@ -314,13 +325,14 @@ enum vm_result vm_call(struct vm_runtime *rt, struct vm_thread *ts, const char *
     r = vm_eval(ts, f, &res, err);
     vm_decref(ts, fn);
     if (r == VM_OK) {
-        if (repr && repr_cap) {
+        if (repr) {
             struct vm_buf b = {0};
             if (vm_repr_into(ts, &b, res) == 0 && b.p)
-                snprintf(repr, repr_cap, "%s", b.p);
-            else
+                *repr = b.p;   /* handed over whole */
+            else {
                 ts->exc = VM_EXC_NONE;   /* a result too big to show is not an error of the call */
-            vm_buf_free(&b);
+                vm_buf_free(&b);
+            }
         }
         vm_decref(ts, res);
     }

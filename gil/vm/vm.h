@@ -74,6 +74,11 @@ enum vm_result vm_load_module(struct vm_runtime *rt, struct vm_thread *ts, struc
 enum vm_result vm_call(struct vm_runtime *rt, struct vm_thread *ts, const char *name,
                        const int64_t *args, int nargs, char *repr, size_t repr_cap,
                        struct vm_error *err);
+/* The same, with the result's whole repr() malloc'd into *repr (the caller
+   frees it; NULL when repr is NULL, on error, or when there was no memory to
+   format it). */
+enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const char *name,
+                            const int64_t *args, int nargs, char **repr, struct vm_error *err);
 /* Does the module define a function `name`, and with how many parameters
    (-1 when it does not exist or is not a function)? After vm_load_module. */
 int vm_function_arity(struct vm_runtime *rt, const char *name);
