@@ -129,8 +129,10 @@ def stop_runs():
     _STOP.set()
     with _LIVE_LOCK:
         for proc in _LIVE:
-            if proc.poll() is None:
+            try:
                 proc.terminate()
+            except OSError:
+                pass           # it has just ended
 
 
 def parse_verdict(text):

@@ -104,7 +104,7 @@ static pid_t parent_of(pid_t pid, char *state)
  * only waiting to be reaped). With killed, each gets SIGKILL and new pids go into
  * *killed, so each is counted once; the command itself (spare) is killed but not
  * counted. Returns how many live descendants it found, or -1 when /proc cannot
- * be read.
+ * be read or the list does not fit in memory (then whatever was found is killed).
  */
 static int scan_descendants(struct pids *killed, pid_t spare)
 {
@@ -113,28 +113,29 @@ static int scan_descendants(struct pids *killed, pid_t spare)
         return -1;
     struct pids all = {0};
     struct dirent *d;
-    while ((d = readdir(proc)) != NULL) {
+    int failed = 0;
+    while (!failed && (d = readdir(proc)) != NULL) {
         if (!isdigit((unsigned char)d->d_name[0]))
             continue;
         pid_t pid = (pid_t)atoi(d->d_name);
         char state = '?';
         pid_t ppid = parent_of(pid, &state);
         if (ppid > 0 && state != 'Z' && pids_add(&all, pid, ppid) != 0)
-            break;
+            failed = 1;
     }
     closedir(proc);
     /* The descendants: a fixed point of "its parent is us or one of ours". */
     struct pids tree = {0};
-    int grew = 1, found = 0;
+    int grew = !failed, found = 0;
     pid_t self = getpid();
     while (grew) {
         grew = 0;
-        for (size_t i = 0; i < all.len; i++) {
+        for (size_t i = 0; i < all.len && !failed; i++) {
             if (pids_has(&tree, all.pid[i]))
                 continue;
             if (all.ppid[i] == self || pids_has(&tree, all.ppid[i])) {
                 if (pids_add(&tree, all.pid[i], all.ppid[i]) != 0)
-                    break;
+                    failed = 1;
                 grew = 1;
             }
         }
@@ -151,7 +152,7 @@ static int scan_descendants(struct pids *killed, pid_t spare)
     free(all.ppid);
     free(tree.pid);
     free(tree.ppid);
-    return found;
+    return failed ? -1 : found;
 }
 
 /* Kill and reap every descendant; *killed collects the pids killed. */
@@ -167,7 +168,7 @@ static void kill_tree(struct pids *killed)
         if (found == 0 && no_children)
             break;
         if (found < 0 && no_children)
-            break;          /* no /proc: every child is reaped, the best we can know */
+            break;          /* no full scan: every child is reaped, the best we can know */
         struct timespec pause = {0, 1000 * 1000};
         nanosleep(&pause, NULL);
     }
