@@ -101,8 +101,15 @@ race: deps
 	$(Q)$(MAKE) --no-print-directory build/tsan/gillab
 	$(Q)race/check.py
 
+# make race-check FILE=prog.c EXPECT=verdict: FILE and EXPECT reach the checker as
+# data, in its environment. $(value ...) takes them unexpanded, unexport keeps make
+# from expanding them for the environment of every recipe, and no shell parses
+# them: a file name with quotes, blanks, $ or ` is only a file name.
+unexport FILE EXPECT
+race-check: export RACE_CHECK_FILE = $(value FILE)
+race-check: export RACE_CHECK_EXPECT = $(value EXPECT)
 race-check: deps
-	$(Q)race/check.py --file "$(FILE)" --expect "$(EXPECT)"
+	$(Q)race/check.py --from-env
 
 race-score: deps
 	$(Q)race/check.py --score
