@@ -16,9 +16,10 @@ load plotdir."/style.gp"
 load vars
 
 # Panels side by side: each gets an equal share of the width, less room for its axes.
+# The axis labels stand outside: wall time left of the first, switches right of the last.
 left_edge = 0.065
-right_edge = 0.94
-gap = 0.11
+right_edge = 0.9
+gap = 0.095
 panel_width = (right_edge - left_edge - (npanels - 1) * gap) / npanels
 
 set multiplot
@@ -37,8 +38,6 @@ set border 11
 set tmargin at screen 0.85
 set bmargin at screen 0.11
 set key top right reverse Left samplen 3 spacing 1.2 font ",10" opaque box lc rgb "#C0C0C0"
-set ylabel "wall time (s)"
-set y2label "switches per second (log scale)"
 
 do for [p=1:npanels] {
     data = value(sprintf("p%d_data", p))
@@ -50,6 +49,8 @@ do for [p=1:npanels] {
     set lmargin at screen left
     set rmargin at screen left + panel_width
     set title value(sprintf("p%d_title", p)) font ",13"
+    set ylabel (p == 1 ? "wall time (s)" : "")
+    set y2label (p == npanels ? "switches per second (log scale)" : "")
     set xlabel value(sprintf("p%d_xlabel", p))
     set autoscale x
     set yrange [0:*]
