@@ -13,8 +13,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from facts import DataError, Facts, LabError  # noqa: E402
+from facts import ROOT, DataError, Facts, LabError  # noqa: E402
 from runs import quick_setting  # noqa: E402
+
+
+COUNT_PY = os.path.join(ROOT, "workloads", "count.py")
+CONVOY_PY = os.path.join(ROOT, "workloads", "convoy.py")
 
 
 def env(name, default=None):
@@ -74,9 +78,9 @@ def parser():
                    default=flag_env("LAB_TRACE"), help="no traces for the timelines (LAB_TRACE=0)")
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    default=flag_env("LAB_PLOTS"), help="no figures (LAB_PLOTS=0)")
-    p.add_argument("--workload", metavar="FILE", default=env("LAB_WORKLOAD", "workloads/count.py"),
+    p.add_argument("--workload", metavar="FILE", default=env("LAB_WORKLOAD", COUNT_PY),
                    help="a file defining count(n) (LAB_WORKLOAD)")
-    p.add_argument("--convoy", metavar="FILE", default=env("LAB_CONVOY", "workloads/convoy.py"),
+    p.add_argument("--convoy", metavar="FILE", default=env("LAB_CONVOY", CONVOY_PY),
                    help="a file defining cpu(limit) and io(n, sleep_us) (LAB_CONVOY)")
 
     p = sub.add_parser("sweep", formatter_class=formatter,
@@ -95,7 +99,7 @@ def parser():
                    help="seconds one count(N) takes (SWEEP_TARGET_S; default 0.25, quick 0.03)")
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    default=flag_env("SWEEP_PLOTS"), help="no figure (SWEEP_PLOTS=0)")
-    p.add_argument("--workload", metavar="FILE", default=env("SWEEP_WORKLOAD", "workloads/count.py"),
+    p.add_argument("--workload", metavar="FILE", default=env("SWEEP_WORKLOAD", COUNT_PY),
                    help="a file defining count(n) (SWEEP_WORKLOAD)")
 
     p = sub.add_parser("bench", formatter_class=formatter,
@@ -106,7 +110,8 @@ def parser():
                    help="a smoke run, its figures mean little (QUICK=1)")
     p.add_argument("--python", metavar="CMD", default=env("BENCH_PYTHON", "python3"),
                    help="the interpreter gillab is timed against (BENCH_PYTHON)")
-    p.add_argument("--workload", metavar="FILE", default="workloads/count.py", help="a file defining count(n)")
+    p.add_argument("--workload", metavar="FILE", default=COUNT_PY,
+                   help="a file defining count(n)")
 
     p = sub.add_parser("summary", formatter_class=formatter,
                        help="the tables of a results folder",

@@ -277,8 +277,8 @@ def sweep_panels(facts, rows):
     with that parameter set in `rows`."""
     ok = [r for r in ok_rows(rows) if num(r, "wall_s") is not None]
     panels = []
-    for design, param in facts.swept():
-        col = param["column"]
+    for d, param in facts.swept():
+        design, col = d["name"], param["column"]
         mine = [r for r in ok if r["design"] == design and num(r, col) is not None
                 and num(r, col) > 0]
         if not mine:
