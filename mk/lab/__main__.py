@@ -36,11 +36,42 @@ def formatter(prog):
     return argparse.HelpFormatter(prog, max_help_position=34, width=130)
 
 
-def common(p, results_help="the results folder (RESULTS; default results)"):
+def gillab_option(p):
     p.add_argument("--gillab", metavar="PATH", default=env("GILLAB"),
                    help="the gillab binary (GILLAB; default build/release/gillab)")
+
+
+def common(p, results_help="the results folder (RESULTS; default results)"):
+    gillab_option(p)
     p.add_argument("--results", metavar="DIR", default=env("RESULTS", "results"),
                    help=results_help)
+
+
+# Settings whose default depends on --quick: (normal, quick).
+QUICK_DEFAULTS = {
+    "lab": {"reps": (3, 2), "warmup": (1, 0), "target_s": (0.3, 0.04), "io_iters": (100, 20)},
+    "sweep": {"reps": (2, 1), "warmup": (1, 0), "target_s": (0.25, 0.03)},
+}
+
+
+def measuring(p, cmd, prefix, unit, quick_help, drawn):
+    """The options lab and sweep share: sizes, repetitions, the figures, the workload."""
+    d = QUICK_DEFAULTS[cmd]
+    p.add_argument("--quick", action="store_true", default=quick_setting(),
+                   help="%s (QUICK=1)" % quick_help)
+    p.add_argument("--reps", metavar="N", type=int, default=env(prefix + "_REPS"),
+                   help="measured repetitions per %s (%s_REPS; default %d, quick %d)"
+                   % ((unit, prefix) + d["reps"]))
+    p.add_argument("--warmup", metavar="N", type=int, default=env(prefix + "_WARMUP"),
+                   help="warm-ups before them (%s_WARMUP; default %d, quick %d)"
+                   % ((prefix,) + d["warmup"]))
+    p.add_argument("--target-s", metavar="S", type=float, default=env(prefix + "_TARGET_S"),
+                   help="seconds one count(N) takes (%s_TARGET_S; default %g, quick %g)"
+                   % ((prefix,) + d["target_s"]))
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   default=flag_env(prefix + "_PLOTS"), help="no %s (%s_PLOTS=0)" % (drawn, prefix))
+    p.add_argument("--workload", metavar="FILE", default=env(prefix + "_WORKLOAD", COUNT_PY),
+                   help="a file defining count(n) (%s_WORKLOAD)" % prefix)
 
 
 def parser():
@@ -51,21 +82,12 @@ def parser():
     sub = top.add_subparsers(dest="command", metavar="SUBCOMMAND")
     sub.required = True
 
-    quick = quick_setting()
     p = sub.add_parser("lab", formatter_class=formatter,
                        help="the standard matrix, convoy, traces, figures, summary (make lab)",
                        description="The standard matrix (docs/lab.md). Settings default to "
                                    "the environment variables named.")
     common(p)
-    p.add_argument("--quick", action="store_true", default=quick,
-                   help="tiny sizes, about 15 s (QUICK=1)")
-    p.add_argument("--reps", metavar="N", type=int, default=env("LAB_REPS"),
-                   help="measured repetitions per cell (LAB_REPS; default 3, quick 2)")
-    p.add_argument("--warmup", metavar="N", type=int, default=env("LAB_WARMUP"),
-                   help="warm-ups before them (LAB_WARMUP; default 1, quick 0)")
-    p.add_argument("--target-s", metavar="S", type=float,
-                   default=env("LAB_TARGET_S"),
-                   help="seconds one count(N) takes (LAB_TARGET_S; default 0.3, quick 0.04)")
+    measuring(p, "lab", "LAB", "cell", "tiny sizes, about 15 s", "figures")
     p.add_argument("--io-iters", metavar="N", type=int, default=env("LAB_IO_ITERS"),
                    help="convoy: the I/O thread's sleeps (LAB_IO_ITERS; default 100, quick 20)")
     p.add_argument("--io-sleep-us", metavar="US", type=int, default=env("LAB_IO_SLEEP_US", "1000"),
@@ -76,10 +98,6 @@ def parser():
                    help="'all', or interpreters, names or paths (LAB_PEERS; default: see peers)")
     p.add_argument("--no-trace", dest="trace", action="store_false",
                    default=flag_env("LAB_TRACE"), help="no traces for the timelines (LAB_TRACE=0)")
-    p.add_argument("--no-plots", dest="plots", action="store_false",
-                   default=flag_env("LAB_PLOTS"), help="no figures (LAB_PLOTS=0)")
-    p.add_argument("--workload", metavar="FILE", default=env("LAB_WORKLOAD", COUNT_PY),
-                   help="a file defining count(n) (LAB_WORKLOAD)")
     p.add_argument("--convoy", metavar="FILE", default=env("LAB_CONVOY", CONVOY_PY),
                    help="a file defining cpu(limit) and io(n, sleep_us) (LAB_CONVOY)")
 
@@ -88,25 +106,13 @@ def parser():
                        description="Every parameter that gillab designs --json gives a sweep, "
                                    "over its values; two threads on all CPUs.")
     common(p)
-    p.add_argument("--quick", action="store_true", default=quick,
-                   help="tiny sizes, one repetition (QUICK=1)")
-    p.add_argument("--reps", metavar="N", type=int, default=env("SWEEP_REPS"),
-                   help="measured repetitions per point (SWEEP_REPS; default 2, quick 1)")
-    p.add_argument("--warmup", metavar="N", type=int, default=env("SWEEP_WARMUP"),
-                   help="warm-ups before them (SWEEP_WARMUP; default 1, quick 0)")
-    p.add_argument("--target-s", metavar="S", type=float,
-                   default=env("SWEEP_TARGET_S"),
-                   help="seconds one count(N) takes (SWEEP_TARGET_S; default 0.25, quick 0.03)")
-    p.add_argument("--no-plots", dest="plots", action="store_false",
-                   default=flag_env("SWEEP_PLOTS"), help="no figure (SWEEP_PLOTS=0)")
-    p.add_argument("--workload", metavar="FILE", default=env("SWEEP_WORKLOAD", COUNT_PY),
-                   help="a file defining count(n) (SWEEP_WORKLOAD)")
+    measuring(p, "sweep", "SWEEP", "point", "tiny sizes, one repetition", "figure")
 
     p = sub.add_parser("bench", formatter_class=formatter,
                        help="speed figures as ratios side by side (make bench)",
                        description="Speed figures measured side by side; tables on stdout.")
     common(p)
-    p.add_argument("--quick", action="store_true", default=quick,
+    p.add_argument("--quick", action="store_true", default=quick_setting(),
                    help="a smoke run, its figures mean little (QUICK=1)")
     p.add_argument("--python", metavar="CMD", default=env("BENCH_PYTHON", "python3"),
                    help="the interpreter gillab is timed against (BENCH_PYTHON)")
@@ -117,8 +123,7 @@ def parser():
                        help="the tables of a results folder",
                        description="The lab, convoy and sweep tables of the files in DIR.")
     p.add_argument("dir", metavar="DIR", help="a folder holding lab.csv, convoy.csv, sweep.csv")
-    p.add_argument("--gillab", metavar="PATH", default=env("GILLAB"),
-                   help="the gillab binary (GILLAB; default build/release/gillab)")
+    gillab_option(p)
 
     p = sub.add_parser("plots", formatter_class=formatter,
                        help="draw the figures from DATA into OUT (make plots)",
@@ -130,16 +135,14 @@ def parser():
                    help="the folder to draw into (OUT; default: DATA)")
     p.add_argument("--only", metavar="LIST", default=env("ONLY", ""),
                    help="figures, comma-separated: runtime,rates,timeline,convoy,sweep (ONLY)")
-    p.add_argument("--gillab", metavar="PATH", default=env("GILLAB"),
-                   help="the gillab binary (GILLAB; default build/release/gillab)")
+    gillab_option(p)
 
     p = sub.add_parser("validate", formatter_class=formatter,
                        help="check results files against gillab's schema",
                        description="Check results files (or a convoy samples file) against "
                                    "gillab csv-schema --json.")
     p.add_argument("csv", metavar="CSV", nargs="+", help="a file to check")
-    p.add_argument("--gillab", metavar="PATH", default=env("GILLAB"),
-                   help="the gillab binary (GILLAB; default build/release/gillab)")
+    gillab_option(p)
 
     p = sub.add_parser("peers", formatter_class=formatter,
                        help="the real interpreters found, and those not found",
@@ -150,13 +153,6 @@ def parser():
     return top
 
 
-# Settings whose default depends on --quick: (normal, quick).
-QUICK_DEFAULTS = {
-    "lab": {"reps": (3, 2), "warmup": (1, 0), "target_s": (0.3, 0.04), "io_iters": (100, 20)},
-    "sweep": {"reps": (2, 1), "warmup": (1, 0), "target_s": (0.25, 0.03)},
-}
-
-
 def main(argv):
     o = parser().parse_args(argv)
     cmd = o.command
@@ -165,7 +161,8 @@ def main(argv):
             setattr(o, name, pair[1] if o.quick else pair[0])
     for name in ("reps", "io_iters", "io_sleep_us"):
         if getattr(o, name, 1) < 1:
-            raise LabError("--%s %d: expected 1 or more" % (name.replace("_", "-"), getattr(o, name)))
+            raise LabError("--%s %d: expected 1 or more"
+                           % (name.replace("_", "-"), getattr(o, name)))
     if getattr(o, "warmup", 0) < 0:
         raise LabError("--warmup %d: expected 0 or more" % o.warmup)
     if getattr(o, "target_s", 1) <= 0:

@@ -164,7 +164,6 @@ def label_clusters(facts, clusters_):
             v = c.key[f]
             if v and len({o.key[f] for o in own}) > 1:
                 extra.append(v if f == "workload" else "%s=%s" % (f, v))
-        c.extra = extra
         c.label = c.design + (" " + " ".join(extra) if extra else "")
         c.lines = "\n".join([c.design] + extra)
 

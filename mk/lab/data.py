@@ -104,9 +104,11 @@ def trace_events(path):
                     raise DataError("%s:%d: %d fields, the header has 3" % (path, line, len(rec)))
                 t, th, ev = rec
                 if not WHOLE_NUMBER.match(t.strip()):
-                    raise DataError("%s:%d: column t_ns: '%s' is not a whole number" % (path, line, t))
+                    raise DataError("%s:%d: column t_ns: '%s' is not a whole number"
+                                    % (path, line, t))
                 if not th.strip().isdigit():
-                    raise DataError("%s:%d: column thread: '%s' is not a thread id" % (path, line, th))
+                    raise DataError("%s:%d: column thread: '%s' is not a thread id"
+                                    % (path, line, th))
                 if ev not in TRACE_EVENTS:
                     raise DataError("%s:%d: column event: '%s' is not one of %s"
                                     % (path, line, ev, ", ".join(TRACE_EVENTS)))

@@ -26,7 +26,7 @@ import peers as peer_discovery
 import plots
 import tables
 from facts import PEER_DRIVER, LabError, DataError
-from runs import Interrupted, Runner, mmss
+from runs import mmss, with_runner
 
 # The three shapes: scenario, threads, cpus.
 SHAPES = (("seq", 2, "all"), ("threads", 2, "1"), ("threads", 2, "all"))
@@ -95,16 +95,9 @@ def run(o, facts):
     for f in (o.workload, o.convoy):
         if not os.path.isfile(f):
             raise LabError("%s is missing" % f)
-    runner = Runner("lab")
-    try:
-        return _run(o, facts, runner)
-    except Interrupted as e:
-        runner.say("interrupted by %s: every finished row in %s/ is intact; run the lab "
-                   "again to resume (it appends to the same files)" % (e.name, o.results))
-        return 128 + e.signum
-    finally:
-        runner.clear()
-        runner.close()
+    return with_runner("lab", "every finished row in %s/ is intact; run the lab again to "
+                       "resume (it appends to the same files)" % o.results,
+                       lambda runner: _run(o, facts, runner))
 
 
 def _run(o, facts, runner):

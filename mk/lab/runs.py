@@ -165,6 +165,20 @@ class Runner(Messages):
         return n
 
 
+def with_runner(name, interrupted, body):
+    """body(runner) with a Runner of its own; on SIGINT/SIGTERM the message
+    "interrupted by SIGx: <interrupted>" and 128 + the signal's number."""
+    runner = Runner(name)
+    try:
+        return body(runner)
+    except Interrupted as e:
+        runner.say("interrupted by %s: %s" % (e.name, interrupted))
+        return 128 + e.signum
+    finally:
+        runner.clear()
+        runner.close()
+
+
 def two_digits(n):
     """Round to two significant digits: 12345678 -> 12000000."""
     n = max(1, int(n))
@@ -174,13 +188,3 @@ def two_digits(n):
 
 def quick_setting():
     return os.environ.get("QUICK", "") not in ("", "0")
-
-
-def env_number(name, default, kind=float):
-    v = os.environ.get(name, "")
-    if v == "":
-        return default
-    try:
-        return kind(v)
-    except ValueError:
-        raise LabError("%s=%s: expected a number" % (name, v))

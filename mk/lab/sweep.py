@@ -15,7 +15,7 @@ import time
 import plots
 import tables
 from facts import LabError, DataError
-from runs import Interrupted, Runner, mmss
+from runs import mmss, with_runner
 
 
 def run(o, facts):
@@ -24,16 +24,8 @@ def run(o, facts):
     points = [(d["name"], p["name"], v) for d, p in facts.swept() for v in p["sweep"].split()]
     if not points:
         raise LabError("no design of gillab designs names a sweep: nothing to run")
-    runner = Runner("sweep")
-    try:
-        return _run(o, facts, runner, points)
-    except Interrupted as e:
-        runner.say("interrupted by %s: the finished rows of %s/sweep.csv are intact; a new "
-                   "sweep starts afresh" % (e.name, o.results))
-        return 128 + e.signum
-    finally:
-        runner.clear()
-        runner.close()
+    return with_runner("sweep", "the finished rows of %s/sweep.csv are intact; a new sweep "
+                       "starts afresh" % o.results, lambda runner: _run(o, facts, runner, points))
 
 
 def _run(o, facts, runner, points):
