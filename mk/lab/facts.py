@@ -85,10 +85,12 @@ class Facts(object):
         return name in self._design
 
     def design_rank(self, name):
-        """Registry order first, then peers by name."""
+        """Registry order first, then peers by implementation and version
+        (cpython-2.7.18, cpython-3.6.15, cpython-3.10.13, pypy-7.3.11)."""
         if name in self._design:
-            return (0, self.design_names.index(name), "")
-        return (1, 0, name)
+            return (0, self.design_names.index(name), "", ())
+        impl, _, version = name.partition("-")
+        return (1, 0, impl, tuple(int(x) if x.isdigit() else -1 for x in version.split(".")))
 
     def runs_threads(self, name, threads):
         d = self._design[name]
