@@ -81,8 +81,7 @@ options (as gillab run):
   --io-arg V            an integer argument for it (repeatable) [convoy]
   --quiet               no per-repetition line on stderr
 peer-only options:
-  --gillab PATH         the gillab whose header and scenarios to use (default $GILLAB,
-                        else build/release/gillab of this tree)
+  --gillab PATH         the gillab to ask for the header and scenarios ($GILLAB, else this tree's)
   --design NAME         the design column (default: this interpreter, e.g. cpython-3.11.7)
   --lab-version V       the lab_version column (default: gillab version)
   --header              print the CSV header and exit
