@@ -83,19 +83,20 @@ test-full: test
 lab: deps
 	$(Q)mk/deps.sh pypy3 || echo "lab: pypy3 could not be installed; the lab goes on without it" >&2
 	$(Q)$(MAKE) --no-print-directory release
-	$(Q)QUICK=$(QUICK) workloads/lab.sh
+	$(Q)QUICK=$(QUICK) python3 mk/lab lab
 
 # make plots [DATA=dir] [OUT=dir] [ONLY=fig,...]: read the CSVs in DATA, write the figures into OUT.
 plots: deps
-	$(Q)ONLY="$(ONLY)" DATA="$(or $(DATA),results)" OUT="$(or $(OUT),results)" plots/plots.sh
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)ONLY="$(ONLY)" DATA="$(or $(DATA),results)" OUT="$(or $(OUT),results)" python3 mk/lab plots
 
 sweep: deps
 	$(Q)$(MAKE) --no-print-directory release
-	$(Q)QUICK=$(QUICK) workloads/sweep.sh
+	$(Q)QUICK=$(QUICK) python3 mk/lab sweep
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory release
-	$(Q)workloads/bench.sh
+	$(Q)QUICK=$(QUICK) python3 mk/lab bench
 
 race: deps
 	$(Q)$(MAKE) --no-print-directory build/tsan/gillab

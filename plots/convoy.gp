@@ -3,12 +3,12 @@
 # For each design and peer, the cumulative distribution of the I/O thread's
 # re-acquire latency (convoy_samples.csv latency_us, every repetition pooled),
 # on a log time axis: a curve far to the right means every I/O operation waits
-# that long beside one CPU-bound thread. A dashed line marks py32's switch
-# interval when convoy.csv names it.
+# that long beside one CPU-bound thread. A dashed line marks the interval of the
+# first design whose runs share one (py32's switch interval), when convoy.csv names it.
 #
-# Data (prepare.py, one index block per curve): latency_us  fraction
-# Vars: data, ncurves, curve_title[], curve_colour[], xmin, xmax, interval_us,
-#       subtitle.
+# Data (mk/lab/plots.py, one index block per curve): latency_us  fraction
+# Vars: data, ncurves, curve_title[], curve_colour[], xmin, xmax, interval_us (NaN:
+#       none), interval_label, subtitle.
 
 load plotdir."/style.gp"
 load vars
@@ -34,7 +34,7 @@ set key at screen 0.5, screen 0.912 center top vertical reverse Left samplen 2.5
 
 if (interval_us == interval_us) {
     set arrow 1 from interval_us, graph 0 to interval_us, graph 1 nohead dt 2 lw 1.5 lc rgb "#808080" back
-    set label 3 sprintf("py32 interval %g µs ", interval_us) at interval_us, graph 0.5 right \
+    set label 3 interval_label at interval_us, graph 0.5 right \
         rotate by 90 offset -1.6, 0 font ",10" textcolor rgb "#606060"
 }
 

@@ -7,7 +7,7 @@
 # whiskers: min–max; a rate of zero cannot sit on a log axis and is written as
 # "0". Peers have no lock counters and are not shown.
 #
-# Data (prepare.py, one index block per placement):
+# Data (mk/lab/plots.py, one index block per placement):
 #   x  sw_median sw_min sw_max  fu_median fu_min fu_max
 # Vars: data, nseries, series_name[], series_colour[], bar_width, ymin, ymax,
 #       xmin, xmax, subtitle, xtics, tic_lines.

@@ -5,7 +5,7 @@
 # on all CPUs. Bar: median wall_s over repetitions; whiskers: min–max; text:
 # the bar's median divided by that design's seq median.
 #
-# Data (prepare.py, one index block per placement):
+# Data (mk/lab/plots.py, one index block per placement):
 #   x  median_s  min_s  max_s  "ratio"  reps
 # Vars: data, title, nseries, series_name[], series_colour[], bar_width, ymax, xmin,
 #       xmax, subtitle, peer_split (NaN: no peers), xtics, tic_lines.

@@ -5,7 +5,7 @@
 # acquire), and markers for drop requests (above the strip), futile wake-ups and
 # time-outs (below it), and blocking calls (on it).
 #
-# Data (prepare.py, times in ms since the start of the run, y = strip index):
+# Data (mk/lab/plots.py, times in ms since the start of the run, y = strip index):
 #   holds/waits: start_ms end_ms y      events: t_ms y
 # Vars: holds, waits, drop_request, futile_wakeup, timeout, block_enter,
 #       block_exit (file names), has_* (0/1: does that file exist), nthreads,

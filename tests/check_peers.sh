@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# check_peers.sh -- the peer driver (workloads/peers/peer.py) against the lab.
+# check_peers.sh -- the peer driver (workloads/peers/peer.py) against gillab, under every
+# interpreter the lab finds.
 #
-# A peer row and a lab row for the same scenario share every column: the same
-# header as `gillab csv-header` and as the file gillab writes, the same values in
-# the workload/entry/args/scenario/threads/cpus/ncpus/cpu_list columns, lock
-# columns empty in the peer's row and filled in the lab's; convoy rows carry the
-# I/O columns and one samples row per wake-up. Bad input gives exit 2 and a clear
-# message (unknown scenario, bad --cpus, a CSV with another header, left as it
-# was); a workload that raises gives a row with status error and exit 1.
-# Runs under pypy3 too when it is installed.
+# The peer takes its facts from gillab: its header is `gillab csv-header`, and it runs
+# every scenario `gillab scenarios --json` lists (one it does not know is refused by
+# name). A peer row and a lab row for the same scenario share every column: the same
+# values in workload/entry/args/scenario/threads/placement/cpus/ncpus/cpu_list/rep,
+# lock columns empty in the peer's row and filled in the lab's; convoy rows carry the
+# I/O columns and one samples row per wake-up, in a samples file gillab began. Every
+# repetition gets its row (a failed warm-up too, with an empty rep), numbered from
+# --first-rep. Bad input gives exit 2 and a clear message. Then the peer runs under
+# EVERY interpreter found (PATH and pyenv: `python3 mk/lab peers --list`), and its
+# rows pass the schema check. And the lab says which kind it did not find.
 #
 # Env: GILLAB (release binary). Run from the repository root. Prints
 # "N passed, N failed" last; exits non-zero on any failure. No timing is asserted.
 set -u
-G=${GILLAB:-$PWD/build/release/gillab}
+export GILLAB=${GILLAB:-$PWD/build/release/gillab}
+G=$GILLAB
 PEER=$PWD/workloads/peers/peer.py
-LABTOOL=$PWD/workloads/labtool.py
+LAB=$PWD/mk/lab
 CONVOY=$PWD/workloads/convoy.py
 # python3 resolved once: a version-manager shim costs a quarter second per start.
-python3() { "$PY" "$@"; }
 PY=$(command python3 -c 'import sys; print(sys.executable)')
 T=$(mktemp -d /tmp/gillab-check-peers.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -30,10 +33,11 @@ check() {
     local name=$1 out; shift
     if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$out"; fi
 }
+validate() { "$PY" "$LAB" validate "$@"; }
 
 # run PROGRAM ARGS...: with a time limit; sets rc, err.
 run() {
-    timeout -k 5 120 "$@" >"$T/out" 2>"$T/err"
+    timeout -k 5 120 "$@" >"$T/out" 2>"$T/err" </dev/null
     rc=$?
     err=$(cat "$T/err")
 }
@@ -50,11 +54,38 @@ def fails(n):
     return n // 0
 EOF
 
-# ---- the header ---------------------------------------------------------------------------
+# ---- the facts come from gillab -------------------------------------------------------------
 gh=$("$G" csv-header 2>&1)
-ph=$(python3 "$PEER" --header 2>&1)
+ph=$("$PY" "$PEER" --header 2>&1)
 if [ -n "$gh" ] && [ "$gh" = "$ph" ]; then ok "peer.py --header equals gillab csv-header"
 else bad "peer.py --header equals gillab csv-header" "gillab: $gh"$'\n'"peer:   $ph"; fi
+check "peer.py runs every scenario gillab lists" "$PY" - "$G" "$PEER" <<'EOF'
+import json, subprocess, sys
+gillab, peer = sys.argv[1], sys.argv[2]
+listed = [s["name"] for s in json.loads(subprocess.check_output([gillab, "scenarios", "--json"]))["scenarios"]]
+runs = subprocess.check_output([sys.executable, peer, "--scenarios"], universal_newlines=True).split()
+missing = [s for s in listed if s not in runs]
+assert listed and not missing, "gillab lists %s; peer.py runs %s; missing %s" % (listed, runs, missing)
+print("ok")
+EOF
+# A gillab whose table has one scenario more: the peer names it and says it cannot run it.
+cat >"$T/gillab-more" <<EOF
+#!/bin/sh
+if [ "\$1 \$2" = "scenarios --json" ]; then
+    "$G" scenarios --json | sed 's/"scenarios": *\[/"scenarios": [{"name": "sideways", "summary": "", "threads_means": "", "min_threads": 1, "max_threads": 256, "default_threads": 1, "sequential": false, "io_thread": false, "default": false, "options": ""},/'
+else
+    exec "$G" "\$@"
+fi
+EOF
+chmod +x "$T/gillab-more"
+run "$PY" "$PEER" "$T/w.py" --entry count --arg 1 --scenario sideways --gillab "$T/gillab-more"
+if [ "$rc" -eq 2 ] && grep -q "scenario sideways: gillab runs this scenario, but peer.py does not support it" "$T/err"
+then ok "a scenario gillab has and peer.py lacks: exit 2, named"
+else bad "a scenario gillab has and peer.py lacks: exit 2, named" "exit $rc: $err"; fi
+run "$PY" "$PEER" "$T/w.py" --entry count --arg 1 --gillab "$T/nosuch-gillab"
+if [ "$rc" -eq 2 ] && grep -q "gillab not found at $T/nosuch-gillab (from --gillab)" "$T/err"
+then ok "no gillab: exit 2, says where it looked"
+else bad "no gillab: exit 2, says where it looked" "exit $rc: $err"; fi
 
 # ---- the same scenarios under gillab and the peer, into one file -----------------------------
 shapes=("seq 2 all" "threads 2 1" "threads 2 all" "threads 3 0-1")
@@ -63,21 +94,22 @@ for s in "${shapes[@]}"; do
     run "$G" run "$T/w.py" --entry count --arg 20000 --gil py32 --scenario "$sc" --threads "$th" \
         --cpus "$cpus" --csv "$T/same.csv" --quiet
     [ "$rc" -eq 0 ] || bad "gillab $s" "$err"
-    run python3 "$PEER" "$T/w.py" --entry count --arg 20000 --scenario "$sc" --threads "$th" \
+    run "$PY" "$PEER" "$T/w.py" --entry count --arg 20000 --scenario "$sc" --threads "$th" \
         --cpus "$cpus" --csv "$T/same.csv" --quiet
     [ "$rc" -eq 0 ] || bad "peer $s" "$err"
 done
 if [ "$(head -n1 "$T/same.csv")" = "$gh" ]; then ok "the file gillab began has gillab's header"
 else bad "the file gillab began has gillab's header" "$(head -n1 "$T/same.csv")"; fi
-check "the mixed file passes the schema check" python3 "$LABTOOL" validate "$T/same.csv"
-check "peer and lab rows agree, scenario by scenario" python3 - "$T/same.csv" <<'EOF'
-import csv, sys
+check "the mixed file passes the schema check" validate "$T/same.csv"
+check "peer and lab rows agree, scenario by scenario" "$PY" - "$T/same.csv" "$G" <<'EOF'
+import csv, json, subprocess, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+schema = json.loads(subprocess.check_output([sys.argv[2], "csv-schema", "--json"]))["columns"]
+lock = [c["name"] for c in schema if c["source"] == "lock"]
+params = [c["name"] for c in schema if c["source"] == "design"]
 assert len(rows) == 8, "expected 8 rows (4 shapes x gillab, peer), got %d" % len(rows)
-same = ["lab_version", "workload", "entry", "args", "scenario", "threads", "cpus", "ncpus",
-        "cpu_list", "rep", "status", "message"]
-lock = ["acquisitions", "releases", "switches", "futile_wakeups", "timeouts",
-        "drop_requests", "drops_honoured", "wait_s", "wait_max_s", "hold_s"]
+same = ["lab_version", "workload", "entry", "args", "scenario", "threads", "placement", "cpus",
+        "ncpus", "cpu_list", "rep", "status", "message"]
 for lab, peer in zip(rows[0::2], rows[1::2]):
     assert lab["design"] == "py32", lab["design"]
     assert peer["design"].startswith("cpython-"), peer["design"]
@@ -85,31 +117,30 @@ for lab, peer in zip(rows[0::2], rows[1::2]):
         assert lab[c] == peer[c], "%s: lab %r, peer %r (%s)" % (c, lab[c], peer[c], lab["scenario"])
     assert all(lab[c] != "" for c in lock), "lab row lacks lock columns"
     assert all(peer[c] == "" for c in lock), "peer row has lock columns"
-    assert peer["check_interval"] == peer["interval_us"] == "", "peer row has design parameters"
+    assert all(peer[c] == "" for c in params), "peer row has design parameters"
     assert lab["interval_us"] != "", "lab row lacks interval_us"
-    for c in ("wall_s", "user_s", "sys_s"):
-        float(peer[c])
-    assert peer["ctx_voluntary"].isdigit() and peer["ctx_involuntary"].isdigit()
     assert peer["io_iters"] == "" and peer["latency_p50_us"] == ""
+assert [r["placement"] for r in rows[1::2]] == ["all", "one", "all", "list"]
 print("ok")
 EOF
 
-# ---- convoy ----------------------------------------------------------------------------------
+# ---- convoy: rows and samples in files gillab began -------------------------------------------
 run "$G" run "$CONVOY" --entry cpu --arg 100000000 --scenario convoy --io-arg 5 --io-arg 1000 \
     --csv "$T/convoy.csv" --samples-csv "$T/samples.csv" --quiet
 [ "$rc" -eq 0 ] || bad "gillab convoy" "$err"
-run python3 "$PEER" "$CONVOY" --entry cpu --arg 100000000 --scenario convoy --io-arg 5 \
+run "$PY" "$PEER" "$CONVOY" --entry cpu --arg 100000000 --scenario convoy --io-arg 5 \
     --io-arg 1000 --reps 2 --csv "$T/convoy.csv" --samples-csv "$T/samples.csv" --quiet
-[ "$rc" -eq 0 ] || bad "peer convoy" "$err"
+if [ "$rc" -eq 0 ]; then ok "the peer appends to the samples file gillab began (same header)"
+else bad "the peer appends to the samples file gillab began (same header)" "$err"; fi
 check "convoy: peer rows match the lab's, one sample per wake-up" \
-    python3 - "$T/convoy.csv" "$T/samples.csv" <<'EOF'
+    "$PY" - "$T/convoy.csv" "$T/samples.csv" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 samples = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert len(rows) == 3, "expected 3 convoy rows, got %d" % len(rows)
 lab, peers = rows[0], rows[1:]
 for p in peers:
-    for c in ("workload", "entry", "args", "scenario", "threads", "cpus", "io_iters"):
+    for c in ("workload", "entry", "args", "scenario", "threads", "placement", "cpus", "io_iters"):
         assert p[c] == lab[c], "%s: lab %r, peer %r" % (c, lab[c], p[c])
     assert p["io_iters"] == "5", p["io_iters"]
     for c in ("latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us"):
@@ -123,66 +154,102 @@ for p in peers:
 assert [p["rep"] for p in peers] == ["1", "2"]
 print("ok")
 EOF
-check "convoy file passes the schema check" python3 "$LABTOOL" validate "$T/convoy.csv"
+check "convoy files pass the schema check" validate "$T/convoy.csv" "$T/samples.csv"
 
-# ---- a workload error -------------------------------------------------------------------------
-run python3 "$PEER" "$T/w.py" --entry fails --arg 1 --threads 2 --reps 2 --csv "$T/err.csv"
-if [ "$rc" -eq 1 ] && python3 - "$T/err.csv" <<'EOF'
+# ---- every repetition is recorded, numbered from --first-rep ------------------------------------
+run "$PY" "$PEER" "$T/w.py" --entry fails --arg 1 --threads 2 --warmup 1 --reps 2 --first-rep 4 \
+    --csv "$T/err.csv"
+if [ "$rc" -eq 1 ] && "$PY" - "$T/err.csv" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
-assert len(rows) == 2, rows            # the other repetitions go on
+assert [r["rep"] for r in rows] == ["", "4", "5"], [r["rep"] for r in rows]
 for r in rows:
     assert r["status"] == "error", r["status"]
-    assert r["message"].startswith("ZeroDivisionError"), r["message"]
+    assert "ZeroDivisionError" in r["message"], r["message"]
+assert rows[0]["message"].startswith("warm-up 1: ZeroDivisionError"), rows[0]["message"]
 EOF
-then ok "a workload error: exit 1, rows with status error and the message"
-else bad "a workload error: exit 1, rows with status error and the message" "exit $rc: $err"; fi
+then ok "a workload error: exit 1; a row per repetition, the failed warm-up's with an empty rep"
+else bad "a workload error: exit 1; a row per repetition, the failed warm-up's with an empty rep" \
+    "exit $rc: $err $(cat "$T/err.csv" 2>&1)"; fi
 
 # ---- bad input --------------------------------------------------------------------------------
 # refused NAME FRAGMENT -- ARGS...: exit 2, FRAGMENT on stderr, no CSV left behind.
 refused() {
     local name=$1 frag=$2; shift 3
     rm -f "$T/never.csv"
-    run python3 "$PEER" "$@" --csv "$T/never.csv"
+    run "$PY" "$PEER" "$@" --csv "$T/never.csv"
     local why=""
     [ "$rc" -eq 2 ] || why="exit $rc, expected 2"
     grep -qF -- "$frag" "$T/err" || why="$why; no '$frag' on stderr"
     [ -e "$T/never.csv" ] && why="$why; never.csv was created"
     if [ -z "$why" ]; then ok "refused: $name"; else bad "refused: $name: $why" "$err"; fi
 }
-refused "unknown scenario" "unknown scenario 'sideways'; scenarios: seq, threads, convoy" -- \
-    "$T/w.py" --entry count --arg 1 --scenario sideways
+allowed=$("$G" scenarios --json | "$PY" -c 'import json,sys; print(", ".join(s["name"] for s in json.load(sys.stdin)["scenarios"]))')
+refused "unknown scenario, with gillab's list" "--scenario: unknown 'diagonal'; allowed: $allowed" -- \
+    "$T/w.py" --entry count --arg 1 --scenario diagonal
 refused "--cpus not a list" "--cpus 'two'" -- "$T/w.py" --entry count --arg 1 --cpus two
 refused "--cpus a CPU this process may not use" "CPU 4096 is not available" -- \
     "$T/w.py" --entry count --arg 1 --cpus 4096
-refused "--threads out of range" "--threads 0: expected 1..256" -- \
+refused "--threads out of gillab's range" "--threads 0: expected 1..256" -- \
     "$T/w.py" --entry count --arg 1 --threads 0
+refused "convoy needs two threads" "--threads 1: expected 2..256 for --scenario convoy" -- \
+    "$T/w.py" --entry count --arg 1 --scenario convoy --threads 1
+refused "an I/O option outside convoy" "--io-entry: only for --scenario convoy" -- \
+    "$T/w.py" --entry count --arg 1 --io-entry io
+refused "--first-rep 0" "--first-rep 0: expected 1 or more" -- \
+    "$T/w.py" --entry count --arg 1 --first-rep 0
 refused "missing entry function" "defines no function 'nosuch'" -- "$T/w.py" --entry nosuch
 refused "missing file" "no such file" -- "$T/nosuch.py" --entry count --arg 1
 refused "lock options are gillab's" "--gil" -- "$T/w.py" --entry count --arg 1 --gil py32
 
 printf 'run_id,something,else\n1,2,3\n' >"$T/other.csv"
 cp "$T/other.csv" "$T/other.orig"
-run python3 "$PEER" "$T/w.py" --entry count --arg 1 --csv "$T/other.csv"
+run "$PY" "$PEER" "$T/w.py" --entry count --arg 1 --csv "$T/other.csv"
 if [ "$rc" -eq 2 ] && grep -q "header differs" "$T/err" && cmp -s "$T/other.csv" "$T/other.orig"
 then ok "refused: a CSV with another header, left as it was"
 else bad "refused: a CSV with another header, left as it was" "exit $rc: $err"; fi
 
-# ---- pypy3, when installed ----------------------------------------------------------------------
-if command -v pypy3 >/dev/null 2>&1; then
-    run pypy3 "$PEER" "$T/w.py" --entry count --arg 20000 --threads 2 --cpus 1 --csv "$T/pypy.csv"
-    if [ "$rc" -eq 0 ] && python3 "$LABTOOL" validate "$T/pypy.csv" 2>"$T/v" &&
-        python3 - "$T/pypy.csv" <<'EOF'
-import csv, re, sys
-r = list(csv.DictReader(open(sys.argv[1], newline="")))[0]
-assert re.match(r"^pypy-\d+\.\d+\.\d+$", r["design"]), r["design"]
-assert r["cpus"] == "1" and r["ncpus"] == "1", (r["cpus"], r["ncpus"])
+# ---- under every interpreter found ------------------------------------------------------------
+"$PY" "$LAB" peers --list >"$T/peers" 2>"$T/peers.err"
+n=$(wc -l <"$T/peers")
+if [ "$n" -ge 1 ] && grep -q "^cpython-3" "$T/peers"; then ok "the lab finds $n interpreter(s)"
+else bad "the lab finds the interpreters" "$(cat "$T/peers" "$T/peers.err")"; fi
+while IFS=$'\t' read -r name exe _; do
+    d=$T/under-$name
+    mkdir -p "$d"
+    why=""
+    run "$exe" "$PEER" "$T/w.py" --entry count --arg 20000 --scenario threads --threads 2 --cpus 1 \
+        --reps 2 --csv "$d/rows.csv" --quiet
+    [ "$rc" -eq 0 ] || why="$why threads: exit $rc: $err;"
+    run "$exe" "$PEER" "$T/w.py" --entry count --arg 20000 --scenario seq --threads 2 \
+        --csv "$d/rows.csv" --quiet
+    [ "$rc" -eq 0 ] || why="$why seq: exit $rc: $err;"
+    run "$exe" "$PEER" "$CONVOY" --entry cpu --arg 100000000 --scenario convoy --io-arg 3 \
+        --io-arg 1000 --csv "$d/rows.csv" --samples-csv "$d/samples.csv" --quiet
+    [ "$rc" -eq 0 ] || why="$why convoy: exit $rc: $err;"
+    run "$exe" "$PEER" --interpreter
+    [ "$(cat "$T/out")" = "$name" ] || why="$why --interpreter says '$(cat "$T/out")';"
+    [ "$(head -n1 "$d/rows.csv" 2>/dev/null)" = "$gh" ] || why="$why header is not gillab's;"
+    validate "$d/rows.csv" "$d/samples.csv" >"$d/v" 2>&1 || why="$why $(cat "$d/v")"
+    "$PY" - "$d/rows.csv" "$name" >"$d/c" 2>&1 <<'EOF' || why="$why $(cat "$d/c")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [r["design"] for r in rows] == [sys.argv[2]] * 4, [r["design"] for r in rows]
+assert [(r["scenario"], r["placement"], r["ncpus"], r["rep"]) for r in rows[:2]] == \
+    [("threads", "one", "1", "1"), ("threads", "one", "1", "2")], rows[:2]
+assert rows[3]["io_iters"] == "3", rows[3]["io_iters"]
 EOF
-    then ok "pypy3: a valid row, design pypy-X.Y.Z, pinned to one CPU"
-    else bad "pypy3: a valid row, design pypy-X.Y.Z, pinned to one CPU" "exit $rc: $err $(cat "$T/v")"; fi
-else
-    echo "note: pypy3 is not installed; its check is left out"
-fi
+    if [ -z "$why" ]; then ok "$name ($exe): threads, seq, convoy rows with gillab's header and types"
+    else bad "$name ($exe): threads, seq, convoy rows with gillab's header and types" "$why"; fi
+done <"$T/peers"
+
+# ---- what the lab says when a kind is missing ---------------------------------------------------
+mkdir -p "$T/bin" "$T/home"
+ln -s "$PY" "$T/bin/python3"
+out=$(env PATH="$T/bin" HOME="$T/home" "$PY" "$LAB" peers 2>&1)
+if grep -q "no CPython 2.7 found (PATH; no pyenv): the lab goes on without it" <<<"$out" &&
+    grep -q "no PyPy found" <<<"$out"; then ok "without pyenv, python2 or pypy3: one line per kind not found"
+else bad "without pyenv, python2 or pypy3: one line per kind not found" "$out"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

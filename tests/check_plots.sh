@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# check_plots.sh — plots/plots.sh draws every figure from the fixtures, at the
-# promised size, and refuses bad inputs without leaving images behind.
-# Run from the repository root: bash tests/check_plots.sh
+# check_plots.sh — `python3 mk/lab plots` (make plots) draws every figure from the
+# fixtures, at the promised size, and refuses bad inputs without leaving images
+# behind. The fixtures themselves are held to gillab: their header is `gillab
+# csv-header`, they pass the schema check, and make_fixtures.py rewrites them as
+# they are (regenerate them when gillab's schema or registry changes).
+# Env: GILLAB (release binary). Run from the repository root: bash tests/check_plots.sh
 set -u
 cd "$(dirname "$0")/.."
+export GILLAB=${GILLAB:-$PWD/build/release/gillab}
 fixtures=tests/fixtures
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-plots.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -15,10 +19,10 @@ check() { # description command...
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
 
-# plots DATA OUT [VAR=value ...]: runs plots.sh with a time limit; stderr in $tmp/err.
+# plots DATA OUT [VAR=value ...]: make plots' command with a time limit; stderr in $tmp/err.
 plots() {
     local data=$1 outdir=$2; shift 2
-    env "$@" DATA="$data" OUT="$outdir" timeout -k 5 300 bash plots/plots.sh 2>"$tmp/err" >/dev/null
+    env "$@" DATA="$data" OUT="$outdir" timeout -k 5 300 python3 mk/lab plots 2>"$tmp/err" >/dev/null
 }
 
 # png_size FILE: prints "WIDTHxHEIGHT" from the PNG's IHDR chunk.
@@ -35,10 +39,28 @@ fresh_data() { # a copy of the fixtures to spoil
     rm -rf "$tmp/data"; mkdir -p "$tmp/data"; cp "$fixtures"/*.csv "$tmp/data/"
 }
 
+# ---- the fixtures are gillab's --------------------------------------------------------
+header=$("$GILLAB" csv-header)
+for f in lab.csv convoy.csv sweep.csv; do
+    check "fixture $f has gillab's header (gillab csv-header)" \
+        [ "$(head -n1 "$fixtures/$f")" = "$header" ]
+done
+check "the fixtures pass the schema check (mk/lab validate)" \
+    python3 mk/lab validate "$fixtures"/lab.csv "$fixtures"/convoy.csv "$fixtures"/sweep.csv \
+    "$fixtures"/convoy_samples.csv
+mkdir -p "$tmp/regen"
+if python3 "$fixtures/make_fixtures.py" "$tmp/regen" 2>"$tmp/err"; then
+    stale=""
+    for f in "$fixtures"/*.csv; do cmp -s "$f" "$tmp/regen/$(basename "$f")" || stale="$stale $(basename "$f")"; done
+    check "make_fixtures.py rewrites the fixtures as they are (stale:${stale:- none})" [ -z "$stale" ]
+else
+    bad "make_fixtures.py runs"; sed 's/^/    /' "$tmp/err"
+fi
+
 # ---- the fixtures draw every figure -----------------------------------------------
 out=$tmp/out
-if plots "$fixtures" "$out"; then ok "plots.sh exits 0 on the fixtures"; else
-    bad "plots.sh exits 0 on the fixtures"; sed 's/^/    /' "$tmp/err"; fi
+if plots "$fixtures" "$out"; then ok "plots exits 0 on the fixtures"; else
+    bad "plots exits 0 on the fixtures"; sed 's/^/    /' "$tmp/err"; fi
 for name in runtime rates convoy sweep timeline-py26 timeline-py32; do
     png=$out/$name.png svg=$out/$name.svg
     check "$name.png is a non-empty PNG" eval '[ -s "$png" ] && is_png "$png"'
@@ -84,7 +106,8 @@ refuses() {
 }
 
 fresh_data
-sed -i '3s/^\(\([^,]*,\)\{19\}\)[^,]*/\1fast/' "$tmp/data/lab.csv"   # column 20: wall_s
+col=$(head -n1 "$fixtures/lab.csv" | tr ',' '\n' | grep -nx wall_s | cut -d: -f1)
+sed -i "3s/^\(\([^,]*,\)\{$((col - 1))\}\)[^,]*/\1fast/" "$tmp/data/lab.csv"
 refuses "non-numeric wall_s in lab.csv" lab.csv
 check "non-numeric wall_s: the error gives the line and column" eval 'grep -q "lab.csv:3: column wall_s" "$tmp/err"'
 
@@ -133,8 +156,8 @@ if plots "$tmp/data" "$o" TIMELINE_MS=abc; then bad "TIMELINE_MS=abc: exits non-
 check "TIMELINE_MS=abc: the error names it" err_names TIMELINE_MS
 
 # ---- a figure gnuplot fails on never reaches OUT -------------------------------------------
-# A gnuplot that draws the image and then reports failure: plots.sh must not
-# keep what it drew.
+# A gnuplot that draws the image and then reports failure: plots must not keep
+# what it drew.
 real=$(command -v gnuplot)
 mkdir -p "$tmp/bin"
 printf '#!/bin/sh\n"%s" "$@"\nexit 1\n' "$real" >"$tmp/bin/gnuplot"

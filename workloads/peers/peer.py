@@ -1,77 +1,94 @@
-#!/usr/bin/env python3
-"""peer.py -- run a gillab workload file under a real interpreter (python3, pypy3).
+#!/usr/bin/env python
+"""peer.py -- run a gillab workload file under a real interpreter, as `gillab run` would.
 
 The same .py workload that `gillab run` executes on the lab's VM runs here under the
-interpreter that runs this script, through the same scenarios, and becomes rows with
-exactly the lab's CSV columns. The design column names the interpreter
-(cpython-3.11.2, pypy-7.3.11); every lock and design-parameter column stays empty,
-because a real interpreter does not report its lock's events.
+interpreter that runs this script (CPython 2.7, CPython 3.6-3.13, PyPy), through the
+same scenarios, and becomes rows with exactly gillab's CSV columns. The design column
+names the interpreter (cpython-2.7.18, cpython-3.11.7, pypy-7.3.11); every lock and
+design-parameter column stays empty, because a real interpreter does not report its
+lock's events.
 
-    python3 workloads/peers/peer.py FILE --entry NAME [--arg V]...
-        [--scenario seq|threads|convoy] [--threads T] [--cpus 1|all|LIST]
-        [--reps R] [--warmup W] [--csv FILE] [--samples-csv FILE]
-        [--io-entry NAME] [--io-arg V]... [--design NAME] [--lab-version V] [--quiet]
-    python3 workloads/peers/peer.py --header      # print the CSV header and exit
-    python3 workloads/peers/peer.py --interpreter # print this interpreter's design name
+The facts come from gillab, never from a copy here: the CSV header (`gillab
+csv-header`), the scenarios and their thread limits (`gillab scenarios --json`) and
+the lab version (`gillab version`). gillab is found as --gillab PATH, else $GILLAB,
+else build/release/gillab of the tree this script lives in.
 
-Scenarios (as in gillab): seq -- one thread calls the entry T times in a row;
-threads -- T threads call it at once; convoy -- one thread runs the CPU entry
-(`cpu(limit)`) while another runs the I/O entry (`io(n, sleep_us)`, which returns its
-wake-up lateness samples in microseconds and sets the module global `done`).
+    python workloads/peers/peer.py FILE --entry NAME [--arg V]... [options]
+    python workloads/peers/peer.py --header        # gillab's CSV header, as written here
+    python workloads/peers/peer.py --interpreter   # this interpreter's design name
+    python workloads/peers/peer.py --identify      # its name and real executable
+    python workloads/peers/peer.py --scenarios     # the scenarios this driver runs
 
-Rows are appended with one os.write() each on an O_APPEND descriptor, so an
-interrupted run leaves every finished row intact and never half a row. The header is
-written only into a new or empty file; a file with a different header is refused
-(exit 2). Exit status: 0 every run ok, 1 a workload raised (its row has status
-error and the message), 2 usage, load or I/O errors.
+Rows are appended with one os.write() each on an O_APPEND descriptor under an flock,
+so an interrupted run leaves every finished row intact and never half a row. Every
+requested repetition runs and gets its row, as in gillab: a failed one has status
+error, a failed warm-up a row with an empty rep. Exit status: 0 every run ok, 1 a
+workload raised, 2 usage, load or I/O errors.
 
-Runs on CPython 3.9+ and PyPy 7.3 (Python 3.9 syntax, standard library only).
+Written to run unchanged on CPython 2.7 and 3.6+ and on PyPy: no f-strings, no
+importlib.util, no threading.Barrier, no datetime.timezone; on 2.7 the time module
+gets Python 3's perf_counter and monotonic (CLOCK_MONOTONIC), and every workload is
+compiled with Python 3's division and print (its `/` is true division everywhere).
 """
-import datetime
+import __future__
 import fcntl
-import importlib.util
+import json
 import math
 import os
+import platform
 import resource
 import socket
+import subprocess
 import sys
 import threading
 import time
+import types
 
-COLUMNS = (
-    "run_id,lab_version,started_utc,host,design,check_interval,tick_scale,lock,interval_us,"
-    "force_switching,refcounts,workload,entry,args,scenario,threads,placement,cpus,ncpus,cpu_list,"
-    "rep,wall_s,user_s,sys_s,others_cpu_s,steal_s,acquisitions,releases,switches,wakeups,"
-    "futile_wakeups,unslept,timeouts,drop_requests,drops_honoured,yields,blocks,wait_s,wait_max_s,"
-    "block_s,hold_s,interval_wall_us,ctx_voluntary,"
-    "ctx_involuntary,io_iters,io_iters_per_s,latency_p50_us,latency_p90_us,"
-    "latency_p99_us,latency_max_us,status,message"
-).split(",")
+# The convoy samples file's columns (gillab writes the same header; tests/check_peers.sh
+# compares the two).
 SAMPLE_COLUMNS = ["run_id", "design", "rep", "sample", "latency_us"]
 
-SCENARIOS = ("seq", "threads", "convoy")
-MAX_THREADS = 256
+# The scenarios this driver can run, by gillab's name. How many threads each starts and
+# which one is the I/O thread come from gillab's table (sequential, io_thread).
+SUPPORTED_SCENARIOS = ("seq", "threads", "convoy")
+
+# The columns a peer row fills; the rest of gillab's header stays empty.
+FILLED = ("run_id", "lab_version", "started_utc", "host", "design", "workload", "entry",
+          "args", "scenario", "threads", "placement", "cpus", "ncpus", "cpu_list", "rep",
+          "wall_s", "user_s", "sys_s", "ctx_voluntary", "ctx_involuntary", "io_iters",
+          "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
+          "latency_max_us", "status", "message")
+
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
+WORKLOAD_FLAGS = __future__.division.compiler_flag | __future__.print_function.compiler_flag
+
 USAGE = """usage: peer.py FILE --entry NAME [--arg V]... [options]
-       peer.py --header | --interpreter
+       peer.py --header | --interpreter | --identify | --scenarios
 options (as gillab run):
   --entry NAME          the workload function to call
   --arg V               an integer argument for it (repeatable)
-  --scenario S          seq | threads | convoy (default threads)
-  --threads T           1..256 (default 1); seq: one thread calls the entry T times
+  --scenario NAME       one of gillab's scenarios (gillab scenarios; default: gillab's default)
+  --threads T           what T means depends on the scenario (gillab scenarios)
   --cpus C              1 (every thread on one CPU) | all (default) | LIST ("0,1", "0-1")
   --reps R              measured repetitions (default 1)
-  --warmup W            unrecorded warm-up repetitions (default 0)
+  --warmup W            unrecorded repetitions before them (a failed one is recorded)
+  --first-rep N         number the measured repetitions from N (default 1)
   --csv FILE            append one row per measured repetition
-  --samples-csv FILE    convoy: append the I/O thread's lateness samples
-  --io-entry NAME       convoy: the I/O thread's function (default io)
-  --io-arg V            convoy: an integer argument for it (repeatable)
-peer-only options:
-  --design NAME         the design column (default: this interpreter, e.g. cpython-3.11.2)
-  --lab-version V       the lab_version column (default: from gil/base/version.h)
+  --samples-csv FILE    one row per wake-up of the I/O thread [convoy]
+  --io-entry NAME       the I/O thread's function (default io) [convoy]
+  --io-arg V            an integer argument for it (repeatable) [convoy]
   --quiet               no per-repetition line on stderr
+peer-only options:
+  --gillab PATH         the gillab to ask for the header and scenarios ($GILLAB, else this tree's)
+  --design NAME         the design column (default: this interpreter, e.g. cpython-3.11.7)
+  --lab-version V       the lab_version column (default: gillab version)
+  --header              print the CSV header and exit
+  --interpreter         print this interpreter's design name and exit
+  --identify            print its design name and its real executable, tab-separated
+  --scenarios           print the scenarios this driver runs, one a line
+  --help                this help
 """
 
 
@@ -84,47 +101,164 @@ def say(msg):
     sys.stderr.flush()
 
 
-# ---- naming ---------------------------------------------------------------------
+def to_bytes(text):
+    return text if isinstance(text, bytes) else text.encode("utf-8")
+
+
+def to_text(data):
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")
+
+
+# ---- naming -----------------------------------------------------------------------------
 
 
 def interpreter_name():
-    """cpython-3.11.2, pypy-7.3.11, ... for the design column."""
-    impl = sys.implementation.name
+    """cpython-2.7.18, cpython-3.11.7, pypy-7.3.11, ... for the design column."""
+    impl = platform.python_implementation().lower()
     if impl == "pypy":
         v = sys.pypy_version_info
-        return "pypy-%d.%d.%d" % (v[0], v[1], v[2])
-    v = sys.version_info
+    else:
+        v = sys.version_info
     return "%s-%d.%d.%d" % (impl, v[0], v[1], v[2])
 
 
-def lab_version_from_tree():
-    """The lab version from gil/base/version.h beside this script's folder, or None."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    path = os.path.join(here, "..", "..", "gil", "base", "version.h")
+def real_executable():
+    return os.path.realpath(sys.executable) if sys.executable else ""
+
+
+# ---- a monotonic clock on every version ---------------------------------------------------
+
+
+def _clock():
+    """time.perf_counter where it exists; on 2.7 clock_gettime(CLOCK_MONOTONIC) through
+    ctypes (time.time only if even that fails: it is not monotonic)."""
+    if hasattr(time, "perf_counter"):
+        return time.perf_counter
     try:
-        with open(path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 3 and parts[:2] == ["#define", "GILLAB_VERSION"]:
-                    return parts[2].strip('"')
-    except OSError:
-        return None
-    return None
+        import ctypes
+
+        class Timespec(ctypes.Structure):
+            _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        gettime = libc.clock_gettime
+        gettime.argtypes = [ctypes.c_int, ctypes.POINTER(Timespec)]
+        clock_monotonic = 1  # <time.h> CLOCK_MONOTONIC on Linux
+
+        def now():
+            ts = Timespec()
+            if gettime(clock_monotonic, ctypes.byref(ts)) != 0:
+                raise OSError(ctypes.get_errno(), "clock_gettime failed")
+            return ts.tv_sec + ts.tv_nsec * 1e-9
+
+        now()
+        return now
+    except (ImportError, AttributeError, OSError):
+        return time.time
 
 
-# ---- CPU affinity -------------------------------------------------------------------
+clock = _clock()
+# The workloads call time.perf_counter() (and may call time.monotonic()), as Python 3
+# has them; Python 2.7's time module gets the same clock.
+if not hasattr(time, "perf_counter"):
+    time.perf_counter = clock
+if not hasattr(time, "monotonic"):
+    time.monotonic = clock
+
+
+def utc_now(fmt):
+    return time.strftime(fmt, time.gmtime())
+
+
+# ---- gillab: the header, the scenarios, the version ------------------------------------------
+
+
+def find_gillab(given):
+    if given:
+        path, how = given, "--gillab"
+    elif os.environ.get("GILLAB"):
+        path, how = os.environ["GILLAB"], "$GILLAB"
+    else:
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = os.path.normpath(os.path.join(here, "..", "..", "build", "release", "gillab"))
+        how = "this tree's build"
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise UsageError("gillab not found at %s (from %s): build it with `make release`, "
+                         "or give --gillab PATH" % (path, how))
+    return path
+
+
+def ask_gillab(gillab, *args):
+    try:
+        p = subprocess.Popen([gillab] + list(args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    except (OSError, IOError) as e:
+        raise UsageError("cannot run %s: %s" % (gillab, e.strerror))
+    out, err = p.communicate()
+    if p.returncode != 0:
+        raise UsageError("`%s %s` failed (exit %d): %s"
+                         % (gillab, " ".join(args), p.returncode, to_text(err).strip()))
+    return to_text(out)
+
+
+class Gillab(object):
+    """What this driver takes from gillab, asked once and only when needed."""
+
+    def __init__(self, given):
+        self.given = given
+        self._path = None
+        self._columns = None
+        self._scenarios = None
+        self._version = None
+
+    def path(self):
+        if self._path is None:
+            self._path = find_gillab(self.given)
+        return self._path
+
+    def columns(self):
+        if self._columns is None:
+            line = ask_gillab(self.path(), "csv-header").strip()
+            if not line:
+                raise UsageError("`%s csv-header` printed nothing" % self.path())
+            self._columns = line.split(",")
+            unknown = [c for c in FILLED if c not in self._columns]
+            if unknown:
+                raise UsageError("gillab's CSV header has no column %s, which peer.py fills; "
+                                 "peer.py and gillab disagree" % ", ".join(unknown))
+        return self._columns
+
+    def scenarios(self):
+        if self._scenarios is None:
+            try:
+                table = json.loads(ask_gillab(self.path(), "scenarios", "--json"))
+                self._scenarios = table["scenarios"]
+            except (ValueError, KeyError, TypeError):
+                raise UsageError("`%s scenarios --json` did not print the scenario table"
+                                 % self.path())
+        return self._scenarios
+
+    def version(self):
+        if self._version is None:
+            words = ask_gillab(self.path(), "version").split()
+            if len(words) < 2:
+                raise UsageError("`%s version` printed no version" % self.path())
+            self._version = words[1]
+        return self._version
+
+
+# ---- CPU affinity -------------------------------------------------------------------------
 #
-# os.sched_getaffinity/os.sched_setaffinity where the interpreter has them (CPython);
-# PyPy 7.3 lacks both, so the same Linux calls go through ctypes there. pid 0 means the
-# calling thread.
+# os.sched_getaffinity/os.sched_setaffinity where the interpreter has them (CPython 3.3+);
+# CPython 2.7 and PyPy lack both, so the same Linux calls go through ctypes there. pid 0
+# means the calling thread.
+
+_MASK_BYTES = 128  # 1024 CPUs, glibc's cpu_set_t
 
 
 def _libc():
     import ctypes
     return ctypes, ctypes.CDLL(None, use_errno=True)
-
-
-_MASK_BYTES = 128  # 1024 CPUs, glibc's cpu_set_t
 
 
 def get_affinity():
@@ -150,7 +284,7 @@ def set_affinity(cpus):
         raise OSError(err, "sched_setaffinity: %s" % os.strerror(err))
 
 
-# ---- command line -----------------------------------------------------------------
+# ---- command line ---------------------------------------------------------------------------
 
 
 def parse_int(opt, text):
@@ -161,16 +295,15 @@ def parse_int(opt, text):
 
 
 def parse_cpus(text, allowed):
-    """--cpus value -> (column text, sorted list of CPUs to run on)."""
+    """--cpus value -> (column text, placement, sorted list of CPUs to run on)."""
     allowed = sorted(allowed)
     if text == "all":
-        return "all", allowed
+        return "all", "all", allowed
     if text == "1":
-        return "1", allowed[:1]
+        return "1", "one", allowed[:1]
     cpus = set()
     for part in text.split(","):
-        part = part.strip()
-        lo_hi = part.split("-")
+        lo_hi = part.strip().split("-")
         try:
             if len(lo_hi) == 1:
                 lo = hi = int(lo_hi[0], 10)
@@ -188,46 +321,53 @@ def parse_cpus(text, allowed):
         raise UsageError("--cpus '%s': CPU %s is not available; this process may use %s"
                          % (text, " ".join(map(str, outside)), " ".join(map(str, allowed))))
     cpus = sorted(cpus)
-    return " ".join(map(str, cpus)), cpus
+    return " ".join(map(str, cpus)), "list", cpus
+
+
+TAKES_VALUE = {
+    "--entry": "entry", "--arg": "args", "--scenario": "scenario", "--threads": "threads",
+    "--cpus": "cpus", "--reps": "reps", "--warmup": "warmup", "--first-rep": "first_rep",
+    "--csv": "csv", "--samples-csv": "samples_csv", "--io-entry": "io_entry",
+    "--io-arg": "io_args", "--design": "design", "--lab-version": "lab_version",
+    "--gillab": "gillab",
+}
+FLAGS = {"--header": "header", "--interpreter": "interpreter", "--identify": "identify",
+         "--scenarios": "list_scenarios", "--quiet": "quiet"}
+LAB_ONLY = ("--gil", "--set", "--trace", "--trace-json")
+# Options that belong to particular scenarios: gillab's table lists them per scenario.
+SCENARIO_OPTIONS = {"samples_csv": "--samples-csv", "io_entry": "--io-entry",
+                    "io_args": "--io-arg"}
 
 
 def parse_args(argv):
     o = {
-        "file": None, "entry": None, "args": [], "scenario": "threads", "threads": None,
-        "cpus": "all", "reps": 1, "warmup": 0, "csv": None, "samples_csv": None,
-        "io_entry": None, "io_args": [], "design": None, "lab_version": None,
-        "quiet": False, "header": False, "interpreter": False,
+        "file": None, "entry": None, "args": [], "scenario": None, "threads": None,
+        "cpus": "all", "reps": 1, "warmup": 0, "first_rep": 1, "csv": None,
+        "samples_csv": None, "io_entry": None, "io_args": [], "design": None,
+        "lab_version": None, "gillab": None,
     }
-    takes_value = {
-        "--entry": "entry", "--arg": "args", "--scenario": "scenario",
-        "--threads": "threads", "--cpus": "cpus", "--reps": "reps", "--warmup": "warmup",
-        "--csv": "csv", "--samples-csv": "samples_csv", "--io-entry": "io_entry",
-        "--io-arg": "io_args", "--design": "design", "--lab-version": "lab_version",
-    }
-    lab_only = ("--gil", "--set", "--trace", "--trace-json")
+    for key in FLAGS.values():
+        o[key] = False
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
             sys.stdout.write(USAGE)
+            sys.stdout.flush()
             sys.exit(0)
-        if a == "--header":
-            o["header"] = True
-        elif a == "--interpreter":
-            o["interpreter"] = True
-        elif a == "--quiet":
-            o["quiet"] = True
-        elif a in lab_only:
+        if a in FLAGS:
+            o[FLAGS[a]] = True
+        elif a in LAB_ONLY:
             raise UsageError("%s: a peer interpreter has its own lock and no lock trace; "
                              "%s is an option of gillab run" % (a, a))
-        elif a in takes_value:
+        elif a in TAKES_VALUE:
             if i + 1 >= len(argv):
                 raise UsageError("option %s needs a value" % a)
             i += 1
-            key, val = takes_value[a], argv[i]
+            key, val = TAKES_VALUE[a], argv[i]
             if key in ("args", "io_args"):
                 o[key].append(parse_int(a, val))
-            elif key in ("threads", "reps", "warmup"):
+            elif key in ("threads", "reps", "warmup", "first_rep"):
                 o[key] = parse_int(a, val)
             else:
                 o[key] = val
@@ -238,47 +378,63 @@ def parse_args(argv):
         else:
             o["file"] = a
         i += 1
-    if o["header"] or o["interpreter"]:
-        return o
+    return o
+
+
+def check_args(o, scenarios):
+    """Check the options against gillab's scenario table; returns the scenario."""
     if o["file"] is None:
         raise UsageError("missing FILE; usage: peer.py FILE --entry NAME [--arg V]...")
     if o["entry"] is None:
         raise UsageError("missing --entry NAME: the function of %s to run" % o["file"])
-    if o["scenario"] not in SCENARIOS:
-        raise UsageError("--scenario: unknown scenario '%s'; scenarios: %s"
-                         % (o["scenario"], ", ".join(SCENARIOS)))
-    if o["scenario"] == "convoy":
-        if o["threads"] is None:
-            o["threads"] = 2
-        if not 2 <= o["threads"] <= MAX_THREADS:
-            raise UsageError("--scenario convoy: needs --threads 2..%d (CPU threads + 1 I/O "
-                             "thread), got %d" % (MAX_THREADS, o["threads"]))
-        if o["io_entry"] is None:
-            o["io_entry"] = "io"
-    else:
-        if o["io_entry"] is not None or o["io_args"] or o["samples_csv"] is not None:
-            raise UsageError("--io-entry, --io-arg and --samples-csv need --scenario convoy")
-        if o["threads"] is None:
-            o["threads"] = 1
-        if not 1 <= o["threads"] <= MAX_THREADS:
-            raise UsageError("--threads %d: expected 1..%d" % (o["threads"], MAX_THREADS))
+    names = [s["name"] for s in scenarios]
+    if o["scenario"] is None:
+        default = [s for s in scenarios if s.get("default")]
+        o["scenario"] = default[0]["name"] if default else names[0]
+    if o["scenario"] not in names:
+        raise UsageError("--scenario: unknown '%s'; allowed: %s"
+                         % (o["scenario"], ", ".join(names)))
+    if o["scenario"] not in SUPPORTED_SCENARIOS:
+        raise UsageError("--scenario %s: gillab runs this scenario, but peer.py does not "
+                         "support it yet (peer.py runs: %s)"
+                         % (o["scenario"], ", ".join(SUPPORTED_SCENARIOS)))
+    sc = scenarios[names.index(o["scenario"])]
+    if sc.get("sequential") and sc.get("io_thread"):
+        raise UsageError("--scenario %s: gillab's table says it is both sequential and has "
+                         "an I/O thread; peer.py does not know how to run that" % sc["name"])
+    if o["threads"] is None:
+        o["threads"] = sc["default_threads"]
+    lo, hi = sc["min_threads"], sc["max_threads"]
+    if not lo <= o["threads"] <= hi:
+        raise UsageError("--threads %d: expected %d..%d for --scenario %s (%s)"
+                         % (o["threads"], lo, hi, sc["name"], sc.get("threads_means", "")))
+    allowed = sc.get("options", "").split()
+    for key, opt in sorted(SCENARIO_OPTIONS.items()):
+        if o[key] not in (None, []) and opt not in allowed:
+            having = [s["name"] for s in scenarios if opt in s.get("options", "").split()]
+            raise UsageError("%s: only for --scenario %s" % (opt, " or ".join(having) or "(none)"))
+    if sc.get("io_thread") and o["io_entry"] is None:
+        o["io_entry"] = "io"
     if o["reps"] < 1:
         raise UsageError("--reps %d: expected at least 1" % o["reps"])
     if o["warmup"] < 0:
         raise UsageError("--warmup %d: expected 0 or more" % o["warmup"])
-    return o
+    if o["first_rep"] < 1:
+        raise UsageError("--first-rep %d: expected 1 or more" % o["first_rep"])
+    return sc
 
 
-# ---- CSV ------------------------------------------------------------------------------
+# ---- CSV ------------------------------------------------------------------------------------
 
 
 def csv_field(value, free_text=False):
     """One field: '' for None. The free-text message column is quoted per RFC 4180
-    when it holds a comma or a quote; in every other column a comma, quote or line
-    break becomes '_' (as gillab writes them). Line breaks never survive."""
+    when it holds a comma or a quote; in every other column a comma or quote becomes
+    '_' (as gillab writes them). Line breaks never survive."""
     if value is None:
         return ""
-    s = str(value).replace("\r", " ").replace("\n", " ")
+    s = value if isinstance(value, str) else str(value)
+    s = s.replace("\r", " ").replace("\n", " ")
     if not free_text:
         return s.replace(",", "_").replace('"', "_")
     if "," in s or '"' in s:
@@ -290,53 +446,50 @@ def csv_line(values, columns):
     return ",".join(csv_field(v, c == "message") for v, c in zip(values, columns)) + "\n"
 
 
-def param_block(columns):
-    """(before, params, after): the design-parameter columns sit between `design`
-    and `workload`; gillab makes them from its registered designs."""
-    i, j = columns.index("design") + 1, columns.index("workload")
-    return columns[:i], columns[i:j], columns[j:]
-
-
-def compatible(have, want):
-    """A header peers may append to: the lab's columns, whatever design-parameter
-    columns gillab's registry puts between design and workload (peers leave them
-    empty)."""
-    if "design" not in have or "workload" not in have:
-        return False
-    hb, _, ha = param_block(have)
-    wb, _, wa = param_block(want)
-    return hb == wb and ha == wa
+def write_all(fd, data):
+    """The whole of data; a short write (a regular file makes one only when the disk is
+    full) is finished, and a failure truncates the file back to where it was."""
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        while data:
+            n = os.write(fd, data)
+            data = data[n:]
+    except (OSError, IOError):
+        os.ftruncate(fd, start)
+        raise
 
 
 class CsvFile(object):
-    """A lab CSV opened for appending. The header goes into a new or empty file
-    together with the first rows; a file with another header is refused. Every
-    append is one os.write() on an O_APPEND descriptor under an exclusive flock,
-    so an interrupted run never leaves half a row and two writers never both
-    write a header."""
+    """A lab CSV opened for appending. The header goes into a new or empty file together
+    with the first rows; a file with another header, or whose last line is incomplete,
+    is refused. Every append is one os.write() on an O_APPEND descriptor under an
+    exclusive flock, so an interrupted run never leaves half a row and two writers
+    never both write a header."""
 
     def __init__(self, path, columns):
         self.path = path
         self.wrote = False
+        self.fd = None
+        existed = os.path.exists(path)
         try:
-            existed = os.path.exists(path)
             self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as e:
+        except (OSError, IOError) as e:
             raise UsageError("%s: cannot open for appending: %s" % (path, e.strerror))
         self.created = not existed
         self.columns = list(columns)
         if os.fstat(self.fd).st_size == 0:
             return
         with open(path, "rb") as f:
-            first = f.readline().decode("utf-8", "replace").rstrip("\r\n")
+            first = to_text(f.readline()).rstrip("\r\n")
             f.seek(-1, os.SEEK_END)
             last = f.read(1)
         have = first.split(",")
         problem = None
-        if have != self.columns and not ("design" in columns and compatible(have, columns)):
-            where = next((i for i in range(max(len(have), len(columns)))
-                          if i >= len(have) or i >= len(columns) or have[i] != columns[i]), 0)
-            problem = ("its header differs from this lab's columns (column %d is '%s', "
+        if have != self.columns:
+            where = 0
+            while where < min(len(have), len(columns)) and have[where] == columns[where]:
+                where += 1
+            problem = ("its header differs from gillab's columns (column %d is '%s', "
                        "expected '%s'); write to a new file or move this one away"
                        % (where + 1, have[where] if where < len(have) else "",
                           columns[where] if where < len(columns) else ""))
@@ -345,14 +498,13 @@ class CsvFile(object):
         if problem:
             self.close()
             raise UsageError("%s: %s" % (path, problem))
-        self.columns = have
 
     def append(self, text):
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
             if os.fstat(self.fd).st_size == 0:
                 text = ",".join(self.columns) + "\n" + text
-            write_all(self.fd, text)
+            write_all(self.fd, to_bytes(text))
             self.wrote = True
         finally:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
@@ -364,22 +516,13 @@ class CsvFile(object):
         if self.created and not self.wrote and os.fstat(self.fd).st_size == 0:
             try:
                 os.unlink(self.path)
-            except OSError:
+            except (OSError, IOError):
                 pass
         os.close(self.fd)
         self.fd = None
 
 
-def write_all(fd, text):
-    """One os.write() of the whole text (a short write, which regular files do not
-    make short of a full disk, is finished rather than left half)."""
-    data = text.encode("utf-8")
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
-
-
-# ---- measuring --------------------------------------------------------------------------
+# ---- running ----------------------------------------------------------------------------------
 
 
 def describe_error(exc):
@@ -393,62 +536,86 @@ def percentile(sorted_values, p):
     return sorted_values[k - 1]
 
 
-def fmt_s(x):
-    return "%.6f" % x
+class Gate(object):
+    """Every party waits until the last one has arrived (what threading.Barrier does;
+    Python 2.7 has none)."""
+
+    def __init__(self, parties):
+        self.parties = parties
+        self.arrived = 0
+        self.cond = threading.Condition()
+
+    def wait(self):
+        with self.cond:
+            self.arrived += 1
+            if self.arrived >= self.parties:
+                self.cond.notify_all()
+            while self.arrived < self.parties:
+                self.cond.wait()
 
 
 class Outcome(object):
-    __slots__ = ("wall_s", "user_s", "sys_s", "nvcsw", "nivcsw", "error", "samples")
+    __slots__ = ("wall_s", "user_s", "sys_s", "nvcsw", "nivcsw", "error", "samples", "io_s")
 
     def __init__(self):
         self.error = None
         self.samples = None
+        self.io_s = None
 
 
-def run_once(mod, o):
+def is_int_list(value):
+    ints = (int, long) if sys.version_info[0] == 2 else (int,)  # noqa: F821 (2.7's long)
+    return isinstance(value, list) and all(isinstance(x, ints) and not isinstance(x, bool)
+                                           for x in value)
+
+
+def run_once(mod, o, sc):
     """One repetition of the scenario on a freshly loaded module; returns an Outcome."""
     entry = getattr(mod, o["entry"])
-    scenario = o["scenario"]
     results = {}
+    io_span = {}
     cpu_begun = threading.Semaphore(0)
 
-    def call(idx, fn, args, times, barrier, wait_for):
+    def call(idx, fn, args, times, gate, wait_for, is_io):
         try:
-            barrier.wait()
-            for _ in range(wait_for):  # convoy: the I/O thread waits for the CPU threads
+            gate.wait()
+            for _ in range(wait_for):  # the I/O thread waits until the CPU threads run
                 cpu_begun.acquire()
-            if scenario == "convoy" and wait_for == 0:
+            if sc.get("io_thread") and not is_io:
                 cpu_begun.release()
+            t0 = clock()
             value = None
             for _ in range(times):
                 value = fn(*args)
+            if is_io:
+                io_span["s"] = clock() - t0
             results[idx] = (None, value)
         except BaseException as e:  # a workload error ends this thread, not the run
             results[idx] = (describe_error(e), None)
 
-    if scenario == "seq":
-        jobs = [(entry, o["args"], o["threads"], 0)]
-    elif scenario == "threads":
-        jobs = [(entry, o["args"], 1, 0)] * o["threads"]
-    else:
+    if sc.get("sequential"):
+        jobs = [(entry, o["args"], o["threads"], 0, False)]
+    elif sc.get("io_thread"):
         ncpu = o["threads"] - 1
-        jobs = [(entry, o["args"], 1, 0)] * ncpu
-        jobs.append((getattr(mod, o["io_entry"]), o["io_args"], 1, ncpu))
+        jobs = [(entry, o["args"], 1, 0, False)] * ncpu
+        jobs.append((getattr(mod, o["io_entry"]), o["io_args"], 1, ncpu, True))
+    else:
+        jobs = [(entry, o["args"], 1, 0, False)] * o["threads"]
 
-    barrier = threading.Barrier(len(jobs) + 1)
+    gate = Gate(len(jobs) + 1)
     threads = []
-    for i, (fn, args, times, wait_for) in enumerate(jobs):
-        t = threading.Thread(target=call, args=(i, fn, args, times, barrier, wait_for),
+    for i, (fn, args, times, wait_for, is_io) in enumerate(jobs):
+        t = threading.Thread(target=call, args=(i, fn, args, times, gate, wait_for, is_io),
                              name="peer-%d" % i)
         t.daemon = True  # an interrupted peer must not wait for its workers
         t.start()
         threads.append(t)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
-    barrier.wait()
+    t0 = clock()
+    gate.wait()
     for t in threads:
         t.join()
-    t1 = time.perf_counter()
+    t1 = clock()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
 
     out = Outcome()
@@ -458,26 +625,23 @@ def run_once(mod, o):
     out.nvcsw = r1.ru_nvcsw - r0.ru_nvcsw
     out.nivcsw = r1.ru_nivcsw - r0.ru_nivcsw
     for i in range(len(jobs)):
-        err, value = results.get(i, ("thread ended without a result", None))
+        err, _ = results.get(i, ("thread ended without a result", None))
         if err is not None and out.error is None:
             out.error = err
-    if scenario == "convoy" and out.error is None:
+    if sc.get("io_thread") and out.error is None:
         samples = results[len(jobs) - 1][1]
-        if isinstance(samples, list) and all(isinstance(x, int) and not isinstance(x, bool)
-                                             for x in samples):
+        if is_int_list(samples):
             out.samples = samples
+            out.io_s = io_span.get("s")
         else:
-            out.error = ("convoy: %s() must return a list of ints (its wake-up latencies in us); "
-                         "got %.80s" % (o["io_entry"], repr(samples)))
+            out.error = ("%s: %s() must return a list of ints (its wake-up latencies in us); "
+                         "got %.80s" % (sc["name"], o["io_entry"], repr(samples)))
     return out
-
-
-# ---- the program ---------------------------------------------------------------------------
 
 
 class RunIds(object):
     def __init__(self):
-        self.stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.stamp = utc_now("%Y%m%dT%H%M%SZ")
         self.pid = os.getpid()
         self.n = 0
 
@@ -487,30 +651,36 @@ class RunIds(object):
 
 
 def load_module(path):
-    """FILE as a new module object (fresh globals), not as __main__."""
+    """FILE as a new module object (fresh globals), not as __main__, compiled with
+    Python 3's division and print on every version."""
     stem = os.path.splitext(os.path.basename(path))[0]
     name = "gillab_workload_" + "".join(c if c.isalnum() else "_" for c in stem)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise UsageError("%s: cannot be loaded as a Python module" % path)
-    mod = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(mod)
+        with open(path, "rb") as f:
+            source = f.read()
+    except (OSError, IOError) as e:
+        raise UsageError("%s: cannot read: %s" % (path, e.strerror))
+    try:
+        code = compile(source, path, "exec", WORKLOAD_FLAGS, True)
     except SyntaxError as e:
         raise UsageError("%s:%s:%s: %s" % (path, e.lineno, e.offset, e.msg))
+    mod = types.ModuleType(name)
+    mod.__file__ = path
+    try:
+        exec(code, mod.__dict__)
     except Exception as e:
         raise UsageError("%s: loading it failed: %s" % (path, describe_error(e)))
     return mod
 
 
-def check_workload(path, o):
-    """Load FILE once and check that its entry functions exist and take the
-    arguments given, before anything is run or written."""
+def check_workload(path, o, sc):
+    """Load FILE once and check that its entry functions exist and take the arguments
+    given, before anything is run or written."""
     if not os.path.isfile(path):
         raise UsageError("%s: no such file" % path)
     mod = load_module(path)
     wanted = [(o["entry"], len(o["args"]), "--entry")]
-    if o["scenario"] == "convoy":
+    if sc.get("io_thread"):
         wanted.append((o["io_entry"], len(o["io_args"]), "--io-entry"))
     for fname, nargs, opt in wanted:
         fn = getattr(mod, fname, None)
@@ -525,87 +695,100 @@ def check_workload(path, o):
 
 def main(argv):
     o = parse_args(argv)
-    if o["header"]:
-        sys.stdout.write(",".join(COLUMNS) + "\n")
-        return 0
     if o["interpreter"]:
         sys.stdout.write((o["design"] or interpreter_name()) + "\n")
         return 0
+    if o["identify"]:
+        sys.stdout.write("%s\t%s\n" % (interpreter_name(), real_executable()))
+        return 0
+    if o["list_scenarios"]:
+        sys.stdout.write("".join(s + "\n" for s in SUPPORTED_SCENARIOS))
+        return 0
+    gillab = Gillab(o["gillab"])
+    if o["header"]:
+        sys.stdout.write(",".join(gillab.columns()) + "\n")
+        return 0
+    sc = check_args(o, gillab.scenarios())
     design = o["design"] or interpreter_name()
-    lab_version = o["lab_version"] or lab_version_from_tree()
-    if lab_version is None:
-        raise UsageError("cannot find gil/base/version.h beside this script; give --lab-version V")
-    allowed = get_affinity()
-    cpus_text, cpus = parse_cpus(o["cpus"], allowed)
-    check_workload(o["file"], o)
+    lab_version = o["lab_version"] or gillab.version()
+    cpus_text, placement, cpus = parse_cpus(o["cpus"], get_affinity())
+    check_workload(o["file"], o, sc)
+    columns = gillab.columns()
     files = []
     try:
-        out_csv = CsvFile(o["csv"], COLUMNS) if o["csv"] else None
+        out_csv = CsvFile(o["csv"], columns) if o["csv"] else None
         files.append(out_csv)
         samples_csv = CsvFile(o["samples_csv"], SAMPLE_COLUMNS) if o["samples_csv"] else None
         files.append(samples_csv)
-        return run_reps(o, design, lab_version, cpus_text, cpus, out_csv, samples_csv)
+        where = {"cpus": cpus_text, "placement": placement, "ncpus": len(cpus),
+                 "cpu_list": " ".join(map(str, cpus))}
+        return run_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, samples_csv)
     finally:
         for f in files:
             if f is not None:
                 f.close()
 
 
-def run_reps(o, design, lab_version, cpus_text, cpus, out_csv, samples_csv):
-    columns = out_csv.columns if out_csv else COLUMNS
-    # Pin this thread before the workers exist: a new thread inherits its creator's
-    # CPU set, so every worker runs on exactly these CPUs.
+def run_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, samples_csv):
+    # Pin this thread before the workers exist: a new thread inherits its creator's CPU
+    # set, so every worker runs on exactly these CPUs.
     set_affinity(cpus)
-
     host = socket.gethostname()
     ids = RunIds()
     failures = 0
-    # Every repetition gets the module afresh (fresh globals, e.g. convoy's `done`),
-    # as every gillab repetition gets a fresh runtime.
-    for _ in range(o["warmup"]):
-        run_once(load_module(o["file"]), o)
-    for rep in range(1, o["reps"] + 1):
-        started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        out = run_once(load_module(o["file"]), o)
+    # Every repetition gets the module afresh (fresh globals, e.g. convoy's `done`), as
+    # every gillab repetition gets a fresh runtime. Warm-ups are recorded only when they
+    # fail (rep empty), as gillab records them.
+    plan = [(None, k + 1) for k in range(o["warmup"])]
+    plan += [(o["first_rep"] + k, None) for k in range(o["reps"])]
+    for rep, warmup_no in plan:
+        started = utc_now("%Y-%m-%dT%H:%M:%SZ")
+        out = run_once(load_module(o["file"]), o, sc)
+        if out.error is not None:
+            failures += 1
+        if rep is None and out.error is None:
+            continue
+        message = out.error
+        if rep is None:
+            message = "warm-up %d: %s" % (warmup_no, out.error)
         run_id = ids.next()
         row = dict.fromkeys(columns)
+        row.update(where)
         row.update({
             "run_id": run_id, "lab_version": lab_version, "started_utc": started,
             "host": host, "design": design, "workload": os.path.basename(o["file"]),
             "entry": o["entry"], "args": " ".join(str(a) for a in o["args"]),
-            "scenario": o["scenario"], "threads": o["threads"], "cpus": cpus_text,
-            "placement": {"all": "all", "1": "one"}.get(o["cpus"], "list"),
-            "ncpus": len(cpus), "cpu_list": " ".join(map(str, cpus)), "rep": rep,
-            "wall_s": fmt_s(out.wall_s), "user_s": fmt_s(out.user_s),
-            "sys_s": fmt_s(out.sys_s), "ctx_voluntary": out.nvcsw,
+            "scenario": sc["name"], "threads": o["threads"], "rep": rep,
+            "wall_s": "%.6f" % out.wall_s, "user_s": "%.6f" % out.user_s,
+            "sys_s": "%.6f" % out.sys_s, "ctx_voluntary": out.nvcsw,
             "ctx_involuntary": out.nivcsw,
-            "status": "ok" if out.error is None else "error", "message": out.error,
+            "status": "ok" if out.error is None else "error", "message": message,
         })
         if out.samples is not None:
             s = sorted(out.samples)
+            span = out.io_s if out.io_s else out.wall_s
             row["io_iters"] = len(s)
-            row["io_iters_per_s"] = "%.3f" % (len(s) / out.wall_s if out.wall_s > 0 else 0.0)
+            row["io_iters_per_s"] = "%.3f" % (len(s) / span if span > 0 else 0.0)
             if s:
                 row["latency_p50_us"] = percentile(s, 50)
                 row["latency_p90_us"] = percentile(s, 90)
                 row["latency_p99_us"] = percentile(s, 99)
                 row["latency_max_us"] = s[-1]
-            if samples_csv is not None and out.samples:
+            if samples_csv is not None and out.samples and rep is not None:
                 samples_csv.append("".join(
-                    csv_line([run_id, design, rep, i + 1, x], samples_csv.columns)
+                    csv_line([run_id, design, rep, i + 1, x], SAMPLE_COLUMNS)
                     for i, x in enumerate(out.samples)))
-        if out.error is not None:
-            failures += 1
         if out_csv is not None:
             out_csv.append(csv_line([row.get(c) for c in columns], columns))
         if not o["quiet"] or out.error is not None:
             extra = ""
-            if out.samples is not None and out.samples:
+            if out.samples:
                 extra = ", io %d iters, latency p50 %s us" % (len(out.samples),
                                                               row["latency_p50_us"])
-            say("%s %s %s threads=%d cpus=%s rep %d: wall %.3f s, user %.3f s, sys %.3f s%s%s"
-                % (design, os.path.basename(o["file"]), o["scenario"], o["threads"], cpus_text,
-                   rep, out.wall_s, out.user_s, out.sys_s, extra,
+            say("%s %s %s threads=%d cpus=%s %s: wall %.3f s, user %.3f s, sys %.3f s%s%s"
+                % (design, os.path.basename(o["file"]), sc["name"], o["threads"],
+                   where["cpus"], "rep %d" % rep if rep is not None else "warm-up %d" % warmup_no,
+                   out.wall_s, out.user_s, out.sys_s, extra,
                    "" if out.error is None else ", error: " + out.error))
     return EXIT_RUNTIME if failures else 0
 
@@ -619,7 +802,11 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         say("interrupted; rows already written are complete")
         status = 130
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except (OSError, IOError) as e:
+        say("writing the output failed: %s" % e)
+        status = status or EXIT_USAGE
     sys.stderr.flush()
     # os._exit: daemon workers of an interrupted run must not hold the exit up.
     os._exit(status)

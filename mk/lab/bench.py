@@ -1,16 +1,16 @@
-#!/usr/bin/env python3
-"""bench.py -- `make bench`: speed figures, measured as ratios side by side.
+"""bench.py -- `bench` (make bench): speed figures, measured as ratios side by side.
 
 Never a pass/fail test: every figure is a median over rounds in which the contenders
 take turns (ABC CBA ..., or AB BA ... for a pair), so slow drift of the machine falls
-on every contender alike. Three parts, one table each on stdout:
+on every contender alike. Four parts, one table each on stdout:
 
   (a) ns per loop iteration of count.py's count(N): gillab --gil noop and --gil py32
       (one thread) against python3 timing count(N) with its own perf_counter;
       goal: gillab <= 0.5x python3's time.
   (b) the shapes, count(N) with N sized so that a run takes over 1 s: one thread doing
-      the work twice, two threads on one CPU, two threads on all CPUs, for py26,
-      py32 and none, with switches and futile wake-ups per second.
+      the work twice, two threads on one CPU, two threads on all CPUs, for every design
+      of gillab's registry that runs two threads, with switches and futile wake-ups
+      per second.
   (c) overheads: py32 against noop (one thread; goal <= 3%), py32 with --trace
       against without (two threads on all CPUs; goal <= 5%), none against noop (one
       thread: what atomic reference counts cost; no goal). Judged on the best round
@@ -22,9 +22,8 @@ on every contender alike. Three parts, one table each on stdout:
       of count(N) are run and subtracted, so start-up costs cancel out.
 
 Every gillab run is also a row of RESULTS/bench.csv (a fresh file per run; the
-previous one becomes bench.csv.prev). Progress goes to stderr.
-Environment: GILLAB, RESULTS, BENCH_PYTHON (default python3), QUICK=1 (small sizes
-and two rounds: a smoke run whose figures mean little).
+previous one becomes bench.csv.prev), its repetitions numbered 1, 2, ... per cell.
+Progress goes to stderr.
 """
 import csv
 import os
@@ -36,28 +35,27 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GILLAB = os.environ.get("GILLAB") or os.path.join(ROOT, "build", "release", "gillab")
-RESULTS = os.environ.get("RESULTS") or os.path.join(ROOT, "results")
-PYTHON = os.environ.get("BENCH_PYTHON") or "python3"
-WORKLOAD = os.path.join(ROOT, "workloads", "count.py")
-QUICK = os.environ.get("QUICK", "") not in ("", "0")
+import tables
+from facts import PEER_DRIVER
+from runs import Messages, two_digits
 
-# Sizes: seconds for one count(N), and rounds per part.
-if QUICK:
-    A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.05, 0.05, 0.05, 2, 1, 2
-else:
-    A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.5, 0.6, 0.4, 5, 3, 7
+GILLAB = RESULTS = PYTHON = WORKLOAD = CSV_PATH = None
+QUICK = False
+FACTS = None
+# Sizes: seconds for one count(N), and rounds per part (set by main).
+A_S = B_S = C_S = A_ROUNDS = B_ROUNDS = C_ROUNDS = None
+NEXT_REP = {}  # a bench.csv cell -> the rep number its next row gets
 
+# A timer for count(N) that any Python runs: the file executed into a fresh namespace.
 PY_TIMER = (
-    "import importlib.util, sys, time\n"
-    "spec = importlib.util.spec_from_file_location('count_workload', sys.argv[1])\n"
-    "m = importlib.util.module_from_spec(spec)\n"
-    "spec.loader.exec_module(m)\n"
+    "import sys, time\n"
+    "clock = getattr(time, 'perf_counter', time.time)\n"
+    "g = {'__name__': 'count_workload'}\n"
+    "exec(compile(open(sys.argv[1]).read(), sys.argv[1], 'exec'), g)\n"
     "n = int(sys.argv[2])\n"
-    "t = time.perf_counter()\n"
-    "m.count(n)\n"
-    "print('%.9f' % (time.perf_counter() - t))\n"
+    "t = clock()\n"
+    "g['count'](n)\n"
+    "print('%.9f' % (clock() - t))\n"
 )
 
 
@@ -70,38 +68,26 @@ def note(msg):
     sys.stderr.flush()
 
 
-class Progress(object):
+class Progress(Messages):
+    """The progress line, one step per run."""
+
     def __init__(self, total):
-        self.total, self.done, self.t0 = total, 0, time.monotonic()
-        self.tty = sys.stderr.isatty()
+        Messages.__init__(self, "bench")
+        self.jobs_total = self.units_total = total
 
     def step(self, label):
-        self.done += 1
-        el = time.monotonic() - self.t0
-        left = el / (self.done - 1) * (self.total - self.done + 1) if self.done > 1 else None
-        text = "[%d/%d] %d:%02d elapsed, ~%s left: %s" % (
-            self.done, self.total, el // 60, el % 60,
-            "?" if left is None else "%d:%02d" % (left // 60, left % 60), label)
-        if self.tty:
-            sys.stderr.write("\r\033[K" + text)
-        else:
-            sys.stderr.write("bench: " + text + "\n")
-        sys.stderr.flush()
-
-    def clear(self):
-        if self.tty:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
-CSV_PATH = os.path.join(RESULTS, "bench.csv")
+        self.progress(label)
+        self.units_done += 1
 
 
 def gillab(n, gil, scenario="threads", threads=1, cpus="all", extra=()):
     """One gillab run (one measured rep) appended to bench.csv; returns its row."""
+    cell = (n, gil, scenario, threads, cpus)
+    rep = NEXT_REP.get(cell, 1)
     cmd = [GILLAB, "run", WORKLOAD, "--entry", "count", "--arg", str(n), "--gil", gil,
            "--scenario", scenario, "--threads", str(threads), "--cpus", cpus, "--reps", "1",
-           "--csv", CSV_PATH, "--quiet"] + list(extra)
+           "--first-rep", str(rep), "--csv", CSV_PATH, "--quiet"] + list(extra)
+    NEXT_REP[cell] = rep + 1
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        universal_newlines=True)
     if p.returncode != 0:
@@ -123,14 +109,9 @@ def python3_seconds(n):
 
 
 def python3_name():
-    p = subprocess.run([PYTHON, os.path.join(ROOT, "workloads", "peers", "peer.py"),
-                        "--interpreter"], stdout=subprocess.PIPE, universal_newlines=True)
+    p = subprocess.run([PYTHON, PEER_DRIVER, "--interpreter"], stdout=subprocess.PIPE,
+                       universal_newlines=True)
     return p.stdout.strip() or PYTHON
-
-
-def two_digits(n):
-    s = "%d" % max(1, int(n))
-    return int(s[:2] + "0" * (len(s) - 2)) if len(s) > 2 else int(s)
 
 
 def size(target_s):
@@ -152,13 +133,7 @@ def med(xs):
 
 def table(headers, rows, left=1):
     """Aligned columns; the first `left` columns to the left, the rest to the right."""
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    return tables.table(headers, rows, "<" * left + ">" * (len(headers) - left))
 
 
 def turns(items, rounds):
@@ -209,13 +184,14 @@ SHAPES = [("seq", 2, "all", "seq: 1 thread, count(N) twice"),
 
 
 def part_b(n, prog):
-    configs = [(d, s) for d in ("py26", "py32", "none") for s in SHAPES]
+    designs = FACTS.lab_designs()
+    configs = [(d, s) for d in designs for s in SHAPES]
     rows_by = {c: [] for c in configs}
     for _, (d, s) in turns(configs, B_ROUNDS):
         prog.step("(b) %s %s" % (d, s[3]))
         rows_by[(d, s)].append(gillab(n, d, s[0], s[1], s[2]))
     out = []
-    for d in ("py26", "py32", "none"):
+    for d in designs:
         seq = med([float(r["wall_s"]) for r in rows_by[(d, SHAPES[0])]])
         for s in SHAPES:
             rs = rows_by[(d, s)]
@@ -330,9 +306,32 @@ def part_d(prog, pyname, tmpdir):
         table(["contender", "instr/iter", "vs noop", "vs python3"], out)] + verdicts)
 
 
-def main():
-    if not os.access(GILLAB, os.X_OK):
-        raise BenchError("%s is missing; build it first: make release" % GILLAB)
+def main(o, facts):
+    """The bench, with the settings of `python3 mk/lab bench` (o) and gillab's facts."""
+    global GILLAB, RESULTS, PYTHON, WORKLOAD, CSV_PATH, QUICK, FACTS
+    global A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS
+    GILLAB, FACTS, QUICK = facts.gillab, facts, o.quick
+    RESULTS, PYTHON, WORKLOAD = o.results, o.python, o.workload
+    CSV_PATH = os.path.join(RESULTS, "bench.csv")
+    if QUICK:
+        A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.05, 0.05, 0.05, 2, 1, 2
+    else:
+        A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.5, 0.6, 0.4, 5, 3, 7
+    try:
+        return run()
+    except BenchError as e:
+        note(str(e))
+        return 2
+    except KeyboardInterrupt:
+        note("interrupted; the finished runs are rows of %s" % CSV_PATH)
+        return 130
+
+
+def run():
+    missing = [d for d in ("noop", "py32", "none") if not FACTS.is_design(d)]
+    if missing:
+        raise BenchError("the bench compares noop, py32 and none; gillab designs has no %s"
+                         % ", ".join(missing))
     if not os.path.isfile(WORKLOAD):
         raise BenchError("%s is missing" % WORKLOAD)
     os.makedirs(RESULTS, exist_ok=True)
@@ -341,11 +340,12 @@ def main():
     pyname = python3_name()
     t0 = time.monotonic()
     note("sizing count(N) with gillab --gil noop")
-    n_a, n_b, n_c = size(A_S), None, None
+    n_a = size(A_S)
     n_b = two_digits(n_a * B_S / A_S)
     n_c = two_digits(n_a * C_S / A_S)
     have_valgrind = shutil.which("valgrind") is not None
-    total = (3 * A_ROUNDS + 9 * B_ROUNDS + 3 * 2 * C_ROUNDS) + (10 if have_valgrind else 0)
+    total = (3 * A_ROUNDS + 3 * len(FACTS.lab_designs()) * B_ROUNDS + 3 * 2 * C_ROUNDS) + \
+        (10 if have_valgrind else 0)
     prog = Progress(total)
     tmpdir = tempfile.mkdtemp(prefix="gillab-bench.")
     try:
@@ -356,32 +356,14 @@ def main():
             "(d) skipped: valgrind is not installed (mk/deps.sh installs it)"
     finally:
         prog.clear()
-        for f in os.listdir(tmpdir):
-            os.unlink(os.path.join(tmpdir, f))
-        os.rmdir(tmpdir)
+        shutil.rmtree(tmpdir, ignore_errors=True)
     el = time.monotonic() - t0
     print("gillab bench on %s, %d CPUs%s" % (os.uname().nodename, len(os.sched_getaffinity(0)),
                                               " (QUICK: sizes too small to mean much)"
                                               if QUICK else ""))
-    print("")
-    print(a)
-    print("")
-    print(b)
-    print("")
-    print(c)
-    print("")
-    print(d)
+    for part in (a, b, c, d):
+        print("")
+        print(part)
     print("")
     print("bench took %d:%02d; every gillab run is a row of %s" % (el // 60, el % 60, CSV_PATH))
     return 0
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as e:
-        note(str(e))
-        sys.exit(2)
-    except KeyboardInterrupt:
-        note("interrupted; the finished runs are rows of %s" % CSV_PATH)
-        sys.exit(130)
