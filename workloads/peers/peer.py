@@ -555,12 +555,28 @@ class Gate(object):
 
 
 class Outcome(object):
-    __slots__ = ("wall_s", "user_s", "sys_s", "nvcsw", "nivcsw", "error", "samples", "io_s")
+    __slots__ = ("wall_s", "user_s", "sys_s", "nvcsw", "nivcsw", "error", "samples", "io_s",
+                 "others_s", "steal_s")
 
     def __init__(self):
         self.error = None
         self.samples = None
         self.io_s = None
+        self.others_s = None
+        self.steal_s = None
+
+
+def machine_load():
+    """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat, or None
+    (as gillab's runner/load.c reads them)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        hz = float(os.sysconf("SC_CLK_TCK"))
+        user, nice, system, _idle, _iowait, irq, softirq, steal = [int(x) for x in fields[1:9]]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (user + nice + system + irq + softirq) / hz, steal / hz
 
 
 def is_int_list(value):
@@ -610,6 +626,7 @@ def run_once(mod, o, sc):
         t.daemon = True  # an interrupted peer must not wait for its workers
         t.start()
         threads.append(t)
+    load0 = machine_load()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = clock()
     gate.wait()
@@ -617,6 +634,7 @@ def run_once(mod, o, sc):
         t.join()
     t1 = clock()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
+    load1 = machine_load()
 
     out = Outcome()
     out.wall_s = t1 - t0
@@ -624,6 +642,10 @@ def run_once(mod, o, sc):
     out.sys_s = r1.ru_stime - r0.ru_stime
     out.nvcsw = r1.ru_nvcsw - r0.ru_nvcsw
     out.nivcsw = r1.ru_nivcsw - r0.ru_nivcsw
+    if load0 is not None and load1 is not None:
+        # what other processes took meanwhile: the machine's busy time less ours
+        out.others_s = max(0.0, (load1[0] - load0[0]) - (out.user_s + out.sys_s))
+        out.steal_s = max(0.0, load1[1] - load0[1])
     for i in range(len(jobs)):
         err, _ = results.get(i, ("thread ended without a result", None))
         if err is not None and out.error is None:
@@ -764,6 +786,9 @@ def run_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, samples_
             "ctx_involuntary": out.nivcsw,
             "status": "ok" if out.error is None else "error", "message": message,
         })
+        if out.others_s is not None:
+            row["others_cpu_s"] = "%.6f" % out.others_s
+            row["steal_s"] = "%.6f" % out.steal_s
         if out.samples is not None:
             s = sorted(out.samples)
             span = out.io_s if out.io_s else out.wall_s
