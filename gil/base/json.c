@@ -4,6 +4,7 @@
 #include "base/json.h"
 
 #include <math.h>
+#include <string.h>
 
 void json_str(FILE *out, const char *s)
 {
@@ -43,4 +44,19 @@ void json_num(FILE *out, double v)
         fprintf(out, "%.0f", v);
     else
         fprintf(out, "%.17g", v);
+}
+
+void json_csv_list(FILE *out, const char *line)
+{
+    fputc('[', out);
+    for (const char *p = line; *p && *p != '\n';) {
+        size_t n = strcspn(p, ",\n");
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        if (p != line)
+            fputc(',', out);
+        json_str(out, name);
+        p += n + (p[n] == ',');
+    }
+    fputc(']', out);
 }

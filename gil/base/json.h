@@ -16,5 +16,7 @@ void json_str(FILE *out, const char *s);
 void json_key(FILE *out, const char *key);
 /* A number: integral values without a fraction, others with %.17g. */
 void json_num(FILE *out, double v);
+/* A comma-separated line ("a,b,c", a trailing newline ignored) as a list of strings. */
+void json_csv_list(FILE *out, const char *line);
 
 #endif

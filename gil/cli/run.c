@@ -24,17 +24,18 @@ struct option_spec {
     enum opt_id id;
     bool lab;              /* a lab option: needs --entry */
     unsigned scn;          /* a scenario-only option: its SCN_OPT_* bit, else 0 */
-    const char *help;      /* one line; "%S" is replaced by the scenario names, "%D" by the designs */
+    const char *help;      /* one line; "%S" is replaced by the scenario names, "%D" by the designs,
+                              "%G" by the default design, "%C" by the default scenario */
 };
 
 static const struct option_spec options[] = {
     {"--entry", "NAME", OPT_ENTRY, false, 0,
      "load FILE as a module and call NAME in the scenario's threads"},
     {"--arg", "V", OPT_ARG, false, 0, "an integer argument for the entry (repeatable)"},
-    {"--gil", "NAME", OPT_GIL, false, 0, "the lock design: %D (default py32; see gillab designs)"},
+    {"--gil", "NAME", OPT_GIL, false, 0, "the lock design: %D (default %G; see gillab designs)"},
     {"--set", "NAME=VALUE", OPT_SET, false, 0,
      "a design parameter, e.g. interval=5ms (repeatable; see gillab designs)"},
-    {"--scenario", "NAME", OPT_SCENARIO, true, 0, "%S (default threads; see gillab scenarios)"},
+    {"--scenario", "NAME", OPT_SCENARIO, true, 0, "%S (default %C; see gillab scenarios)"},
     {"--threads", "T", OPT_THREADS, true, 0, "what T means depends on the scenario (gillab scenarios)"},
     {"--cpus", "1|all|LIST", OPT_CPUS, true, 0,
      "one CPU for every thread, every allowed CPU (default), or ids like 0,1 or 0-1"},
@@ -69,11 +70,15 @@ static void print_help_line(FILE *out, const struct option_spec *o)
     snprintf(left, sizeof left, "%s%s%s", o->flag, o->metavar ? " " : "", o->metavar ? o->metavar : "");
     size_t n = 0;
     for (const char *h = o->help; *h && n + 1 < sizeof help; h++) {
-        if (h[0] == '%' && (h[1] == 'S' || h[1] == 'D')) {
+        if (h[0] == '%' && (h[1] == 'S' || h[1] == 'D' || h[1] == 'G' || h[1] == 'C')) {
             if (h[1] == 'S')
                 scenario_names(names, sizeof names, ", ", 0);
-            else
+            else if (h[1] == 'D')
                 gil_design_names(names, sizeof names, ", ", 1);
+            else if (h[1] == 'G')
+                snprintf(names, sizeof names, "%s", gil_design_default->name);
+            else
+                snprintf(names, sizeof names, "%s", scenario_default->name);
             n += (size_t)snprintf(help + n, sizeof help - n, "%s", names);
             h++;
         } else {
@@ -177,7 +182,7 @@ int cmd_run(int argc, char **argv)
     char err[4096];
     const char *sets[32];
     int nsets = 0;
-    const char *gil_name = "py32";
+    const char *gil_name = gil_design_default->name;
     const char *cpus = NULL, *first_lab = NULL;
 
     for (int i = 0; i < argc; i++) {

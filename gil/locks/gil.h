@@ -206,6 +206,8 @@ struct gil {
 
 /* NULL-terminated list of every design. */
 extern const struct gil_design *const gil_designs[];
+/* The design a run uses when none is named. */
+extern const struct gil_design *const gil_design_default;
 const struct gil_design *gil_design_find(const char *name);
 /* The designs' names separated by `sep` ("py26, py32, none"), into buf; only
    those that allow at least `min_threads` threads at once. */

@@ -32,6 +32,9 @@ const struct gil_design *const gil_designs[] = {
     NULL,
 };
 
+/* `gillab run` without --gil. */
+const struct gil_design *const gil_design_default = &gil_design_py32;
+
 const struct gil_design *gil_design_find(const char *name)
 {
     for (const struct gil_design *const *d = gil_designs; *d; d++)
@@ -327,6 +330,7 @@ int gil_designs_json(FILE *out)
         json_key(out, "summary"), json_str(out, d->summary), fputc(',', out);
         json_key(out, "models"), json_str(out, d->models), fputc(',', out);
         json_key(out, "max_threads"), json_num(out, d->max_threads), fputc(',', out);
+        json_key(out, "default"), fputs(d == gil_design_default ? "true," : "false,", out);
         json_safety(out, d);
         fputc(',', out);
         json_key(out, "params");

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/panic.h"
 #include "base/version.h"
+#include "trace/trace.h"
 
 /* The column table in file order; the parameter marker has no name and col -1. */
 struct rec_column {
@@ -439,8 +440,20 @@ static int describe(FILE *out, bool json)
             describe_one(&d, c->name, type_name(c->type), c->meaning, "run");
         }
     }
-    if (json)
-        fputs("\n]}\n", out);
+    if (json) {
+        /* The other files gillab writes: the convoy samples and the traces. */
+        fputs("\n],\"samples\":", out);
+        json_csv_list(out, REC_SAMPLES_HEADER);
+        fputs(",\"trace\":", out);
+        json_csv_list(out, TRACE_CSV_HEADER);
+        fputs(",\"trace_events\":[", out);
+        for (int k = 0; k < TRACE_NKINDS; k++) {
+            if (k)
+                fputc(',', out);
+            json_str(out, trace_kind_name((enum trace_kind)k));
+        }
+        fputs("]}\n", out);
+    }
     return ferror(out) ? -1 : 0;
 }
 

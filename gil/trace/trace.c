@@ -182,7 +182,7 @@ int trace_write_csv(const struct trace *tr, FILE *out)
         qsort(refs, n, sizeof *refs, ref_cmp);
 
     errno = 0;
-    fputs("t_ns,thread,event\n", out);
+    fputs(TRACE_CSV_HEADER, out);
     for (size_t k = 0; k < n && !ferror(out); k++) {
         const struct trace_event *e = &tr->bufs[refs[k].buf].ev[refs[k].index];
         fprintf(out, "%" PRId64 ",%" PRIu32 ",%s\n", rel_ns(tr, e->t), e->thread,

@@ -114,7 +114,8 @@ void trace_stop(struct trace *tr);
 /* Export after every thread is joined (and, for stamps from trace_clock(),
    after trace_stop): the stamps are read as nanoseconds. Return 0 or an errno
    value. */
-int trace_write_csv(const struct trace *tr, FILE *out);   /* t_ns,thread,event */
+#define TRACE_CSV_HEADER "t_ns,thread,event\n"
+int trace_write_csv(const struct trace *tr, FILE *out);   /* TRACE_CSV_HEADER, then events */
 int trace_write_json(const struct trace *tr, FILE *out);
 
 #endif

@@ -10,7 +10,7 @@ import math
 import os
 import re
 
-from facts import DataError, SAMPLE_COLUMNS, TRACE_COLUMNS, TRACE_EVENTS
+from facts import DataError
 
 NUMERIC_TYPES = ("int", "seconds", "real")
 # The columns the tables and figures read from a results file.
@@ -77,9 +77,9 @@ def read_results(path, facts, allow_empty=False):
     return read_csv(path, RESULT_REQUIRED, numeric, allow_empty=allow_empty)
 
 
-def read_samples(path, allow_empty=False):
+def read_samples(path, facts, allow_empty=False):
     """convoy_samples.csv."""
-    return read_csv(path, SAMPLE_COLUMNS, ("rep", "sample", "latency_us"),
+    return read_csv(path, facts.sample_columns, ("rep", "sample", "latency_us"),
                     nonempty=("latency_us",), allow_empty=allow_empty)
 
 
@@ -88,14 +88,15 @@ def read_optional(path, reader, *args):
     return reader(path, *args) if os.path.exists(path) else None
 
 
-def trace_events(path):
+def trace_events(path, facts):
     """(t_ns, thread, event) of a trace file, checked line by line."""
+    columns, events = facts.trace_columns, facts.trace_events
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f, strict=True)
             header = next(reader, None)
-            if header is None or [h.strip() for h in header] != TRACE_COLUMNS:
-                raise DataError("%s:1: wrong header: expected %s" % (path, ",".join(TRACE_COLUMNS)))
+            if header is None or [h.strip() for h in header] != columns:
+                raise DataError("%s:1: wrong header: expected %s" % (path, ",".join(columns)))
             for rec in reader:
                 line = reader.line_num
                 if not rec:
@@ -109,9 +110,9 @@ def trace_events(path):
                 if not th.strip().isdigit():
                     raise DataError("%s:%d: column thread: '%s' is not a thread id"
                                     % (path, line, th))
-                if ev not in TRACE_EVENTS:
+                if ev not in events:
                     raise DataError("%s:%d: column event: '%s' is not one of %s"
-                                    % (path, line, ev, ", ".join(TRACE_EVENTS)))
+                                    % (path, line, ev, ", ".join(events)))
                 yield int(t.strip()), int(th.strip()), ev
     except UnicodeDecodeError:
         raise DataError("%s: not UTF-8 text" % path)
@@ -121,12 +122,12 @@ def trace_events(path):
         raise DataError("%s: %s" % (path, e.strerror))
 
 
-def scan_trace(path):
+def scan_trace(path, facts):
     """Go through a trace once: check it, and return its time span and threads."""
     first = last = None
     threads = set()
     n = 0
-    for t, th, _ in trace_events(path):
+    for t, th, _ in trace_events(path, facts):
         first = t if first is None else min(first, t)
         last = t if last is None else max(last, t)
         threads.add(th)

@@ -13,13 +13,6 @@ import subprocess
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PEER_DRIVER = os.path.join(ROOT, "workloads", "peers", "peer.py")
 
-# The convoy samples file (gillab's REC_SAMPLES_HEADER; gillab does not print it).
-SAMPLE_COLUMNS = ["run_id", "design", "rep", "sample", "latency_us"]
-# A trace file (gillab run --trace), and the events it may hold.
-TRACE_COLUMNS = ["t_ns", "thread", "event"]
-TRACE_EVENTS = ("request", "acquire", "release", "drop_request", "timeout",
-                "futile_wakeup", "block_enter", "block_exit")
-
 
 class LabError(Exception):
     """A set-up or usage problem: one line on stderr, exit status 2."""
@@ -58,7 +51,12 @@ class Facts(object):
         try:
             self.designs = json.loads(ask(self.gillab, "designs", "--json"))["designs"]
             self.scenarios = json.loads(ask(self.gillab, "scenarios", "--json"))["scenarios"]
-            self.schema = json.loads(ask(self.gillab, "csv-schema", "--json"))["columns"]
+            schema = json.loads(ask(self.gillab, "csv-schema", "--json"))
+            self.schema = schema["columns"]
+            # The convoy samples file, and a trace file with the events it may hold.
+            self.sample_columns = list(schema["samples"])
+            self.trace_columns = list(schema["trace"])
+            self.trace_events = tuple(schema["trace_events"])
         except (ValueError, KeyError, TypeError) as e:
             raise LabError("%s printed JSON the lab cannot read (%s)" % (self.gillab, e))
         self.header = ask(self.gillab, "csv-header").strip().split(",")

@@ -382,7 +382,7 @@ def merge_periods(periods, gap_ns):
     return out
 
 
-def prep_timeline(work, path, info, manifest):
+def prep_timeline(facts, work, path, info, manifest):
     design = os.path.basename(path)[len("trace-"):-len(".csv")] or "trace"
     width_ns = env_ms("TIMELINE_MS", 50.0) * 1e6
     if width_ns <= 0:
@@ -409,7 +409,7 @@ def prep_timeline(work, path, info, manifest):
         if b >= a:
             lst.append((ypos[th], a, b))
 
-    for t, th, ev in data.trace_events(path):
+    for t, th, ev in data.trace_events(path, facts):
         if ev == "request":
             asked_since[th] = t
         elif ev == "acquire":
@@ -492,13 +492,13 @@ def prepare(facts, data_dir, work, wanted, note):
     if "convoy" in wanted and os.path.exists(p("convoy.csv")):
         convoy = load(data.read_results, p("convoy.csv"), facts)
     if "convoy" in wanted and os.path.exists(p("convoy_samples.csv")):
-        samples = load(data.read_samples, p("convoy_samples.csv"))
+        samples = load(data.read_samples, p("convoy_samples.csv"), facts)
     if "sweep" in wanted and os.path.exists(p("sweep.csv")):
         sweep = load(data.read_results, p("sweep.csv"), facts)
     traces = []
     if "timeline" in wanted:
         for t in sorted(glob.glob(glob.escape(data_dir) + "/trace-*.csv")):
-            info = load(data.scan_trace, t)
+            info = load(data.scan_trace, t, facts)
             if info is not None:
                 traces.append((t, info))
     try:
@@ -517,7 +517,7 @@ def prepare(facts, data_dir, work, wanted, note):
     if "timeline" in wanted:
         if traces:
             for t, info in traces:
-                prep_timeline(work, t, info, manifest)
+                prep_timeline(facts, work, t, info, manifest)
         else:
             note("no trace-*.csv in %s; skipping the timelines (make them with "
                  "`gillab run ... --trace %s/trace-DESIGN.csv`)" % (data_dir, data_dir))

@@ -91,7 +91,7 @@ def summary(facts, folder, parts=("lab", "convoy", "sweep")):
         if "lab" in parts else None
     convoy = data.read_optional(p("convoy.csv"), data.read_results, facts, True) \
         if "convoy" in parts else None
-    samples = data.read_optional(p("convoy_samples.csv"), data.read_samples, True) \
+    samples = data.read_optional(p("convoy_samples.csv"), data.read_samples, facts, True) \
         if "convoy" in parts else None
     sweep = data.read_optional(p("sweep.csv"), data.read_results, facts, True) \
         if "sweep" in parts else None

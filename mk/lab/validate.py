@@ -13,7 +13,6 @@ types, and samples numbered 1..n per run.
 import csv
 import re
 
-from facts import SAMPLE_COLUMNS
 
 INT = re.compile(r"^\d+$")
 NUMBER = re.compile(r"^\d+(\.\d+)?([eE][-+]?\d+)?$")
@@ -179,15 +178,15 @@ def check_reps(facts, path, rows, problems):
                                " ".join(map(str, sorted(seen))), shown))
 
 
-def check_samples(path, records, problems):
+def check_samples(facts, path, records, problems):
+    columns = facts.sample_columns
     runs = {}
     for i, fields in enumerate(records[1:], 2):
         where = "%s:%d" % (path, i)
-        if len(fields) != len(SAMPLE_COLUMNS):
-            problems.append("%s: %d fields, the header has %d" % (where, len(fields),
-                                                                  len(SAMPLE_COLUMNS)))
+        if len(fields) != len(columns):
+            problems.append("%s: %d fields, the header has %d" % (where, len(fields), len(columns)))
             continue
-        r = dict(zip(SAMPLE_COLUMNS, fields))
+        r = dict(zip(columns, fields))
         for col, pat in (("rep", INT), ("sample", INT), ("latency_us", re.compile(r"^-?\d+$"))):
             if not pat.match(r[col]):
                 problems.append("%s: column %s = '%s': expected a whole number"
@@ -218,8 +217,8 @@ def validate(facts, path):
         records = list(csv.reader(text.splitlines(), strict=True))
     except csv.Error as e:
         return 0, ["%s: %s" % (path, e)]
-    if records[0] == SAMPLE_COLUMNS:
-        return check_samples(path, records, problems), problems
+    if records[0] == facts.sample_columns:
+        return check_samples(facts, path, records, problems), problems
     header = facts.header
     if records[0] != header:
         have = records[0]

@@ -44,9 +44,6 @@ import threading
 import time
 import types
 
-# The convoy samples file's columns (gillab writes the same header; tests/check_peers.sh
-# compares the two).
-SAMPLE_COLUMNS = ["run_id", "design", "rep", "sample", "latency_us"]
 
 # The scenarios this driver can run, by gillab's name. How many threads each starts and
 # which one is the I/O thread come from gillab's table (sequential, io_thread).
@@ -208,6 +205,7 @@ class Gillab(object):
         self.given = given
         self._path = None
         self._columns = None
+        self._sample_columns = None
         self._scenarios = None
         self._version = None
 
@@ -227,6 +225,17 @@ class Gillab(object):
                 raise UsageError("gillab's CSV header has no column %s, which peer.py fills; "
                                  "peer.py and gillab disagree" % ", ".join(unknown))
         return self._columns
+
+    def sample_columns(self):
+        """The convoy samples file's columns, from gillab's csv-schema."""
+        if self._sample_columns is None:
+            try:
+                self._sample_columns = list(json.loads(ask_gillab(self.path(), "csv-schema",
+                                                                  "--json"))["samples"])
+            except (ValueError, KeyError, TypeError):
+                raise UsageError("`%s csv-schema --json` did not list the samples file's columns"
+                                 % self.path())
+        return self._sample_columns
 
     def scenarios(self):
         if self._scenarios is None:
@@ -740,7 +749,7 @@ def main(argv):
     try:
         out_csv = CsvFile(o["csv"], columns) if o["csv"] else None
         files.append(out_csv)
-        samples_csv = CsvFile(o["samples_csv"], SAMPLE_COLUMNS) if o["samples_csv"] else None
+        samples_csv = CsvFile(o["samples_csv"], gillab.sample_columns()) if o["samples_csv"] else None
         files.append(samples_csv)
         where = {"cpus": cpus_text, "placement": placement, "ncpus": len(cpus),
                  "cpu_list": " ".join(map(str, cpus))}
@@ -801,7 +810,7 @@ def run_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, samples_
                 row["latency_max_us"] = s[-1]
             if samples_csv is not None and out.samples and rep is not None:
                 samples_csv.append("".join(
-                    csv_line([run_id, design, rep, i + 1, x], SAMPLE_COLUMNS)
+                    csv_line([run_id, design, rep, i + 1, x], samples_csv.columns)
                     for i, x in enumerate(out.samples)))
         if out_csv is not None:
             out_csv.append(csv_line([row.get(c) for c in columns], columns))
