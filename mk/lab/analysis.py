@@ -11,6 +11,8 @@ same way. Only rows with status ok count.
 import math
 import statistics
 
+import stats
+
 CLUSTER_FIELDS = ("workload", "entry", "args", "threads")
 PLACEMENT_RANK = {"one": 0, "list": 1, "all": 2}
 
@@ -109,6 +111,9 @@ class Cell(object):
         self.lo = min(self.walls) if self.walls else None
         self.hi = max(self.walls) if self.walls else None
         self.ratio = None  # to the cluster's sequential median, set by Cluster
+        # the ratio of geometric means to the sequential runs, with its 95% interval
+        self.ratio_gm = self.ratio_lo = self.ratio_hi = None
+        self.busy = sum(1 for r in rows if stats.busy(r))
 
     def rate(self, column):
         return rate(self.rows, column)
@@ -132,6 +137,7 @@ class Cluster(object):
         for c in self.cells:
             if self.seq_median and c.median is not None:
                 c.ratio = c.median / self.seq_median
+                c.ratio_gm, c.ratio_lo, c.ratio_hi = stats.ratio_ci(c.walls, seq[0].walls)
 
 
 def cluster_key(facts, row):

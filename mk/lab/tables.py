@@ -7,6 +7,11 @@ import os
 
 import analysis
 import data
+import stats
+
+# Where a shape's ratio to seq changes what it says: slower than one thread doing the
+# work (> 1.1), about even, faster (< 0.9).
+RATIO_THRESHOLDS = (0.9, 1.1)
 
 
 def fmt(x, spec, dash="-"):
@@ -25,20 +30,35 @@ def table(headers, rows, aligns):
 
 
 def lab_table(facts, rows):
-    out = []
+    out, flips, busy_runs = [], [], 0
     for c in analysis.clusters(facts, rows):
         for cell in c.cells:
-            out.append([c.label, analysis.shape_label(facts, cell.shape, c.key["threads"]),
-                        c.key["args"], len(cell.rows), fmt(cell.median, ".3f"),
+            label = analysis.shape_label(facts, cell.shape, c.key["threads"])
+            seq = analysis.is_sequential(facts, cell.shape)
+            busy_runs += cell.busy
+            out.append([c.label, label, c.key["args"], len(cell.rows),
+                        ("%d" % cell.busy) if cell.busy else "", fmt(cell.median, ".3f"),
                         "%.3f-%.3f" % (cell.lo, cell.hi) if cell.walls else "-",
-                        fmt(cell.ratio, ".2f"), fmt(cell.rate("switches"), ".0f"),
+                        fmt(cell.ratio, ".2f"),
+                        "-" if seq else stats.fmt_ci(cell.ratio_gm, cell.ratio_lo, cell.ratio_hi),
+                        fmt(cell.rate("switches"), ".0f"), fmt(cell.rate("wakeups"), ".0f"),
                         fmt(cell.rate("futile_wakeups"), ".0f")])
+            if not seq and stats.could_flip(cell.ratio_lo, cell.ratio_hi, RATIO_THRESHOLDS):
+                flips.append("%s, %s" % (c.label, label))
     wl = sorted({"%s:%s" % (r["workload"], r["entry"]) for r in analysis.ok_rows(rows)})
-    return "\n".join([
+    lines = [
         "lab: %s -- median wall time of the measured runs; x seq = median / that design's "
-        "seq median" % ", ".join(wl),
-        table(["design", "scenario", "args", "runs", "wall s", "min-max s", "x seq",
-               "switches/s", "futile/s"], out, "<<>>>>>>>")])
+        "seq median, with the ratio of geometric means and its 95%% interval; busy = runs "
+        "taken while other work kept over %g of a CPU busy" % (", ".join(wl), stats.BUSY_CPUS),
+        table(["design", "scenario", "args", "runs", "busy", "wall s", "min-max s", "x seq",
+               "ratio [95% CI]", "switches/s", "wakeups/s", "futile/s"], out, "<<>>>>>>>>>>")]
+    if busy_runs:
+        lines.append("warning: %d run(s) were taken on a busy machine (others_cpu_s, steal_s): "
+                     "their ratios may not be the lock's" % busy_runs)
+    if flips:
+        lines.append("warning: the conclusion could flip (the interval straddles %s) for: %s"
+                     % (" or ".join("%g" % t for t in RATIO_THRESHOLDS), "; ".join(flips)))
+    return "\n".join(lines)
 
 
 def convoy_table(facts, rows, samples):
