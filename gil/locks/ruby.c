@@ -46,7 +46,9 @@
  * by priority): gillab threads block only in time.sleep and have no priority.
  * Counted: a timer wait that ran out is a time-out; a timer interrupt set (not
  * already pending) is a drop request; a yield because of one is a drop honoured;
- * a real wake (not a time-out) that finds the lock owned is a futile wake-up.
+ * a real wake (not a time-out) that finds the lock owned is a futile wake-up
+ * (that includes the tail woken to take the timer role: it too was woken and
+ * found the lock owned).
  */
 #include <errno.h>
 #include <limits.h>
