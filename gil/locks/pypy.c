@@ -45,7 +45,8 @@
  * (Measured: PyPy 7.3.11 runs count.py's loop at 0.63 ns an iteration here, and
  * the lateness of convoy.py's I/O thread against its sleep length is a sawtooth
  * with a period of ~0.67 ms: the yield period, since waiter and holder lock into
- * phase. The model at 0.65 ms gives the same sawtooth within ~40 µs.)
+ * phase. The model at 0.65 ms gives the same sawtooth, within ~40 us for
+ * sleeps of 1.0 to 1.3 ms.)
  *
  * Counted: a timed wait that ran out is a time-out; a wait that was woken and
  * found both locks still taken is a futile wake-up; a periodic yield that

@@ -36,7 +36,9 @@
  * run bytecode; each holder is interrupted within a quantum of a waiter arriving.
  * The pathology is the convoy effect at a hundred times CPython 3's interval: a
  * thread back from a 1 ms sleep beside one CPU-bound thread waits for the rest of
- * the quantum the timer began ~100 ms earlier: Ruby 3.1 measures ~99 ms here.
+ * the quantum the timer began ~100 ms earlier, or a fresh one if the CPU thread
+ * re-queued after the sleeper's release: 99.1 or 100.2 ms here, in Ruby 3.1.2
+ * and in the model alike.
  *
  * Speed of the interpreter: none of this depends on it. Ruby's slice is wall
  * time (a timed wait), and so is the model's; the holder's check is the eval
