@@ -82,6 +82,7 @@ test-full: test
 
 lab: deps
 	$(Q)mk/deps.sh pypy3 || echo "lab: pypy3 could not be installed; the lab goes on without it" >&2
+	$(Q)mk/deps.sh ruby || echo "lab: ruby could not be installed; the lab goes on without it" >&2
 	$(Q)$(MAKE) --no-print-directory release
 	$(Q)QUICK=$(QUICK) python3 mk/lab lab
 

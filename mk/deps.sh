@@ -29,6 +29,7 @@ need python3    have python3
 for extra in "$@"; do
     case $extra in
         pypy3) need pypy3 have pypy3 ;;
+        ruby) need ruby have ruby ;;
         *) need "$extra" dpkg -s "$extra" ;;
     esac
 done

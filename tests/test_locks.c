@@ -151,6 +151,7 @@ struct outcome {
     long bad_ticks;                     /* yields that left a negative countdown or no lock */
     long missed;                        /* breaker seen set, yet the check said "no" */
     long max_gap;                       /* most checks between two slow paths */
+    long countdown[MAX_THREADS];        /* the tick countdown each thread's first slow path set */
     int waiter_got;                     /* the waiter of the drop-request test got the lock */
 };
 
@@ -172,7 +173,7 @@ struct worker {
     struct run *r;
     struct gil_thread t;
     int idx;
-    long checks, slow_paths, bad_ticks, missed, max_gap;   /* see struct outcome */
+    long checks, slow_paths, bad_ticks, missed, max_gap, countdown;   /* see struct outcome */
 };
 
 typedef void *(*worker_fn)(void *);
@@ -202,6 +203,7 @@ static void run_threads(struct run *r, int n, worker_fn fn)
         r->o->st[i] = w[i].t.st;
         r->o->checks[i] = w[i].checks;
         r->o->slow_paths[i] = w[i].slow_paths;
+        r->o->countdown[i] = w[i].countdown;
         r->o->bad_ticks += w[i].bad_ticks;
         r->o->missed += w[i].missed;
         if (w[i].max_gap > r->o->max_gap)
@@ -277,6 +279,8 @@ static void check_once(struct worker *w, long *since_slow)
         gil_yield(t);
         if (t->ticks < 0 || !t->holding)
             w->bad_ticks++;
+        if (w->slow_paths == 1)
+            w->countdown = t->ticks;
     } else if (pending) {
         w->missed++;
     }
@@ -520,11 +524,15 @@ static void test_lone_thread_yield_resets_ticks_and_never_waits_or_switches(void
             long bound = tick_bound(c);
             EXPECT(o->bad_ticks == 0, c, "%ld yields left a bad countdown", o->bad_ticks);
             EXPECT(o->checks[0] == LONE_CHECKS, c, "%ld", o->checks[0]);
-            /* gil_thread_init starts the countdown at 0: the first check is slow */
+            /* gil_thread_init starts the countdown at 0: the first check is slow.
+               Alone, nothing sets the eval breaker, so the slow path runs again
+               only when the countdown the design set runs out (py26: every
+               check_interval + 1 checks; the request-driven designs: never). */
+            long every = o->countdown[0] == LONG_MAX ? LONG_MAX : o->countdown[0] + 1;
+            EXPECT(o->slow_paths[0] == 1 + (LONE_CHECKS - 1) / every, c, "%ld slow paths, countdown %ld",
+                   o->slow_paths[0], o->countdown[0]);
             if (bound > 0)
-                EXPECT(o->slow_paths[0] == 1 + (LONE_CHECKS - 1) / bound, c, "%ld", o->slow_paths[0]);
-            else
-                EXPECT(o->slow_paths[0] == 1, c, "%ld slow paths", o->slow_paths[0]);
+                EXPECT(every == bound, c, "countdown %ld, check_interval + 1 = %ld", o->countdown[0], bound);
             EXPECT(s->acquisitions == s->releases, c, "%lu vs %lu", (unsigned long)s->acquisitions,
                    (unsigned long)s->releases);
             EXPECT(s->acquisitions == 1 + s->yields, c, "%lu", (unsigned long)s->acquisitions);
@@ -533,7 +541,7 @@ static void test_lone_thread_yield_resets_ticks_and_never_waits_or_switches(void
                    (unsigned long)s->futile_wakeups, (unsigned long)s->timeouts);
             EXPECT(s->drop_requests == 0 && s->drops_honoured == 0, c, "requests %lu honoured %lu",
                    (unsigned long)s->drop_requests, (unsigned long)s->drops_honoured);
-            if (bound < 0)  /* request-driven designs: alone, nothing ever asks it to drop */
+            if (bound < 0)  /* no tick-driven release: alone, nobody asks or waits to be yielded to */
                 EXPECT(s->yields == 0, c, "%lu", (unsigned long)s->yields);
             free_outcome(o);
         }
@@ -653,10 +661,66 @@ static void test_drop_request_honoured_within_bounded_instructions(void **state)
             if (bound > 0) {
                 /* py26: the holder offers the lock every check_interval + 1 checks */
                 EXPECT(o->max_gap <= bound, c, "gap %ld > %ld", o->max_gap, bound);
-            } else {
-                EXPECT(o->st[1].drop_requests >= 1, c, "the waiter never asked");
-                EXPECT(o->st[0].drops_honoured >= 1, c, "the holder never honoured a request");
             }
+            /* The waiter can only have had the lock through the holder's slow
+               path: the holder gave it up there at least once. */
+            EXPECT(o->st[0].yields >= 1, c, "the holder never gave the lock up in its slow path");
+            /* A drop honoured answers a request the waiter made, and a holder
+               whose every yield was a drop honoured (py32, fifo, ruby) was asked. */
+            EXPECT(o->st[0].drops_honoured <= o->st[1].drop_requests, c, "%lu honoured, %lu requested",
+                   (unsigned long)o->st[0].drops_honoured, (unsigned long)o->st[1].drop_requests);
+            if (o->st[0].yields == o->st[0].drops_honoured)
+                EXPECT(o->st[1].drop_requests >= 1, c, "the waiter never asked");
+            free_outcome(o);
+        }
+    }
+}
+
+/* ---- a blocking region hands the lock to a waiter ---------------------------------------- */
+
+static void *blocker_worker(void *arg)
+{
+    struct worker *w = arg;
+    struct run *r = w->r;
+    gil_take(&w->t);
+    /* release: orders our acquisition before the waiter's request */
+    atomic_store_explicit(&r->holding, 1, memory_order_release);
+    /* Around a blocking call, never reaching a check: the lock can reach the
+       waiter only through the release itself. */
+    gil_block_enter(&w->t);
+    /* acquire: pairs with the waiter's release store */
+    while (!atomic_load_explicit(&r->waiter_got, memory_order_acquire))
+        sched_yield();
+    gil_block_leave(&w->t);
+    gil_drop(&w->t);
+    return NULL;
+}
+
+static void *block_request_worker(void *arg)
+{
+    struct worker *w = arg;
+    return w->idx == 0 ? blocker_worker(arg) : waiter_worker(arg);
+}
+
+static void block_child(struct run *r) { run_threads(r, 2, block_request_worker); }
+
+static void test_blocking_region_hands_the_lock_to_a_waiter(void **state)
+{
+    (void)state;
+    struct cfg cfgs[MAX_CFGS];
+    for (const struct gil_design *const *dp = gil_designs; *dp; dp++) {
+        if (single_thread_only(*dp) || !is_serial(*dp))
+            continue;
+        int n = cfgs_for(*dp, VARY_ENUMS | VARY_BOOLS, cfgs);
+        for (int i = 0; i < n; i++) {
+            const struct cfg *c = &cfgs[i];
+            struct outcome *o = run_forked(c, block_child, WATCHDOG_S);
+            EXPECT(o->waiter_got == 1, c, "the waiter never got the lock");
+            EXPECT(o->st[0].blocks == 1 && o->st[0].yields == 0, c, "blocks %lu yields %lu",
+                   (unsigned long)o->st[0].blocks, (unsigned long)o->st[0].yields);
+            EXPECT(o->st[0].drops_honoured == 0, c, "%lu", (unsigned long)o->st[0].drops_honoured);
+            EXPECT(o->st[1].acquisitions == 1 && o->st[0].acquisitions == 2, c, "acquisitions %lu, %lu",
+                   (unsigned long)o->st[0].acquisitions, (unsigned long)o->st[1].acquisitions);
             free_outcome(o);
         }
     }
@@ -769,6 +833,11 @@ static void expect_stats_consistent(const struct cfg *c, const struct gil_stats 
     EXPECT(s->switches <= s->acquisitions, c, "%s", who);
     EXPECT(s->yields <= s->acquisitions, c, "%s", who);
     EXPECT(s->wait_max_ns <= s->wait_ns, c, "%s", who);
+    /* Time-outs and futile wake-ups happen inside waits: a thread that never
+       waited for the lock counts none. */
+    if (s->timeouts || s->futile_wakeups)
+        EXPECT(s->wait_ns > 0, c, "%s: %lu time-outs, %lu futile wake-ups, no wait", who,
+               (unsigned long)s->timeouts, (unsigned long)s->futile_wakeups);
 }
 
 static void test_stats_add_up_per_thread_and_summed(void **state)
@@ -814,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_lone_thread_yield_resets_ticks_and_never_waits_or_switches),
         cmocka_unit_test(test_mutual_exclusion_plain_counter_exact_with_4_threads),
         cmocka_unit_test(test_drop_request_honoured_within_bounded_instructions),
+        cmocka_unit_test(test_blocking_region_hands_the_lock_to_a_waiter),
         cmocka_unit_test(test_no_starvation_3_cpu_bound_threads_each_acquire_within_30s),
         cmocka_unit_test(test_threads_exiting_while_others_wait_never_deadlock),
         cmocka_unit_test(test_stats_add_up_per_thread_and_summed),

@@ -22,6 +22,8 @@ extern const struct gil_design gil_design_py32;
 extern const struct gil_design gil_design_none;
 extern const struct gil_design gil_design_fifo;
 extern const struct gil_design gil_design_noop;
+extern const struct gil_design gil_design_ruby;
+extern const struct gil_design gil_design_pypy;
 
 const struct gil_design *const gil_designs[] = {
     &gil_design_py26,
@@ -29,6 +31,8 @@ const struct gil_design *const gil_designs[] = {
     &gil_design_none,
     &gil_design_fifo,
     &gil_design_noop,
+    &gil_design_ruby,
+    &gil_design_pypy,
     NULL,
 };
 
