@@ -11,11 +11,12 @@ on every contender alike. Four parts, one table each on stdout:
       the work twice, two threads on one CPU, two threads on all CPUs, for every design
       of gillab's registry that runs two threads, with switches and futile wake-ups
       per second.
-  (c) overheads: py32 against noop (one thread; goal <= 3%), py32 with --trace
-      against without (two threads on all CPUs; goal <= 5%), none against noop (one
-      thread: what atomic reference counts cost; no goal). Judged on the best round
-      of each side (noise only adds time); the median of the per-round ratios is
-      shown beside it.
+  (c) the lab's own cost, one thread of count(N): every design against noop (the
+      bookkeeping of the lock layer and the design's uncontended path; goal <= 2%,
+      except the free-threaded designs, whose price is their reference counts and is
+      shown without a goal here), and --trace on against off for every design that
+      serialises (goal <= 5%). Judged on the best round of each side (noise only adds
+      time); the median of the per-round ratios is shown beside it.
   (d) the same single-thread comparisons as instructions per loop iteration,
       counted by valgrind's callgrind: repeatable whatever else the machine is
       doing, so they settle what (a) and (c) measure through the noise. Two sizes
@@ -199,30 +200,49 @@ def part_b(n, prog):
             out.append([d, s[3], "%.3f" % med(w), "%.3f-%.3f" % (min(w), max(w)),
                         "%.2f" % (med(w) / seq),
                         "%.0f" % med([per_s(r, "switches") for r in rs]),
+                        "%.0f" % med([per_s(r, "wakeups") for r in rs]),
                         "%.0f" % med([per_s(r, "futile_wakeups") for r in rs]),
                         "%.0f" % med([per_s(r, "ctx_involuntary") for r in rs
                                       if r["ctx_involuntary"]] or [0])])
     return "\n".join([
         "(b) shapes of count(%d) done twice, median over %d round(s) (x seq: time against the "
         "same design's one thread doing it twice)" % (n, B_ROUNDS),
-        table(["design", "shape", "wall s", "min-max s", "x seq", "switches/s", "futile/s",
-               "invol. ctx/s"], out, left=2)])
+        table(["design", "shape", "wall s", "min-max s", "x seq", "switches/s", "wakeups/s",
+               "futile/s", "invol. ctx/s"], out, left=2)])
+
+
+# The lab's budgets for its own cost, one thread (percent over the baseline).
+DESIGN_BUDGET = 2.0
+TRACE_BUDGET = 5.0
+
+
+def overhead_pairs(run, baseline="noop"):
+    """(label, budget or None, A, B) for part (c) and (d): every design against the
+    baseline, and tracing on against off for every design that serialises. `run(gil,
+    extra)` makes a contender."""
+    pairs = []
+    for d in FACTS.designs:
+        name = d["name"]
+        if name == baseline:
+            continue
+        free = d["vm_safety"] != "serial"
+        pairs.append(("%s against %s" % (name, baseline), None if free else DESIGN_BUDGET,
+                      run(baseline, ()), run(name, ())))
+    for d in FACTS.traced_designs():
+        pairs.append(("%s --trace on against off" % d, TRACE_BUDGET, run(d, ()),
+                      run(d, ("--trace", None))))
+    return pairs
 
 
 def part_c(n, prog, tmpdir):
     trace = os.path.join(tmpdir, "trace.csv")
-    pairs = [
-        ("py32 against noop, 1 thread", 3.0,
-         lambda: gillab(n, "noop"), lambda: gillab(n, "py32")),
-        ("py32 --trace on against off, 2 threads on all CPUs", 5.0,
-         lambda: gillab(n, "py32", threads=2),
-         lambda: gillab(n, "py32", threads=2, extra=("--trace", trace))),
-        ("none against noop, 1 thread (atomic refcounts)", None,
-         lambda: gillab(n, "noop"), lambda: gillab(n, "none")),
-    ]
+
+    def run(gil, extra):
+        extra = tuple(trace if x is None else x for x in extra)
+        return lambda: gillab(n, gil, extra=extra)
     out = []
     verdicts = []
-    for label, limit, run_a, run_b in pairs:
+    for label, limit, run_a, run_b in overhead_pairs(run):
         a, b, ratios = [], [], []
         for k in range(C_ROUNDS):
             order = [("A", run_a), ("B", run_b)] if k % 2 == 0 else [("B", run_b), ("A", run_a)]
@@ -245,15 +265,18 @@ def part_c(n, prog, tmpdir):
             verdicts.append("goal: %s <= %g%% (best of rounds): %+.1f%%, %s"
                             % (label, limit, best, goal(best <= limit)))
     return "\n".join([
-        "(c) overheads, count(%d), %d rounds in AB BA order; best = best B / best A - 1, "
-        "median = median over rounds of B/A - 1" % (n, C_ROUNDS),
+        "(c) the lab's own cost, one thread of count(%d), %d rounds in AB BA order; best = best "
+        "B / best A - 1, median = median over rounds of B/A - 1; free-threaded designs pay "
+        "for their reference counts (no goal here)" % (n, C_ROUNDS),
         table(["B against A", "best A s", "best B s", "best", "median", "range", "goal"], out)]
         + verdicts)
 
 
-def instructions(cmd):
-    """Instructions the command executes, counted by callgrind."""
-    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd,
+def instructions(cmd, only=None):
+    """Instructions the command executes, counted by callgrind; with `only`, just those
+    inside that function and what it calls."""
+    extra = ["--collect-atstart=no", "--toggle-collect=%s" % only] if only else []
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + extra + cmd,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)
     m = re.search(r"Collected : (\d+)", p.stderr)
     if p.returncode != 0 or not m:
@@ -269,41 +292,57 @@ def real_python():
     return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else PYTHON
 
 
+# The function every measured gillab thread runs (gil/runner/runner.c).
+WORKER = "worker_main"
+
+
 def part_d(prog, pyname, tmpdir):
     n1, n2 = (20000, 120000) if QUICK else (200000, 1200000)
     trace = os.path.join(tmpdir, "trace-d.csv")
     py = real_python()
 
-    def run(gil, extra=()):
+    def cmd(gil, extra):
+        extra = tuple(trace if x is None else x for x in extra)
         return lambda n: [GILLAB, "run", WORKLOAD, "--entry", "count", "--arg", str(n),
                           "--gil", gil, "--quiet"] + list(extra)
-    contenders = [
-        ("gillab --gil noop", run("noop")),
-        ("gillab --gil py32", run("py32")),
-        ("gillab --gil py32 --trace", run("py32", ("--trace", trace))),
-        ("gillab --gil none", run("none")),
-        ("%s" % pyname, lambda n: [py, "-c", PY_TIMER, WORKLOAD, str(n)]),
-    ]
+
+    def label(gil, extra):
+        return "gillab --gil %s%s" % (gil, " --trace" if extra else "")
+
     per_iter = {}
-    for label, cmd in contenders:
-        counts = []
-        for n in (n1, n2):
-            prog.step("(d) %s: count(%d) under callgrind" % (label, n))
-            counts.append(instructions(cmd(n)))
-        per_iter[label] = (counts[1] - counts[0]) / float(n2 - n1)
-    noop, pyth = per_iter["gillab --gil noop"], per_iter[pyname]
-    out = [[label, "%.1f" % v, "%+.2f%%" % ((v / noop - 1) * 100), "%.2fx" % (v / pyth)]
-           for label, v in per_iter.items()]
+
+    def count(gil, extra):
+        key = label(gil, extra)
+        if key not in per_iter:
+            counts = []
+            for n in (n1, n2):
+                prog.step("(d) %s: count(%d) under callgrind" % (key, n))
+                # the measured threads only: not the start-up, not the trace's export
+                counts.append(instructions(cmd(gil, extra)(n), only=WORKER))
+            per_iter[key] = (counts[1] - counts[0]) / float(n2 - n1)
+        return per_iter[key]
+
     verdicts = []
-    for label, base, limit in (("gillab --gil py32", "gillab --gil noop", 3.0),
-                               ("gillab --gil py32 --trace", "gillab --gil py32", 5.0)):
-        over = (per_iter[label] / per_iter[base] - 1) * 100
-        verdicts.append("goal: %s against %s <= %g%% (instructions): %+.2f%%, %s"
-                        % (label, base, limit, over, goal(over <= limit)))
+    rows = []
+    for name, limit, a, b in overhead_pairs(lambda gil, extra: (gil, extra)):
+        base, other = count(*a), count(*b)
+        over = (other / base - 1) * 100
+        rows.append([name, "%.1f" % base, "%.1f" % other, "%+.2f%%" % over,
+                     "-" if limit is None else "<= %g%%" % limit])
+        if limit is not None:
+            verdicts.append("goal: %s <= %g%% (instructions): %+.2f%%, %s"
+                            % (name, limit, over, goal(over <= limit)))
+    counts = []
+    for n in (n1, n2):
+        prog.step("(d) %s: count(%d) under callgrind" % (pyname, n))
+        counts.append(instructions([py, "-c", PY_TIMER, WORKLOAD, str(n)]))
+    pyth = (counts[1] - counts[0]) / float(n2 - n1)
+    noop = per_iter[label("noop", ())]
     return "\n".join([
-        "(d) instructions per loop iteration of count(N), one thread, counted by callgrind "
-        "(count(%d) minus count(%d), so start-up cancels)" % (n2, n1),
-        table(["contender", "instr/iter", "vs noop", "vs python3"], out)] + verdicts)
+        "(d) instructions per loop iteration of count(N), one thread, counted by callgrind in "
+        "the measured thread (count(%d) minus count(%d), so start-up cancels); %s: %.1f, "
+        "gillab --gil noop %.2fx of it" % (n2, n1, pyname, pyth, noop / pyth),
+        table(["B against A", "A instr/iter", "B instr/iter", "B vs A", "goal"], rows)] + verdicts)
 
 
 def main(o, facts):
@@ -344,8 +383,9 @@ def run():
     n_b = two_digits(n_a * B_S / A_S)
     n_c = two_digits(n_a * C_S / A_S)
     have_valgrind = shutil.which("valgrind") is not None
-    total = (3 * A_ROUNDS + 3 * len(FACTS.lab_designs()) * B_ROUNDS + 3 * 2 * C_ROUNDS) + \
-        (10 if have_valgrind else 0)
+    npairs = len(overhead_pairs(lambda gil, extra: None))
+    total = (3 * A_ROUNDS + 3 * len(FACTS.lab_designs()) * B_ROUNDS + npairs * 2 * C_ROUNDS) + \
+        (2 * (npairs + 2) if have_valgrind else 0)
     prog = Progress(total)
     tmpdir = tempfile.mkdtemp(prefix="gillab-bench.")
     try:
