@@ -63,7 +63,7 @@ $(eval $(call variant,release,$(CC),$(CFLAGS)))
 $(eval $(call variant,tsan,$(CLANG),$(TSAN_FLAGS)))
 $(eval $(call variant,asan,$(CLANG),$(ASAN_FLAGS)))
 
-.PHONY: all deps test test-full lab plots sweep bench race race-check race-score fuzz clean install $(VARIANTS)
+.PHONY: all deps test test-full lab plots sweep bench fidelity race race-check race-score fuzz clean install $(VARIANTS)
 .SECONDARY:
 
 all: release
@@ -98,6 +98,13 @@ sweep: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory release
 	$(Q)QUICK=$(QUICK) python3 mk/lab bench
+
+# Every model beside its original (CPython 2.7 and 3, PyPy, Ruby where installed).
+fidelity: deps
+	$(Q)mk/deps.sh pypy3 || echo "fidelity: pypy3 could not be installed; pypy is compared with nothing" >&2
+	$(Q)mk/deps.sh ruby || echo "fidelity: ruby could not be installed; ruby is compared with nothing" >&2
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)QUICK=$(QUICK) python3 mk/lab fidelity
 
 race: deps
 	$(Q)$(MAKE) --no-print-directory build/tsan/gillab

@@ -61,7 +61,7 @@ fi
 out=$tmp/out
 if plots "$fixtures" "$out"; then ok "plots exits 0 on the fixtures"; else
     bad "plots exits 0 on the fixtures"; sed 's/^/    /' "$tmp/err"; fi
-for name in runtime rates convoy sweep timeline-py26 timeline-py32; do
+for name in runtime rates convoy sweep fidelity timeline-py26 timeline-py32; do
     png=$out/$name.png svg=$out/$name.svg
     check "$name.png is a non-empty PNG" eval '[ -s "$png" ] && is_png "$png"'
     size=$(png_size "$png")
@@ -147,7 +147,7 @@ check "ONLY=sweep: sweep.png drawn at 1200x700" [ "$(png_size "$tmp/o-sweep/swee
 check "ONLY=sweep: nothing else drawn" [ "$(ls "$tmp/o-sweep" | tr '\n' ' ')" = "sweep.png sweep.svg " ]
 if plots "$tmp/sweep-only" "$tmp/o-bogus" ONLY=bogus; then bad "ONLY=bogus: exits non-zero"; else
     ok "ONLY=bogus: exits non-zero"; fi
-check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, rates, runtime, sweep, timeline"
+check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, fidelity, rates, runtime, sweep, timeline"
 
 fresh_data
 o=$tmp/o-env

@@ -152,6 +152,10 @@ struct gil_design {
     const char *name;           /* --gil NAME */
     const char *summary;        /* one line for `gillab designs` */
     const char *models;         /* the original, e.g. "CPython 3.2 Python/ceval_gil.h" */
+    /* The real interpreter that runs the original, as the lab names peers
+       ("cpython-2.7" matches cpython-2.7.18, "pypy" matches pypy-7.3.11); the
+       model is held against it by `make fidelity`. NULL: none to run. */
+    const char *original;
     const struct gil_param *params;
     size_t nparams;
     /* How many threads may run under it at once: 0 no limit of its own, 1 for a

@@ -265,6 +265,7 @@ const struct gil_design gil_design_py26 = {
     .name = "py26",
     .summary = "check interval: every N ticks the holder releases and re-acquires at once; no hand-off",
     .models = "CPython 2.7 Python/ceval.c (_Py_Ticker block) + Python/thread_pthread.h (USE_SEMAPHORES / condvar lock)",
+    .original = "cpython-2.7",
     .params = py26_params,
     .nparams = sizeof py26_params / sizeof py26_params[0],
     .create = py26_create,

@@ -212,6 +212,7 @@ const struct gil_design gil_design_py32 = {
     .name = "py32",
     .summary = "switch interval: a waiter that timed out asks the holder to drop; forced switch after the drop",
     .models = "CPython 3.2 Python/ceval_gil.h (take_gil/drop_gil), unchanged through 3.12 Python/ceval_gil.c",
+    .original = "cpython-3",
     .params = py32_params,
     .nparams = sizeof py32_params / sizeof py32_params[0],
     .create = py32_create,

@@ -292,6 +292,7 @@ const struct gil_design gil_design_pypy = {
                "that retries every 0.1 ms; periodic yield to the stealer only when someone waits",
     .models = "PyPy 7.3 rpython/translator/c/src/thread_gil.c (RPyGilAcquireSlowPath/RPyGilYieldThread) "
               "+ thread_pthread.c mutex2_t",
+    .original = "pypy",
     .params = pypy_params,
     .nparams = sizeof pypy_params / sizeof pypy_params[0],
     .create = pypy_create,

@@ -294,8 +294,9 @@ int gil_designs_describe(FILE *out)
         char threads[64];
         gil_params_defaults(d, defaults);
         describe_threads(d, threads, sizeof threads);
-        fprintf(out, "%s — %s\n    models: %s\n    threads: %s; the VM's own safety: %s\n", d->name,
-                d->summary, d->models, threads,
+        fprintf(out, "%s — %s\n    models: %s%s%s\n    threads: %s; the VM's own safety: %s\n",
+                d->name, d->summary, d->models, d->original ? "; held against " : "",
+                d->original ? d->original : "", threads,
                 gil_vm_safety_name(d->vm_safety ? d->vm_safety(defaults) : GIL_VM_SERIAL));
         if (d->nparams == 0)
             fprintf(out, "    parameters: none\n");
@@ -333,6 +334,7 @@ int gil_designs_json(FILE *out)
         json_key(out, "name"), json_str(out, d->name), fputc(',', out);
         json_key(out, "summary"), json_str(out, d->summary), fputc(',', out);
         json_key(out, "models"), json_str(out, d->models), fputc(',', out);
+        json_key(out, "original"), json_str(out, d->original), fputc(',', out);
         json_key(out, "max_threads"), json_num(out, d->max_threads), fputc(',', out);
         json_key(out, "default"), fputs(d == gil_design_default ? "true," : "false,", out);
         json_safety(out, d);

@@ -361,6 +361,7 @@ const struct gil_design gil_design_ruby = {
                "100 ms quantum; the holder hands over and re-queues at the tail",
     .models = "Ruby 3.1 thread_pthread.c (gvl_acquire_common/gvl_release_common/gvl_yield/do_gvl_timer), "
               "same in 2.6-3.2",
+    .original = "ruby",
     .params = ruby_params,
     .nparams = sizeof ruby_params / sizeof ruby_params[0],
     .create = ruby_create,

@@ -51,6 +51,8 @@ def common(p, results_help="the results folder (RESULTS; default results)"):
 QUICK_DEFAULTS = {
     "lab": {"reps": (3, 2), "warmup": (1, 0), "target_s": (0.3, 0.04), "io_iters": (100, 20)},
     "sweep": {"reps": (2, 1), "warmup": (1, 0), "target_s": (0.25, 0.03)},
+    "fidelity": {"reps": (5, 2), "target_s": (0.5, 0.05), "io_iters": (50, 10),
+                 "cal_rounds": (5, 2)},
 }
 
 
@@ -119,6 +121,31 @@ def parser():
     p.add_argument("--workload", metavar="FILE", default=COUNT_PY,
                    help="a file defining count(n)")
 
+    p = sub.add_parser("fidelity", formatter_class=formatter,
+                       help="every model beside its original, interleaved (make fidelity)",
+                       description="Each design beside the real interpreter that runs its "
+                                   "original, interleaved; results/fidelity.csv, a table with "
+                                   "verdicts, fidelity.png.")
+    common(p)
+    p.add_argument("--quick", action="store_true", default=quick_setting(),
+                   help="tiny sizes, two repetitions: a smoke run (QUICK=1)")
+    p.add_argument("--reps", metavar="R", type=int, default=env("FIDELITY_REPS"),
+                   help="repetitions, each running every pair and scenario (FIDELITY_REPS; "
+                        "default 5, quick 2)")
+    p.add_argument("--target-s", metavar="S", type=float, default=env("FIDELITY_TARGET_S"),
+                   help="seconds one count(N) takes on each contender (default 0.5, quick 0.05)")
+    p.add_argument("--io-iters", metavar="N", type=int, default=env("FIDELITY_IO_ITERS"),
+                   help="convoy: the I/O thread's sleeps (default 50, quick 10)")
+    p.add_argument("--io-sleep-us", metavar="US", type=int, default=1000,
+                   help="convoy: each sleep in us (default 1000)")
+    p.add_argument("--cal-rounds", metavar="K", type=int, default=None,
+                   help="runs of each side when measuring tick_scale (default 5, quick 2)")
+    p.add_argument("--no-plots", dest="plots", action="store_false", default=True,
+                   help="no fidelity.png")
+    p.add_argument("--workload", metavar="FILE", default=COUNT_PY, help="a file defining count(n)")
+    p.add_argument("--convoy", metavar="FILE", default=CONVOY_PY,
+                   help="a file defining cpu(limit) and io(n, sleep_us)")
+
     p = sub.add_parser("summary", formatter_class=formatter,
                        help="the tables of a results folder",
                        description="The lab, convoy and sweep tables of the files in DIR.")
@@ -134,7 +161,7 @@ def parser():
     p.add_argument("--out", metavar="DIR", default=env("OUT"),
                    help="the folder to draw into (OUT; default: DATA)")
     p.add_argument("--only", metavar="LIST", default=env("ONLY", ""),
-                   help="figures, comma-separated: runtime,rates,timeline,convoy,sweep (ONLY)")
+                   help="figures, comma-separated: runtime,rates,timeline,convoy,sweep,fidelity (ONLY)")
     gillab_option(p)
 
     p = sub.add_parser("validate", formatter_class=formatter,
@@ -159,7 +186,7 @@ def main(argv):
     for name, pair in QUICK_DEFAULTS.get(cmd, {}).items():
         if getattr(o, name) is None:
             setattr(o, name, pair[1] if o.quick else pair[0])
-    for name in ("reps", "io_iters", "io_sleep_us"):
+    for name in ("reps", "io_iters", "io_sleep_us", "cal_rounds"):
         if getattr(o, name, 1) < 1:
             raise LabError("--%s %d: expected 1 or more"
                            % (name.replace("_", "-"), getattr(o, name)))
@@ -180,6 +207,9 @@ def main(argv):
     if cmd == "bench":
         import bench
         return bench.main(o, facts)
+    if cmd == "fidelity":
+        import fidelity
+        return fidelity.run(o, facts)
     if cmd == "summary":
         import tables
         if not os.path.isdir(o.dir):

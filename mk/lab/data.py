@@ -83,6 +83,18 @@ def read_samples(path, facts, allow_empty=False):
                     nonempty=("latency_us",), allow_empty=allow_empty)
 
 
+# fidelity.csv's numeric columns (its columns are fidelity.FIDELITY_COLUMNS).
+FIDELITY_NUMERIC = ("reps", "model", "model_lo", "model_hi", "real", "real_lo", "real_hi",
+                    "ratio", "ratio_lo", "ratio_hi", "busy_runs")
+
+
+def read_fidelity(path, allow_empty=False):
+    """fidelity.csv (make fidelity's comparison)."""
+    import fidelity
+    return read_csv(path, fidelity.FIDELITY_COLUMNS, FIDELITY_NUMERIC,
+                    nonempty=("pair", "design", "original", "metric"), allow_empty=allow_empty)
+
+
 def read_optional(path, reader, *args):
     """reader(path, ...) when the file exists, else None."""
     return reader(path, *args) if os.path.exists(path) else None

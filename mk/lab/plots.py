@@ -24,7 +24,7 @@ import data
 from facts import ROOT, DataError
 
 PLOTDIR = os.path.join(ROOT, "plots")
-FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep")
+FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep", "fidelity")
 # style.gp's palette, by name; designs take them in registry order.
 PALETTE = ("c_vermillion", "c_blue", "c_green", "c_purple", "c_black", "c_orange", "c_sky",
            "c_yellow")
@@ -252,6 +252,57 @@ def prep_rates(facts, work, lab_path, rows, manifest, note):
     fig.set("subtitle", "%s; threads at once; median over repetitions, whiskers: min–max; "
                         "0: none at all"
             % analysis.describe_workload([r for c in clusters_ for r in c.rows]))
+    fig.finish(manifest)
+
+
+def prep_fidelity(facts, work, path, rows, manifest):
+    """One panel per metric: for each pair the model's and the original's means with
+    their 95% intervals, and the verdict above them."""
+    import fidelity
+    metrics = [m for m in fidelity.METRICS if any(r["metric"] == m[0] for r in rows)]
+    pairs = []
+    for r in rows:
+        if r["pair"] not in [p[0] for p in pairs]:
+            pairs.append((r["pair"], r["design"], r["original"]))
+    by = {(r["pair"], r["metric"]): r for r in rows}
+    blocks = []   # per metric: model rows, then original rows (two index blocks each)
+    tops = []
+    for metric, _, _, _ in metrics:
+        model, real = [], []
+        top = 0.0
+        for pi, (pair, _, _) in enumerate(pairs):
+            r = by.get((pair, metric))
+            if r is None:
+                continue
+            m, mlo, mhi = (analysis.num(r, k) for k in ("model", "model_lo", "model_hi"))
+            q, qlo, qhi = (analysis.num(r, k) for k in ("real", "real_lo", "real_hi"))
+            verdict = r["verdict"] if r["verdict"] in ("ok", "MISS") else ""
+            mark = {"ok": "ok", "MISS": "miss"}.get(verdict, "")
+            model.append([fmt(pi - 0.18), fmt(m), fmt(max(0.0, mlo) if mlo is not None else m),
+                          fmt(mhi if mhi is not None else m), data_str(mark)])
+            real.append([fmt(pi + 0.18), fmt(q), fmt(max(0.0, qlo) if qlo is not None else q),
+                         fmt(qhi if qhi is not None else q), data_str("")])
+            top = max([top] + [v for v in (m, mhi, q, qhi) if v is not None])
+        blocks += [model or [["NaN", "NaN", "NaN", "NaN", '""']],
+                   real or [["NaN", "NaN", "NaN", "NaN", '""']]]
+        tops.append(top * 1.25 if top > 0 else 1)
+    fig = Figure(work, "fidelity", "fidelity.gp")
+    fig.write_data(".dat", blocks)
+    fig.set("data", fig.path(".dat"))
+    fig.set("npanels", len(metrics))
+    fig.set("npairs", len(pairs))
+    fig.array("panel_title", [m[1] for m in metrics])
+    fig.array("panel_ymax", [t for t in tops])
+    # a metric judged as a factor spans decades from pair to pair: a log axis
+    fig.array("panel_log", [1 if m[2] == "factor" else 0 for m in metrics])
+    fig.raw("set xtics (%s)" % ", ".join("%s %d" % (gp_str(d + "\n" + o), i)
+                                         for i, (_, d, o) in enumerate(pairs)))
+    fig.colour_array("model_colour", [design_colour(facts, d) for _, d, _ in pairs] or ["c_black"])
+    fig.set("xmax", len(pairs) - 0.5)
+    reps = sorted({r["reps"] for r in rows})
+    fig.set("subtitle", "each model (left, its design's colour) beside its original (right, "
+                        "grey), interleaved; mean over %s repetitions, whiskers: 95%% interval; "
+                        "ok/miss: the model within its tolerance" % "/".join(reps))
     fig.finish(manifest)
 
 
@@ -495,6 +546,9 @@ def prepare(facts, data_dir, work, wanted, note):
         samples = load(data.read_samples, p("convoy_samples.csv"), facts)
     if "sweep" in wanted and os.path.exists(p("sweep.csv")):
         sweep = load(data.read_results, p("sweep.csv"), facts)
+    fidelity_rows = None
+    if "fidelity" in wanted and os.path.exists(p("fidelity.csv")):
+        fidelity_rows = load(data.read_fidelity, p("fidelity.csv"))
     traces = []
     if "timeline" in wanted:
         for t in sorted(glob.glob(glob.escape(data_dir) + "/trace-*.csv")):
@@ -531,6 +585,12 @@ def prepare(facts, data_dir, work, wanted, note):
             prep_sweep(facts, work, p("sweep.csv"), sweep, manifest, note)
         else:
             note("no sweep.csv in %s; skipping sweep (make it with `make sweep`)" % data_dir)
+    if "fidelity" in wanted:
+        if fidelity_rows is not None:
+            prep_fidelity(facts, work, p("fidelity.csv"), fidelity_rows, manifest)
+        else:
+            note("no fidelity.csv in %s; skipping fidelity (make it with `make fidelity`)"
+                 % data_dir)
     return manifest
 
 
