@@ -63,6 +63,11 @@ int rec_file_open(struct rec_file *f, const char *flag, const char *path, const 
         snprintf(err, errcap, "%s %s: %s", flag, path, strerror(ENOMEM));
         goto fail;
     }
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        set_err(f, err, errcap, "not a regular file");
+        goto fail;
+    }
     /* O_EXCL first, to know whether this process made the file. */
     f->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (f->fd >= 0)

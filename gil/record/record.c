@@ -126,6 +126,11 @@ static int outfile_open(struct rec_outfile *o, const char *flag, const char *pat
         return 0;
     o->flag = flag;
     o->path = path;
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        snprintf(err, errcap, "%s %s: not a regular file", flag, path);
+        return -1;
+    }
     /* Not truncated yet: a run that fails leaves an existing file as it was.
        O_NONBLOCK: a FIFO with no reader fails at once instead of hanging (it is
        refused below as not a regular file anyway). */
@@ -191,6 +196,17 @@ struct opened {
 static int distinct(const struct opened *o, int n, char *err, size_t errcap)
 {
     struct stat a, b;
+    /* Nor may an output be where the run's own output goes. */
+    static const struct { int fd; const char *name; } std[] = {
+        {1, "standard output"}, {2, "standard error"}};
+    for (int i = 0; i < n; i++)
+        for (size_t k = 0; k < sizeof std / sizeof std[0]; k++)
+            if (fstat(o[i].fd, &a) == 0 && fstat(std[k].fd, &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino) {
+                snprintf(err, errcap, "%s %s: the same file as %s; each output needs its own file",
+                         o[i].flag, o[i].path, std[k].name);
+                return -1;
+            }
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             if (fstat(o[i].fd, &a) != 0 || fstat(o[j].fd, &b) != 0)
