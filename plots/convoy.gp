@@ -7,8 +7,8 @@
 # first design whose runs share one (py32's switch interval), when convoy.csv names it.
 #
 # Data (mk/lab/plots.py, one index block per curve): latency_us  fraction
-# Vars: data, ncurves, curve_title[], curve_colour[], xmin, xmax, interval_us (NaN:
-#       none), interval_label, subtitle.
+# Vars: data, ncurves, curve_title[], curve_colour[], curve_dash[] (1 a design, 2 a
+#       peer), xmin, xmax, interval_us (NaN: none), interval_label, subtitle.
 
 load plotdir."/style.gp"
 load vars
@@ -38,4 +38,4 @@ if (interval_us == interval_us) {
         rotate by 90 offset -1.6, 0 font ",10" textcolor rgb "#606060"
 }
 
-plot for [k=1:ncurves] data index (k-1) using 1:2 with steps lw 2.5 lc rgb curve_colour[k] title curve_title[k]
+plot for [k=1:ncurves] data index (k-1) using 1:2 with steps lw 2.5 lc rgb curve_colour[k] dt curve_dash[k] title curve_title[k]

@@ -3,18 +3,24 @@
 #
 #  1. A QUICK matrix runs to the end with the default contenders -- every design of
 #     gillab's registry that runs two threads, and the peers the lab picks by default
-#     (python3 mk/lab peers --list): exit 0; lab.csv, convoy.csv and
-#     convoy_samples.csv pass the schema check; every contender has its three shapes
-#     with reps 1..REPS, status ok; convoy rows and samples agree; a trace per design
-#     whose lock serialises the VM; the figures; the summary table names every one.
+#     (python3 mk/lab peers --list), ruby among them when it is installed (else the
+#     script says it was skipped): exit 0; lab.csv, convoy.csv and convoy_samples.csv
+#     pass the schema check; every contender has its three shapes with reps 1..REPS,
+#     status ok, running its own language's file (count.py, count.rb); convoy rows and
+#     samples agree; each contender's wake-ups within the bounds of the convoy budget,
+#     and the lab said so wherever the budget cut them; a trace per design whose lock
+#     serialises the VM; the figures; the summary table names every one, the Ruby
+#     peer after the Python ones. The budget's arithmetic (convoy_plan) on its own.
 #  2. SIGINT in the middle of a cell: the driver stops its child and exits 130 with a
 #     message; every line of lab.csv has the header's field count; no child is left.
 #     The sizes are seeded through the resume state so that a repetition takes long
 #     enough for the interruption to fall between the first and the second of a cell.
 #  3. The re-run resumes: it appends to the same file (one header, the earlier rows
 #     kept byte for byte) and numbers each cell's repetitions on, so every cell has
-#     reps exactly 1..REPS (never two rep=1); the files pass the schema check. A
-#     LAB_PEERS entry may be a path; one that is not found is named and skipped.
+#     reps exactly 1..REPS (never two rep=1), the Ruby peer's too; the files pass the
+#     schema check. A LAB_PEERS entry may be a path or `ruby`; one that is not found is
+#     named and skipped. With ruby: SIGINT inside a Ruby peer's cell, then a resume,
+#     the same way. A workload with no translation is skipped for Ruby, said in a line.
 #  4. The schema check catches what a bad resume would do: a repeated rep, a gap.
 #
 # Env: GILLAB (release binary). Run from the repository root. Prints
@@ -39,25 +45,57 @@ check() { # NAME COMMAND...
 }
 validate() { "$PY" "$LAB" validate "$@"; }
 
-export QUICK=1 LAB_REPS=2 LAB_WARMUP=0 LAB_TARGET_S=0.02 LAB_IO_ITERS=5 LAB_IO_SLEEP_US=1000
-unset LAB_DESIGNS LAB_PEERS LAB_TRACE LAB_PLOTS
+# A convoy budget of 0.05 s: 8 wake-ups where one costs 5 ms, the floor of 5 where one
+# costs a 100 ms quantum.
+export QUICK=1 LAB_REPS=2 LAB_WARMUP=0 LAB_TARGET_S=0.02 LAB_IO_ITERS=8 LAB_IO_SLEEP_US=1000 \
+    LAB_CONVOY_S=0.05
+unset LAB_DESIGNS LAB_PEERS LAB_TRACE LAB_PLOTS LAB_WORKLOAD LAB_CONVOY
+SETTINGS="quick=1 reps=2 target_s=0.02 io=8,1000 convoy_s=0.05"
+RUBY=$(command -v ruby || true)
+
+# ---- 0. the convoy budget's arithmetic --------------------------------------------------------
+check "convoy_plan: wake-ups within the budget, at most IO_ITERS, at least 5; the CPU thread outlasts them" \
+    "$PY" - "$LAB" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import matrix
+class O: io_iters, convoy_s, target_s = 100, 3.0, 0.3
+n = 10000000
+assert matrix.convoy_plan(0.1, n, O) == (30, 400000000), matrix.convoy_plan(0.1, n, O)
+assert matrix.convoy_plan(0.005, n, O) == (100, 400000000)       # fits: all of them
+assert matrix.convoy_plan(2.0, n, O) == (5, 1300000000)          # the floor; cpu for 4 x 10 s
+assert matrix.convoy_plan(0.0, n, O) == (100, 400000000)
+O.io_iters = 3
+assert matrix.convoy_plan(2.0, n, O)[0] == 3                     # never more than IO_ITERS
+print("ok")
+EOF
 
 # ---- 1. a QUICK matrix, end to end ------------------------------------------------------------
 R=$T/full
 "$PY" "$LAB" peers --list >"$T/peers" 2>/dev/null
 RESULTS=$R timeout -k 5 300 "$PY" "$LAB" lab >"$T/full.out" 2>"$T/full.err"
 rc=$?
+if [ -n "$RUBY" ]; then
+    if awk -F'\t' '$1 ~ /^ruby-/ && $3 == "default" && $4 ~ /peer\.rb$/' "$T/peers" | grep -q .
+    then ok "ruby is found and run by default, by peer.rb"
+    else bad "ruby is found and run by default, by peer.rb" "$(cat "$T/peers")"; fi
+else
+    echo "skip the QUICK lab runs no Ruby peer: ruby is not installed (make lab installs it)"
+fi
 if [ "$rc" -eq 0 ]; then ok "a QUICK lab runs to the end (exit 0)"
 else bad "a QUICK lab runs to the end (exit 0), got $rc" "$(cat "$T/full.err")"; fi
 check "lab.csv, convoy.csv and convoy_samples.csv pass the schema check" \
     validate "$R/lab.csv" "$R/convoy.csv" "$R/convoy_samples.csv"
 check "every design and default peer: three shapes x reps 1..2, convoy x 2, status ok" \
-    "$PY" - "$R" "$T/peers" "$GILLAB" <<'EOF'
-import csv, json, os, subprocess, sys
-d, peers_file, gillab = sys.argv[1:4]
+    "$PY" - "$R" "$T/peers" "$GILLAB" "$T/full.err" <<'EOF'
+import csv, json, os, re, subprocess, sys
+d, peers_file, gillab, err = sys.argv[1:5]
 designs = json.loads(subprocess.check_output([gillab, "designs", "--json"]))["designs"]
 want = [x["name"] for x in designs if x["max_threads"] in (0,) or x["max_threads"] >= 2]
-peers = [l.split("\t")[0] for l in open(peers_file).read().splitlines() if l.endswith("\tdefault")]
+listed = [l.split("\t") for l in open(peers_file).read().splitlines()]
+peers = [f[0] for f in listed if f[2] == "default"]
+# each contender's files: the designs' count.py, a peer's in its driver's language
+ext = dict((f[0], os.path.splitext(f[3])[1]) for f in listed)
 lab = list(csv.DictReader(open(os.path.join(d, "lab.csv"), newline="")))
 convoy = list(csv.DictReader(open(os.path.join(d, "convoy.csv"), newline="")))
 bad = [r for r in lab + convoy if r["status"] != "ok"]
@@ -73,11 +111,18 @@ for des in have:
     assert cells == {("seq", "2", "all"): ["1", "2"], ("threads", "2", "one"): ["1", "2"],
                      ("threads", "2", "all"): ["1", "2"]}, (des, cells)
     assert len(set(r["args"] for r in mine)) == 1, "one size per contender"
-    assert all(r["workload"] == "count.py" and r["entry"] == "count" for r in mine)
+    lang = ext.get(des, ".py")
+    assert all(r["workload"] == "count" + lang and r["entry"] == "count" for r in mine), des
     assert all(r["ncpus"] == "1" for r in mine if r["placement"] == "one")
     c = [r for r in convoy if r["design"] == des]
     assert [r["rep"] for r in c] == ["1", "2"], c
-    assert all(r["scenario"] == "convoy" and r["io_iters"] == "5" for r in c), c
+    assert all(r["scenario"] == "convoy" and r["workload"] == "convoy" + lang for r in c), c
+    # wake-ups: one number per contender, 5..8; fewer than 8 only where the lab said why
+    iters = {r["io_iters"] for r in c}
+    assert len(iters) == 1 and 5 <= int(min(iters)) <= 8, (des, iters)
+    said = re.findall(r"^lab: convoy for %s: about .* per wake-up: (\d+) of 8 wake-ups"
+                      % re.escape(des), open(err).read(), re.M)
+    assert said == ([] if iters == {"8"} else list(iters)), (des, iters, said)
 print("ok")
 EOF
 check "convoy samples: one per wake-up of every convoy row" "$PY" - "$R" <<'EOF'
@@ -117,6 +162,30 @@ grep -q "latency median us" "$T/full.err" || why="$why no convoy table;"
 [ -e "$R/lab.state" ] && why="$why lab.state left behind;"
 if [ -z "$why" ]; then ok "the summary table on stderr names every contender"
 else bad "the summary table on stderr:$why" "$(cat "$T/full.err")"; fi
+check "the tables list the designs, then the Python peers, then the Ruby peer" \
+    "$PY" - "$T/full.err" "$R/lab.csv" "$GILLAB" <<'EOF'
+import csv, json, os, subprocess, sys
+err, lab, gillab = sys.argv[1:4]
+designs = [d["name"] for d in json.loads(subprocess.check_output([gillab, "designs", "--json"]))["designs"]]
+lang = {r["design"]: os.path.splitext(r["workload"])[1] for r in csv.DictReader(open(lab, newline=""))}
+order = []
+for block in open(err).read().split("\n\n"):
+    lines = block.splitlines()
+    if len(lines) > 2 and lines[1].startswith("design ") and lines[2].startswith("---"):
+        names = []
+        for line in lines[3:]:
+            w = line.split(" ")[0]
+            if w in lang and w not in names:
+                names.append(w)
+        order.append(names)
+assert len(order) == 2, "expected the lab and the convoy tables"
+for names in order:
+    rank = [(0, designs.index(n)) if n in designs else (1, [".py", ".rb"].index(lang[n]))
+            for n in names]
+    assert rank == sorted(rank), names
+    assert sorted(names) == sorted(lang), (names, sorted(lang))
+print("ok")
+EOF
 
 # ---- 2. SIGINT in the middle of a cell ------------------------------------------------------------
 # Seed the resume state: gillab's count(N) about 0.15 s (a seq repetition calls it
@@ -125,12 +194,23 @@ I=$T/intr
 mkdir -p "$I"
 export LAB_TRACE=0 LAB_PLOTS=0
 py3=$("$PY" workloads/peers/peer.py --interpreter)
+# ns_per_iter CSV: ns per iteration of the count(2000000) in the last row of CSV
+ns_per_iter() {
+    "$PY" -c 'import csv, sys
+r = list(csv.DictReader(open(sys.argv[1])))[-1]
+print(max(1, int(float(r["wall_s"]) * 1e9 / 2000000)))' "$1"
+}
 per_iter_ns=$("$GILLAB" run workloads/count.py --entry count --arg 2000000 --csv "$T/cal.csv" --quiet &&
-    "$PY" -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1])))[-1]; print(max(1, int(float(r["wall_s"]) * 1e9 / 2000000)))' "$T/cal.csv")
+    ns_per_iter "$T/cal.csv")
 n_gillab=$((150000000 / ${per_iter_ns:-10}))
-printf 'settings=quick=1 reps=2 target_s=0.02 io=5,1000\nsize_gillab=%d\nsize_%s=20000\n' \
-    "$n_gillab" "$py3" >"$I/lab.state"
+printf 'settings=%s\nsize_gillab=%d\nsize_%s=20000\n' "$SETTINGS" "$n_gillab" "$py3" >"$I/lab.state"
 PEERS_ENV="$PY nosuch-python"
+rb=""
+if [ -n "$RUBY" ]; then
+    rb=$(ruby workloads/peers/peer.rb --interpreter)
+    printf 'size_%s=20000\n' "$rb" >>"$I/lab.state"
+    PEERS_ENV="$PY ruby nosuch-python"
+fi
 
 # A background job of a script starts with SIGINT ignored, and so would the lab: restore
 # the default before exec.
@@ -186,7 +266,7 @@ if grep -q "LAB_PEERS: nosuch-python is not on PATH: the lab goes on without it"
 then ok "LAB_PEERS: an entry not found is named and skipped"
 else bad "LAB_PEERS: an entry not found is named and skipped" "$(cat "$T/again.err")"; fi
 check "the re-run appended: earlier rows kept, one header, every cell reps 1..2 once each" \
-    "$PY" - "$T/before.csv" "$I/lab.csv" "$I/convoy.csv" "$py3" <<'EOF'
+    "$PY" - "$T/before.csv" "$I/lab.csv" "$I/convoy.csv" "$py3" $rb <<'EOF'
 import csv, sys
 before = open(sys.argv[1], newline="").read()
 after = open(sys.argv[2], newline="").read()
@@ -196,14 +276,93 @@ cells = {}
 for path in sys.argv[2:4]:
     for r in csv.DictReader(open(path, newline="")):
         cells.setdefault((r["design"], r["scenario"], r["threads"], r["cpus"]), []).append(r["rep"])
-assert len(cells) == 12, sorted(cells)
+who = {"py26", "py32"} | set(sys.argv[4:])
+assert len(cells) == 4 * len(who), sorted(cells)
 bad = {k: v for k, v in cells.items() if sorted(v) != ["1", "2"]}
 assert not bad, "cells without reps exactly 1, 2: %s" % bad
-assert {k[0] for k in cells} == {"py26", "py32", sys.argv[4]}, sorted(cells)
+assert {k[0] for k in cells} == who, sorted(cells)
 print("ok")
 EOF
 check "the resumed files pass the schema check" \
     validate "$I/lab.csv" "$I/convoy.csv" "$I/convoy_samples.csv"
+
+# ---- 3b. the Ruby peer: interrupted inside a cell, resumed; a workload with no translation --------
+if [ -n "$RUBY" ]; then
+    J=$T/intr-ruby
+    mkdir -p "$J"
+    # one count(N) about 0.15 s under ruby, so a seq repetition takes about 0.3 s
+    ruby workloads/peers/peer.rb workloads/count.rb --entry count --arg 2000000 --csv "$T/calrb.csv" \
+        --gillab "$GILLAB" --quiet
+    rb_ns=$(ns_per_iter "$T/calrb.csv")
+    printf 'settings=%s\nsize_%s=%d\n' "$SETTINGS" "$rb" $((150000000 / ${rb_ns:-30})) >"$J/lab.state"
+    RESULTS=$J LAB_DESIGNS= LAB_PEERS=ruby "$PY" -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$PY" "$LAB" lab >"$T/intr-rb.out" 2>"$T/intr-rb.err" &
+    bg=$!
+    rows=0
+    for _ in $(seq 3000); do
+        rows=$(($(cat "$J/lab.csv" 2>/dev/null | wc -l) - 1))
+        [ "$rows" -ge 1 ] && break
+        kill -0 "$bg" 2>/dev/null || break
+        sleep 0.02
+    done
+    kill -INT "$bg" 2>/dev/null
+    rc=0
+    timeout 30 tail --pid="$bg" -f /dev/null || true
+    wait "$bg" || rc=$?
+    bg=
+    if [ "$rows" -ge 1 ] && [ "$rc" -eq 130 ] && grep -q "interrupted by SIGINT" "$T/intr-rb.err" &&
+        ! pgrep -f "$J/" >/dev/null 2>&1
+    then ok "SIGINT inside a Ruby peer's cell: exit 130, no child left"
+    else bad "SIGINT inside a Ruby peer's cell: exit 130, no child left; rows $rows, exit $rc" \
+        "$(cat "$T/intr-rb.err"; pgrep -af "$J/")"; fi
+    cp "$J/lab.csv" "$T/before-rb.csv"
+    RESULTS=$J LAB_DESIGNS= LAB_PEERS=ruby timeout -k 5 300 "$PY" "$LAB" lab >"$T/again-rb.out" \
+        2>"$T/again-rb.err"
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -q "resuming" "$T/again-rb.err"; then ok "the Ruby lab resumes (exit 0)"
+    else bad "the Ruby lab resumes (exit 0), got $rc" "$(cat "$T/again-rb.err")"; fi
+    check "the Ruby lab: earlier rows kept, one header, a cell cut short then completed, reps 1..2" \
+        "$PY" - "$T/before-rb.csv" "$J/lab.csv" "$J/convoy.csv" "$rb" <<'EOF'
+import csv, sys
+before = open(sys.argv[1], newline="").read()
+after = open(sys.argv[2], newline="").read()
+assert after.startswith(before), "the earlier rows were not kept as they were"
+assert after.count(after.splitlines()[0] + "\n") == 1, "more than one header"
+assert all(len(r) == len(next(csv.reader([after.splitlines()[0]])))
+           for r in csv.reader(after.splitlines())), "a line with another field count"
+cut = {}
+for r in csv.DictReader(before.splitlines()):
+    cut.setdefault((r["scenario"], r["cpus"]), []).append(r["rep"])
+assert ["1"] in cut.values(), "no cell with only its first repetition: %s" % cut
+cells = {}
+for path in sys.argv[2:4]:
+    for r in csv.DictReader(open(path, newline="")):
+        assert r["design"] == sys.argv[4] and r["workload"] in ("count.rb", "convoy.rb"), r
+        cells.setdefault((r["scenario"], r["threads"], r["cpus"]), []).append(r["rep"])
+assert len(cells) == 4 and all(sorted(v) == ["1", "2"] for v in cells.values()), cells
+print("ok")
+EOF
+    check "the resumed Ruby files pass the schema check" \
+        validate "$J/lab.csv" "$J/convoy.csv" "$J/convoy_samples.csv"
+
+    K=$T/solo
+    mkdir -p "$K"
+    cp workloads/count.py "$K/solo.py"
+    RESULTS=$K LAB_DESIGNS= LAB_PEERS="ruby $PY" LAB_WORKLOAD=$K/solo.py timeout -k 5 300 \
+        "$PY" "$LAB" lab >"$T/solo.out" 2>"$T/solo.err"
+    rc=$?
+    if [ "$rc" -eq 0 ] &&
+        grep -q "no Ruby translation of $K/solo.py (no $K/solo.rb): $rb runs no count(N)" "$T/solo.err" &&
+        grep -q "$rb runs no convoy either" "$T/solo.err" &&
+        [ "$(cut -d, -f5 "$K/lab.csv" "$K/convoy.csv" | grep -v '^design$' | sort -u)" = "$py3" ]
+    then ok "a workload with no Ruby translation: skipped for ruby, said in a line; python3 runs"
+    else bad "a workload with no Ruby translation: skipped for ruby, said in a line (exit $rc)" \
+        "$(cat "$T/solo.err")"; fi
+else
+    echo "skip SIGINT and resume inside a Ruby peer's cell: ruby is not installed"
+fi
 
 # ---- 4. the schema check catches repeated and missing repetitions ------------------------------
 "$PY" - "$I/lab.csv" "$T/dup.csv" "$T/gap.csv" <<'EOF'

@@ -10,8 +10,11 @@
 # I/O columns and one samples row per wake-up, in a samples file gillab began. Every
 # repetition gets its row (a failed warm-up too, with an empty rep), numbered from
 # --first-rep. Bad input gives exit 2 and a clear message. Then the peer runs under
-# EVERY interpreter found (PATH and pyenv: `python3 mk/lab peers --list`), and its
-# rows pass the schema check. And the lab says which kind it did not find.
+# EVERY interpreter found (PATH, pyenv, rbenv: `python3 mk/lab peers --list`), each
+# with its own language's driver and files (peer.py and w.py, peer.rb and w.rb), and
+# its rows pass the schema check. The lab says which kind it did not find (Ruby too);
+# it finds a ruby under rbenv's root; a LAB_PEERS entry that is a path to ruby or to
+# python is told apart by asking each driver.
 #
 # Env: GILLAB (release binary). Run from the repository root. Prints
 # "N passed, N failed" last; exits non-zero on any failure. No timing is asserted.
@@ -42,7 +45,8 @@ run() {
     err=$(cat "$T/err")
 }
 
-# A workload of our own, so these checks do not depend on the canonical ones.
+# A workload of our own, so these checks do not depend on the canonical ones, and its
+# Ruby translation.
 cat >"$T/w.py" <<'EOF'
 def count(n):
     while n > 0:
@@ -52,6 +56,14 @@ def count(n):
 
 def fails(n):
     return n // 0
+EOF
+cat >"$T/w.rb" <<'EOF'
+def count(n)
+  while n > 0
+    n -= 1
+  end
+  n
+end
 EOF
 
 # ---- the facts come from gillab -------------------------------------------------------------
@@ -214,20 +226,21 @@ else bad "refused: a CSV with another header, left as it was" "exit $rc: $err"; 
 n=$(wc -l <"$T/peers")
 if [ "$n" -ge 1 ] && grep -q "^cpython-3" "$T/peers"; then ok "the lab finds $n interpreter(s)"
 else bad "the lab finds the interpreters" "$(cat "$T/peers" "$T/peers.err")"; fi
-while IFS=$'\t' read -r name exe _; do
+while IFS=$'\t' read -r name exe _ driver; do
     d=$T/under-$name
     mkdir -p "$d"
     why=""
-    run "$exe" "$PEER" "$T/w.py" --entry count --arg 20000 --scenario threads --threads 2 --cpus 1 \
-        --reps 2 --csv "$d/rows.csv" --quiet
+    ext=${driver##*.}   # the driver's language: its workload files end the same way
+    run "$exe" "$driver" "$T/w.$ext" --entry count --arg 20000 --scenario threads --threads 2 \
+        --cpus 1 --reps 2 --csv "$d/rows.csv" --quiet
     [ "$rc" -eq 0 ] || why="$why threads: exit $rc: $err;"
-    run "$exe" "$PEER" "$T/w.py" --entry count --arg 20000 --scenario seq --threads 2 \
+    run "$exe" "$driver" "$T/w.$ext" --entry count --arg 20000 --scenario seq --threads 2 \
         --csv "$d/rows.csv" --quiet
     [ "$rc" -eq 0 ] || why="$why seq: exit $rc: $err;"
-    run "$exe" "$PEER" "$CONVOY" --entry cpu --arg 100000000 --scenario convoy --io-arg 3 \
-        --io-arg 1000 --csv "$d/rows.csv" --samples-csv "$d/samples.csv" --quiet
+    run "$exe" "$driver" "${CONVOY%.py}.$ext" --entry cpu --arg 100000000 --scenario convoy \
+        --io-arg 3 --io-arg 1000 --csv "$d/rows.csv" --samples-csv "$d/samples.csv" --quiet
     [ "$rc" -eq 0 ] || why="$why convoy: exit $rc: $err;"
-    run "$exe" "$PEER" --interpreter
+    run "$exe" "$driver" --interpreter
     [ "$(cat "$T/out")" = "$name" ] || why="$why --interpreter says '$(cat "$T/out")';"
     [ "$(head -n1 "$d/rows.csv" 2>/dev/null)" = "$gh" ] || why="$why header is not gillab's;"
     validate "$d/rows.csv" "$d/samples.csv" >"$d/v" 2>&1 || why="$why $(cat "$d/v")"
@@ -239,17 +252,49 @@ assert [(r["scenario"], r["placement"], r["ncpus"], r["rep"]) for r in rows[:2]]
     [("threads", "one", "1", "1"), ("threads", "one", "1", "2")], rows[:2]
 assert rows[3]["io_iters"] == "3", rows[3]["io_iters"]
 EOF
-    if [ -z "$why" ]; then ok "$name ($exe): threads, seq, convoy rows with gillab's header and types"
-    else bad "$name ($exe): threads, seq, convoy rows with gillab's header and types" "$why"; fi
+    if [ -z "$why" ]; then ok "$name ($exe, ${driver##*/}): threads, seq, convoy rows with gillab's header and types"
+    else bad "$name ($exe, ${driver##*/}): threads, seq, convoy rows with gillab's header and types" "$why"; fi
 done <"$T/peers"
+if command -v ruby >/dev/null 2>&1; then
+    if grep -q $'^ruby-[0-9.]*\t.*\tdefault\t.*/peer\.rb$' "$T/peers"; then ok "ruby is found, run by default, by peer.rb"
+    else bad "ruby is found, run by default, by peer.rb" "$(cat "$T/peers")"; fi
+else
+    echo "skip ruby as a peer: ruby is not installed"
+fi
 
 # ---- what the lab says when a kind is missing ---------------------------------------------------
 mkdir -p "$T/bin" "$T/home"
 ln -s "$PY" "$T/bin/python3"
 out=$(env PATH="$T/bin" HOME="$T/home" "$PY" "$LAB" peers 2>&1)
 if grep -q "no CPython 2.7 found (PATH; no pyenv): the lab goes on without it" <<<"$out" &&
-    grep -q "no PyPy found" <<<"$out"; then ok "without pyenv, python2 or pypy3: one line per kind not found"
-else bad "without pyenv, python2 or pypy3: one line per kind not found" "$out"; fi
+    grep -q "no PyPy found" <<<"$out" &&
+    grep -q "no Ruby found (PATH; no rbenv): the lab goes on without it (as root: apt-get install ruby)" <<<"$out"
+then ok "without pyenv, python2, pypy3 or ruby: one line per kind not found"
+else bad "without pyenv, python2, pypy3 or ruby: one line per kind not found" "$out"; fi
+
+if command -v ruby >/dev/null 2>&1; then
+    RB=$(command -v ruby)
+    rbname=$(ruby workloads/peers/peer.rb --interpreter)
+    # a ruby under rbenv's root (~/.rbenv without rbenv on PATH), none on PATH
+    mkdir -p "$T/home/.rbenv/versions/9.9.9/bin"
+    ln -s "$RB" "$T/home/.rbenv/versions/9.9.9/bin/ruby"
+    out=$(env PATH="$T/bin" HOME="$T/home" "$PY" "$LAB" peers 2>&1)
+    if grep -q "^$rbname  *yes  *Ruby .*rbenv 9.9.9" <<<"$out" && ! grep -q "no Ruby found" <<<"$out"
+    then ok "a ruby under rbenv's root is found and run by default"
+    else bad "a ruby under rbenv's root is found and run by default" "$out"; fi
+    # LAB_PEERS: a path to ruby and one to python, each told apart by its driver; a
+    # program that is neither, asked by both
+    printf '#!/bin/sh\necho "no interpreter for ${1##*/}" >&2\nexit 3\n' >"$T/bin/neither"
+    chmod +x "$T/bin/neither"
+    out=$(PYTHONPATH=$LAB "$PY" -c '
+import sys, peers
+print(" ".join("%s:%s" % (i.name, i.language.name) for i in peers.choose(sys.argv[1], print)))' \
+        "$RB $PY $T/bin/neither" 2>&1)
+    if [ "$(tail -n1 <<<"$out")" = "$rbname:Ruby $("$PY" "$PEER" --interpreter):Python" ] &&
+        grep -qF "LAB_PEERS $T/bin/neither does not run (peer.py: no interpreter for peer.py; peer.rb: no interpreter for peer.rb): the lab goes on without it" <<<"$out"
+    then ok "LAB_PEERS: paths to ruby and python, each run by its own driver; one that is neither named with both answers"
+    else bad "LAB_PEERS: paths to ruby and python, each run by its own driver" "$out"; fi
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

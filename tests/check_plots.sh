@@ -73,6 +73,22 @@ check "no partial files left in OUT" [ -z "$(find "$out" -name '.*' -type f)" ]
 # Counting the failed run (status error, 0.2 s) as well would make it 1.82.
 check "runtime labels the bars with the ratio to seq, leaving out failed runs" \
     grep -q ">1.83×<" "$out/runtime.svg"
+# Every design of the registry and four peers: no two convoy curves alike; each design
+# solid in its own colour whoever is beside it, every peer dashed.
+check "convoy: every curve its own colour and dash; designs solid, peers dashed" \
+    python3 - <<'EOF'
+import sys
+sys.path.insert(0, "mk/lab")
+import facts, plots
+f = facts.Facts()
+peers = ["cpython-2.7.18", "cpython-3.11.7", "pypy-7.3.11", "ruby-3.1.2"]
+every = plots.curve_styles(f, f.design_names + peers)
+assert len(set(every)) == len(every), every
+assert [d for _, d in every] == [plots.SOLID] * len(f.design_names) + [plots.DASHED] * 4, every
+one = plots.curve_styles(f, [f.design_names[-1]] + peers)
+assert one[0] == every[len(f.design_names) - 1], (one, every)       # a design keeps its colour
+assert one[0][0] not in [c for c, _ in one[1:]], one                # peers avoid it while they can
+EOF
 
 # ---- only lab.csv: optional figures are skipped, with a note --------------------------
 rm -rf "$tmp/data" && mkdir -p "$tmp/data" && cp "$fixtures/lab.csv" "$tmp/data/"

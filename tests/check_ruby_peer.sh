@@ -6,11 +6,13 @@
 # also writes, and every row is held to `gillab csv-header` and to the types of
 # `gillab csv-schema --json`: the same columns in the same order, integers and
 # seconds where the schema says so, design ruby-X.Y.Z, every design-parameter and
-# lock column empty, the convoy columns filled exactly in convoy rows, one sample
+# lock column empty, how busy the machine was (others_cpu_s, steal_s) filled, the
+# convoy columns filled exactly in convoy rows, one sample
 # row per wake-up. The workers really run on the CPUs asked for (a workload reads
 # its own thread's affinity). Bad input gives exit 2 and a clear message and
 # leaves a foreign CSV as it was; a workload that raises gives an error row and
-# exit 1; two peers appending at once leave whole rows and one header.
+# exit 1; two peers appending at once leave whole rows and one header. --identify
+# names the interpreter and its real executable, as peer.py's does, for the lab.
 # Without ruby it says so and checks nothing.
 #
 # Env: GILLAB (release binary). Run from the repository root. Prints
@@ -72,6 +74,11 @@ want_name="ruby-$(ruby -e 'print RUBY_VERSION')"
 peer --interpreter
 if [ "$(cat "$T/out")" = "$want_name" ]; then ok "peer.rb --interpreter is $want_name"
 else bad "peer.rb --interpreter is $want_name" "$(cat "$T/out")"; fi
+want_exe=$(realpath "$(command -v ruby)")
+run ruby "$PEER" --identify
+if [ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "$want_name"$'\t'"$want_exe" ]
+then ok "peer.rb --identify: $want_name and the real executable, without gillab"
+else bad "peer.rb --identify: $want_name and $want_exe" "exit $rc: $(cat "$T/out") $err"; fi
 
 # ---- every scenario, beside gillab's rows, into one file -----------------------------------
 ncpu_all=$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
@@ -117,7 +124,8 @@ for r in peer:
     assert r["status"] == "ok" and r["message"] == "", r
     assert r["lab_version"] and r["run_id"] and r["started_utc"].endswith("Z"), r
     assert r["workload"] in ("w.rb", "convoy.rb"), r["workload"]
-    for c in ("wall_s", "user_s", "sys_s", "ctx_voluntary", "ctx_involuntary", "ncpus", "cpu_list"):
+    for c in ("wall_s", "user_s", "sys_s", "others_cpu_s", "steal_s", "ctx_voluntary",
+              "ctx_involuntary", "ncpus", "cpu_list"):
         assert r[c] != "", (c, r)
     convoy = r["scenario"] == "convoy"
     for c in ("io_iters", "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us"):

@@ -49,14 +49,15 @@ def common(p, results_help="the results folder (RESULTS; default results)"):
 
 # Settings whose default depends on --quick: (normal, quick).
 QUICK_DEFAULTS = {
-    "lab": {"reps": (3, 2), "warmup": (1, 0), "target_s": (0.3, 0.04), "io_iters": (100, 20)},
+    "lab": {"reps": (3, 2), "warmup": (1, 0), "target_s": (0.3, 0.04), "io_iters": (100, 20),
+            "convoy_s": (3.0, 0.5)},
     "sweep": {"reps": (2, 1), "warmup": (1, 0), "target_s": (0.25, 0.03)},
     "fidelity": {"reps": (5, 2), "target_s": (0.5, 0.05), "io_iters": (50, 10),
                  "cal_rounds": (5, 2)},
 }
 
 
-def measuring(p, cmd, prefix, unit, quick_help, drawn):
+def measuring(p, cmd, prefix, unit, quick_help, drawn, translations=""):
     """The options lab and sweep share: sizes, repetitions, the figures, the workload."""
     d = QUICK_DEFAULTS[cmd]
     p.add_argument("--quick", action="store_true", default=quick_setting(),
@@ -73,7 +74,7 @@ def measuring(p, cmd, prefix, unit, quick_help, drawn):
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    default=flag_env(prefix + "_PLOTS"), help="no %s (%s_PLOTS=0)" % (drawn, prefix))
     p.add_argument("--workload", metavar="FILE", default=env(prefix + "_WORKLOAD", COUNT_PY),
-                   help="a file defining count(n) (%s_WORKLOAD)" % prefix)
+                   help="a file defining count(n) (%s_WORKLOAD)%s" % (prefix, translations))
 
 
 def parser():
@@ -89,9 +90,14 @@ def parser():
                        description="The standard matrix (docs/lab.md). Settings default to "
                                    "the environment variables named.")
     common(p)
-    measuring(p, "lab", "LAB", "cell", "tiny sizes, about 15 s", "figures")
+    measuring(p, "lab", "LAB", "cell", "tiny sizes, about 15 s", "figures",
+              "; other languages run its translation (count.rb)")
     p.add_argument("--io-iters", metavar="N", type=int, default=env("LAB_IO_ITERS"),
-                   help="convoy: the I/O thread's sleeps (LAB_IO_ITERS; default 100, quick 20)")
+                   help="convoy: the I/O thread's sleeps, at most (LAB_IO_ITERS; default 100, "
+                        "quick 20)")
+    p.add_argument("--convoy-s", metavar="S", type=float, default=env("LAB_CONVOY_S"),
+                   help="convoy: seconds a run may take; fewer sleeps where each costs more "
+                        "(LAB_CONVOY_S; default 3, quick 0.5)")
     p.add_argument("--io-sleep-us", metavar="US", type=int, default=env("LAB_IO_SLEEP_US", "1000"),
                    help="convoy: each sleep in us (LAB_IO_SLEEP_US; default 1000)")
     p.add_argument("--designs", metavar="'D ...'", default=os.environ.get("LAB_DESIGNS"),
@@ -101,7 +107,8 @@ def parser():
     p.add_argument("--no-trace", dest="trace", action="store_false",
                    default=flag_env("LAB_TRACE"), help="no traces for the timelines (LAB_TRACE=0)")
     p.add_argument("--convoy", metavar="FILE", default=env("LAB_CONVOY", CONVOY_PY),
-                   help="a file defining cpu(limit) and io(n, sleep_us) (LAB_CONVOY)")
+                   help="a file defining cpu(limit) and io(n, sleep_us) (LAB_CONVOY); "
+                        "translated likewise")
 
     p = sub.add_parser("sweep", formatter_class=formatter,
                        help="every design's swept parameter over its values (make sweep)",
@@ -192,8 +199,10 @@ def main(argv):
                            % (name.replace("_", "-"), getattr(o, name)))
     if getattr(o, "warmup", 0) < 0:
         raise LabError("--warmup %d: expected 0 or more" % o.warmup)
-    if getattr(o, "target_s", 1) <= 0:
-        raise LabError("--target-s %g: expected more than 0" % o.target_s)
+    for name in ("target_s", "convoy_s"):
+        if getattr(o, name, 1) <= 0:
+            raise LabError("--%s %g: expected more than 0"
+                           % (name.replace("_", "-"), getattr(o, name)))
     if cmd == "peers":
         import peers
         return peers.report(o.list)

@@ -9,8 +9,10 @@ sequential median ("x seq"). The convoy groups and the sweep curves are made the
 same way. Only rows with status ok count.
 """
 import math
+import os
 import statistics
 
+import languages
 import stats
 
 CLUSTER_FIELDS = ("workload", "entry", "args", "threads")
@@ -153,7 +155,7 @@ def clusters(facts, rows):
     for r in ok_rows(rows):
         groups.setdefault(cluster_key(facts, r), []).append(r)
     out = [Cluster(facts, dict(k), g) for k, g in groups.items()]
-    out.sort(key=lambda c: (facts.design_rank(c.design),
+    out.sort(key=lambda c: (facts.design_rank(c.design, languages.rank(c.key["workload"])),
                             tuple(sort_value(v) for _, v in cluster_key(facts, c.rows[0])[1:])))
     label_clusters(facts, out)
     return out
@@ -175,16 +177,17 @@ def label_clusters(facts, clusters_):
 
 
 def describe_workload(rows):
-    """count.py: count(20000000), or count(N) sized per contender, or how many."""
+    """count.py: count(20000000), or count(N) sized per contender, or how many. A
+    workload and its translations (count.py, count.rb: the same stem) count as one."""
     works = {(r["workload"], r["entry"], r["args"]) for r in rows}
     if len(works) == 1:
         w, e, a = works.pop()
         return "%s: %s(%s)" % (w, e, ", ".join(a.split()))
-    funcs = {(r["workload"], r["entry"]) for r in rows}
+    funcs = {(os.path.splitext(r["workload"])[0], r["entry"]) for r in rows}
     if len(funcs) == 1:
         # One workload, sized per contender (a JIT counts far faster).
-        w, e = funcs.pop()
-        return "%s: %s(N), N per contender" % (w, e)
+        files = sorted({r["workload"] for r in rows}, key=lambda w: (languages.rank(w), w))
+        return "%s: %s(N), N per contender" % (", ".join(files), funcs.pop()[1])
     return "%d workloads" % len(funcs)
 
 

@@ -37,7 +37,7 @@ import tempfile
 import time
 
 import tables
-from facts import PEER_DRIVER
+from languages import PYTHON as PYTHON_PEER
 from runs import Messages, two_digits
 
 GILLAB = RESULTS = PYTHON = WORKLOAD = CSV_PATH = None
@@ -110,7 +110,7 @@ def python3_seconds(n):
 
 
 def python3_name():
-    p = subprocess.run([PYTHON, PEER_DRIVER, "--interpreter"], stdout=subprocess.PIPE,
+    p = subprocess.run([PYTHON, PYTHON_PEER.driver, "--interpreter"], stdout=subprocess.PIPE,
                        universal_newlines=True)
     return p.stdout.strip() or PYTHON
 

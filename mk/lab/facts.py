@@ -11,7 +11,6 @@ import subprocess
 
 # The repository root: mk/lab/facts.py -> ../..
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PEER_DRIVER = os.path.join(ROOT, "workloads", "peers", "peer.py")
 
 
 class LabError(Exception):
@@ -82,13 +81,15 @@ class Facts(object):
         """A design of the registry; anything else in the design column is a peer."""
         return name in self._design
 
-    def design_rank(self, name):
-        """Registry order first, then peers by implementation and version
-        (cpython-2.7.18, cpython-3.6.15, cpython-3.10.13, pypy-7.3.11)."""
+    def design_rank(self, name, language_rank=0):
+        """Registry order first, then peers by their language's place (languages.rank of
+        the workload they ran: Python's first), implementation and version
+        (cpython-2.7.18, cpython-3.6.15, cpython-3.10.13, pypy-7.3.11, ruby-3.1.2)."""
         if name in self._design:
             return (0, self.design_names.index(name), "", ())
         impl, _, version = name.partition("-")
-        return (1, 0, impl, tuple(int(x) if x.isdigit() else -1 for x in version.split(".")))
+        return (1, language_rank, impl,
+                tuple(int(x) if x.isdigit() else -1 for x in version.split(".")))
 
     def runs_threads(self, name, threads):
         d = self._design[name]

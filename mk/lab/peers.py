@@ -1,15 +1,18 @@
 """peers.py -- which real interpreters the lab runs beside its models.
 
-Candidates: python3, pypy3, python2.7 and python2 on PATH, and every version under
-pyenv's root (`pyenv root` when pyenv is on PATH, else ~/.pyenv). Each candidate is
-asked by the peer driver itself who it is (`peer.py --identify`: its design name,
-e.g. cpython-2.7.18, and its real executable), so a version-manager shim that does
-not run counts as not found, and the same executable or the same version found twice
-counts once.
+Candidates, language by language (languages.py): for Python, python3, pypy3,
+python2.7 and python2 on PATH and every version under pyenv's root; for Ruby, ruby on
+PATH and every version under rbenv's root (a manager's root: `MANAGER root` when it is
+on PATH, else ~/.MANAGER). Each candidate is asked by its language's peer driver who
+it is (`peer.py --identify`, `peer.rb --identify`: its design name, e.g.
+cpython-2.7.18 or ruby-3.1.2, and its real executable), so a version-manager shim that
+does not run counts as not found, and the same executable or the same version found
+twice counts once.
 
-By default the lab runs the peers its comparisons need: python3, pypy3 and one
-CPython 2.7 (the interpreter py26 models). LAB_PEERS overrides: "all" runs every one
-found; otherwise a space-separated list of command names or paths.
+By default the lab runs the peers its comparisons need: python3, pypy3, one CPython
+2.7 (the interpreter py26 models) and ruby (the interpreter the ruby design models).
+LAB_PEERS overrides: "all" runs every one found; otherwise a space-separated list of
+command names or paths, each asked by every language's driver in turn which it is.
 """
 import concurrent.futures
 import glob
@@ -18,22 +21,22 @@ import shutil
 import subprocess
 import sys
 
-from facts import PEER_DRIVER
+from languages import LANGUAGES, PYTHON, RUBY
 
-PATH_NAMES = ("python3", "pypy3", "python2.7", "python2")
-# The kinds the lab looks for, each with how to tell one, and how to get one.
+# The kinds the lab looks for, each with its language, how to tell one, and how to get one.
 KINDS = (
-    ("CPython 3", lambda p: p.impl == "cpython" and p.major == 3, ""),
-    ("PyPy", lambda p: p.impl == "pypy", " (as root: apt-get install pypy3)"),
-    ("CPython 2.7", lambda p: p.impl == "cpython" and p.version[:2] == (2, 7),
-     ""),
+    ("CPython 3", PYTHON, lambda p: p.impl == "cpython" and p.major == 3, ""),
+    ("PyPy", PYTHON, lambda p: p.impl == "pypy", " (as root: apt-get install pypy3)"),
+    ("CPython 2.7", PYTHON, lambda p: p.impl == "cpython" and p.version[:2] == (2, 7), ""),
+    ("Ruby", RUBY, lambda p: p.language is RUBY, RUBY.install),
 )
 
 
 class Interpreter(object):
-    def __init__(self, name, executable, found_as):
-        self.name = name                  # cpython-2.7.18, pypy-7.3.11
+    def __init__(self, name, executable, language, found_as):
+        self.name = name                  # cpython-2.7.18, pypy-7.3.11, ruby-3.1.2
         self.executable = executable      # its real executable, past links and shims
+        self.language = language          # languages.PYTHON, RUBY: its driver, its files
         self.found_as = [found_as]        # "PATH python3", "pyenv 2.7.18", "LAB_PEERS x"
         impl, _, version = name.partition("-")
         self.impl = impl
@@ -41,10 +44,11 @@ class Interpreter(object):
         self.major = self.version[0] if self.version else 0
 
 
-def probe(command):
-    """(Interpreter name, executable) of a command, or (None, why not)."""
+def probe(command, language):
+    """(Interpreter name, executable) of a command asked by language's driver, or
+    (None, why not)."""
     try:
-        p = subprocess.run([command, PEER_DRIVER, "--identify"], stdout=subprocess.PIPE,
+        p = subprocess.run([command, language.driver, "--identify"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, str(e)
@@ -55,22 +59,37 @@ def probe(command):
     return fields[0], fields[1]
 
 
-def pyenv_root():
-    pyenv = shutil.which("pyenv")
-    if pyenv:
+def probe_any(command, languages):
+    """(name, executable, language) from the first of languages whose driver the
+    command runs, or (None, why not, None): the reasons, one per language."""
+    whys = []
+    for lang in languages:
+        name, exe = probe(command, lang)
+        if name is not None:
+            return name, exe, lang
+        whys.append((os.path.basename(lang.driver), exe))
+    if len({why for _, why in whys}) == 1:
+        return None, whys[0][1], None
+    return None, "; ".join("%s: %s" % w for w in whys), None
+
+
+def manager_root(manager):
+    """The root of a version manager (pyenv, rbenv): `MANAGER root`, else ~/.MANAGER."""
+    cmd = shutil.which(manager)
+    if cmd:
         try:
-            p = subprocess.run([pyenv, "root"], stdout=subprocess.PIPE,
+            p = subprocess.run([cmd, "root"], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, universal_newlines=True, timeout=30)
             if p.returncode == 0 and p.stdout.strip():
                 return p.stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             pass
-    home = os.path.expanduser("~/.pyenv")
+    home = os.path.expanduser("~/." + manager)
     return home if os.path.isdir(home) else None
 
 
 def version_key(path):
-    """pyenv's folders in version order: 3.6.15 before 3.10.13."""
+    """A manager's folders in version order: 3.6.15 before 3.10.13."""
     name = os.path.basename(path)
     parts = []
     for word in name.replace("-", ".").split("."):
@@ -79,28 +98,30 @@ def version_key(path):
 
 
 def candidates():
-    """(how it was found, command) for every place the lab looks, PATH first."""
+    """(how it was found, command, languages to ask) for every place the lab looks,
+    language by language, PATH first."""
     out = []
-    for name in PATH_NAMES:
-        exe = shutil.which(name)
-        if exe:
-            out.append(("PATH " + name, exe))
-    root = pyenv_root()
-    if root:
-        for d in sorted(glob.glob(os.path.join(root, "versions", "*")), key=version_key):
-            exe = os.path.join(d, "bin", "python")
-            if os.path.isfile(exe) and os.access(exe, os.X_OK):
-                out.append(("pyenv " + os.path.basename(d), exe))
+    for lang in LANGUAGES:
+        for name in lang.path_names:
+            exe = shutil.which(name)
+            if exe:
+                out.append(("PATH " + name, exe, (lang,)))
+        root = manager_root(lang.manager)
+        if root:
+            for d in sorted(glob.glob(os.path.join(root, "versions", "*")), key=version_key):
+                exe = os.path.join(d, "bin", lang.manager_exe)
+                if os.path.isfile(exe) and os.access(exe, os.X_OK):
+                    out.append(("%s %s" % (lang.manager, os.path.basename(d)), exe, (lang,)))
     return out
 
 
 def identify(found):
-    """Probe (how, command) pairs at once; de-duplicated Interpreters in their order,
-    and (how, why not) for each that did not run."""
+    """Probe (how, command, languages) triples at once; de-duplicated Interpreters in
+    their order, and (how, why not) for each that did not run."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda c: probe(c[1]), found))
+        answers = list(pool.map(lambda c: probe_any(c[1], c[2]), found))
     interpreters, failed = [], []
-    for (how, _), (name, exe) in zip(found, answers):
+    for (how, _, _), (name, exe, lang) in zip(found, answers):
         if name is None:
             failed.append((how, exe))
             continue
@@ -108,22 +129,27 @@ def identify(found):
         if same:
             same[0].found_as.append(how)
         else:
-            interpreters.append(Interpreter(name, exe, how))
+            interpreters.append(Interpreter(name, exe, lang, how))
     return interpreters, failed
 
 
 def discover():
-    """Every interpreter found (PATH, pyenv), one line per kind not found, and the
-    candidates that did not run (how found, why)."""
+    """Every interpreter found (PATH, version managers), one line per kind not found,
+    and the candidates that did not run (how found, why)."""
     interpreters, failed = identify(candidates())
-    where = "PATH, pyenv" if pyenv_root() else "PATH; no pyenv"
-    missing = ["no %s found (%s): the lab goes on without it%s" % (kind, where, hint)
-               for kind, is_kind, hint in KINDS if not any(is_kind(i) for i in interpreters)]
+    missing = []
+    for kind, lang, is_kind, hint in KINDS:
+        if any(is_kind(i) for i in interpreters):
+            continue
+        where = "PATH, %s" if manager_root(lang.manager) else "PATH; no %s"
+        missing.append("no %s found (%s): the lab goes on without it%s"
+                       % (kind, where % lang.manager, hint))
     return interpreters, missing, failed
 
 
 def default_choice(interpreters):
-    """python3 (as PATH gives it), pypy3, and the newest CPython 2.7, PATH before pyenv."""
+    """python3 (as PATH gives it), pypy3, the newest CPython 2.7 (PATH before pyenv) and
+    ruby (as PATH gives it, else the newest under rbenv)."""
     chosen = []
 
     def first(pred):
@@ -132,15 +158,17 @@ def default_choice(interpreters):
                 chosen.append(i)
                 return
 
+    def newest(group):
+        """One of a group: the first found on PATH, else the newest version."""
+        if group and not any(i in chosen for i in group):
+            on_path = [i for i in group if any(h.startswith("PATH") for h in i.found_as)]
+            chosen.append(on_path[0] if on_path else max(group, key=lambda i: i.version))
+
     first(lambda i: "PATH python3" in i.found_as)
     first(lambda i: "PATH pypy3" in i.found_as)
     first(lambda i: i.impl == "pypy")
-    twos = [i for i in interpreters if i.impl == "cpython" and i.version[:2] == (2, 7)]
-    on_path = [i for i in twos if any(h.startswith("PATH") for h in i.found_as)]
-    if twos:
-        pick = on_path[0] if on_path else max(twos, key=lambda i: i.version)
-        if pick not in chosen:
-            chosen.append(pick)
+    newest([i for i in interpreters if i.impl == "cpython" and i.version[:2] == (2, 7)])
+    newest([i for i in interpreters if i.language is RUBY])
     return chosen
 
 
@@ -154,7 +182,7 @@ def choose(setting, say):
             if exe is None:
                 say("LAB_PEERS: %s is not on PATH: the lab goes on without it" % e)
                 continue
-            found.append(("LAB_PEERS " + e, exe))
+            found.append(("LAB_PEERS " + e, exe, LANGUAGES))
         interpreters, failed = identify(found)
         for how, why in failed:
             say("%s does not run (%s): the lab goes on without it" % (how, why))
@@ -169,17 +197,20 @@ def choose(setting, say):
 
 def report(as_list=False, out=sys.stdout):
     """The `peers` subcommand: every interpreter found, which the lab runs by default,
-    and what was not found (as_list: only "name TAB executable TAB default|-" lines)."""
+    and what was not found (as_list: only "name TAB executable TAB default|- TAB driver"
+    lines, the driver being the language's peer driver, which runs its workload files)."""
     interpreters, missing, failed = discover()
     chosen = default_choice(interpreters)
     if as_list:
         for i in interpreters:
-            out.write("%s\t%s\t%s\n" % (i.name, i.executable, "default" if i in chosen else "-"))
+            out.write("%s\t%s\t%s\t%s\n" % (i.name, i.executable,
+                                            "default" if i in chosen else "-", i.language.driver))
         return 0
-    rows = [[i.name, "yes" if i in chosen else "-", i.executable, ", ".join(i.found_as)]
-            for i in interpreters]
+    rows = [[i.name, "yes" if i in chosen else "-", i.language.name, i.executable,
+             ", ".join(i.found_as)] for i in interpreters]
     import tables
-    out.write(tables.table(["peer", "default", "executable", "found as"], rows, "<<<<") + "\n")
+    out.write(tables.table(["peer", "default", "language", "executable", "found as"], rows,
+                           "<<<<<") + "\n")
     for how, why in failed:
         out.write("%s does not run: %s\n" % (how, why))
     for line in missing:

@@ -10,7 +10,8 @@ finished without error is moved into OUT, so a failed figure never leaves an emp
 or partial file behind.
 
 Colours: each design keeps one colour of the Okabe-Ito palette (style.gp) by its
-place in gillab's registry; peers take the others.
+place in gillab's registry; peers take the colours no design in the figure has, then
+the others again, and are drawn dashed, so no two curves look alike.
 """
 import glob
 import math
@@ -28,17 +29,34 @@ FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep", "fidelity")
 # style.gp's palette, by name; designs take them in registry order.
 PALETTE = ("c_vermillion", "c_blue", "c_green", "c_purple", "c_black", "c_orange", "c_sky",
            "c_yellow")
+# The peers' colours, in order of preference.
 PEER_COLOURS = ("c_orange", "c_sky", "c_purple", "c_black", "c_yellow")
+SOLID, DASHED = 1, 2  # gnuplot dash types: designs, peers
 # The runtime figure's standard series keep their colours: seq, 1 CPU, all CPUs.
 SHAPE_COLOURS = {("seq", "all"): "c_sky", ("threads", "one"): "c_orange",
                  ("threads", "all"): "c_vermillion"}
 EXTRA_SHAPE_COLOURS = ("c_blue", "c_green", "c_purple", "c_black")
 
 
-def design_colour(facts, design, peer_index=0):
-    if facts.is_design(design):
-        return PALETTE[facts.design_names.index(design) % len(PALETTE)]
-    return PEER_COLOURS[peer_index % len(PEER_COLOURS)]
+def design_colour(facts, design):
+    return PALETTE[facts.design_names.index(design) % len(PALETTE)]
+
+
+def curve_styles(facts, designs):
+    """(colour, dash type) per curve of a figure, for its designs and peers in order:
+    a design its own colour, solid; the peers dashed, in the colours no design of the
+    figure has first (PEER_COLOURS' order), then the rest of the palette."""
+    taken = [design_colour(facts, d) for d in designs if facts.is_design(d)]
+    free = [c for c in PEER_COLOURS + PALETTE if c not in taken]
+    order = sorted(set(free), key=free.index) + sorted(set(taken), key=taken.index)
+    out, peer_i = [], 0
+    for d in designs:
+        if facts.is_design(d):
+            out.append((design_colour(facts, d), SOLID))
+        else:
+            out.append((order[peer_i % len(order)], DASHED))
+            peer_i += 1
+    return out
 
 
 # ---- writing for gnuplot ---------------------------------------------------------------------
@@ -322,9 +340,8 @@ def prep_convoy(facts, work, samples_path, samples, convoy_rows, manifest, note)
     if not groups:
         note("%s: no samples of an ok convoy run; skipping convoy" % samples_path)
         return
-    blocks, titles, colours = [], [], []
+    blocks, titles = [], []
     floor_us = 0.1
-    peer_i = 0
     for g in groups:
         v = g.latencies
         n = len(v)
@@ -338,17 +355,14 @@ def prep_convoy(facts, work, samples_path, samples, convoy_rows, manifest, note)
         if g.io_per_s is not None:
             t += ", %.0f I/O iterations/s" % g.io_per_s
         titles.append(t)
-        if facts.is_design(g.design):
-            colours.append(design_colour(facts, g.design))
-        else:
-            colours.append(design_colour(facts, g.design, peer_i))
-            peer_i += 1
+    styles = curve_styles(facts, [g.design for g in groups])
     fig = Figure(work, "convoy", "convoy.gp")
     fig.write_data(".dat", blocks)
     fig.set("data", fig.path(".dat"))
     fig.set("ncurves", len(groups))
     fig.array("curve_title", titles)
-    fig.colour_array("curve_colour", colours)
+    fig.colour_array("curve_colour", [c for c, _ in styles])
+    fig.array("curve_dash", [d for _, d in styles])
     allv = [x for g in groups for x in g.latencies]
     fig.setn("xmin", 10 ** math.floor(math.log10(max(min(allv), floor_us))))
     fig.setn("xmax", 10 ** math.ceil(math.log10(max(max(allv), floor_us * 10))))

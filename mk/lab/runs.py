@@ -138,24 +138,31 @@ class Runner(Messages):
 
     # ---- sizing ---------------------------------------------------------------------------
 
+    def walls(self, cmd, reps, warmup, what):
+        """The wall times of the ok repetitions of cmd (a gillab run or a peer driver with
+        its options, but no --reps, --warmup or --csv); LabError when none is ok."""
+        cal = os.path.join(self.tmp, "cal.csv")
+        if os.path.exists(cal):
+            os.unlink(cal)
+        self.run(cmd + ["--reps", str(reps), "--warmup", str(warmup), "--csv", cal, "--quiet"])
+        walls = []
+        if os.path.exists(cal):
+            with open(cal, newline="") as f:
+                walls = [float(r["wall_s"]) for r in csv.DictReader(f) if r["status"] == "ok"]
+        if not walls:
+            raise LabError("%s: the calibration run left no ok row" % what)
+        return walls
+
     def size_count(self, label, target_s, cmd):
         """N such that one count(N) takes about target_s, measured by cmd (a gillab run or
         a peer driver up to its options): from count(200000), scaled from the fastest of
         three repetitions, at most six runs."""
         n = 200000
-        cal = os.path.join(self.tmp, "cal.csv")
         for _ in range(6):
-            if os.path.exists(cal):
-                os.unlink(cal)
             self.say("sizing count(N) for %s: count(%d) ..." % (label, n))
-            self.run(cmd + ["--entry", "count", "--arg", str(n), "--scenario", "threads",
-                            "--threads", "1", "--reps", "3", "--warmup", "1", "--csv", cal,
-                            "--quiet"])
-            with open(cal, newline="") as f:
-                walls = [float(r["wall_s"]) for r in csv.DictReader(f) if r["status"] == "ok"]
-            if not walls:
-                raise LabError("sizing count(N) for %s: the calibration run left no ok row"
-                               % label)
+            walls = self.walls(cmd + ["--entry", "count", "--arg", str(n), "--scenario",
+                                      "threads", "--threads", "1"], 3, 1,
+                               "sizing count(N) for %s" % label)
             # The fastest repetition: the one least disturbed by the rest of the machine.
             wall = max(min(walls), 1e-6)
             grow = target_s / wall

@@ -16,6 +16,7 @@
 #       [--gillab PATH] [--quiet]
 #   ruby workloads/peers/peer.rb --header       # the CSV header (gillab's)
 #   ruby workloads/peers/peer.rb --interpreter  # this interpreter's design name
+#   ruby workloads/peers/peer.rb --identify     # its design name and real executable
 #
 # FILE defines its entry functions with `def` at top level; it is evaluated
 # afresh in a new object for every repetition, so instance variables (convoy's
@@ -26,7 +27,8 @@
 # so every worker runs on exactly those CPUs. The cpu_list column is read back
 # with sched_getaffinity. Context switches come from getrusage(RUSAGE_SELF)
 # through Fiddle (Ruby's Process.times has no counts of them), over the same
-# span as the wall time.
+# span as the wall time; so do others_cpu_s and steal_s, how busy the rest of the
+# machine was (/proc/stat's busy time less this process's own, and its steal time).
 #
 # Rows are appended with one write each on an O_APPEND descriptor under an
 # exclusive flock: an interrupted run leaves every finished row intact and never
@@ -34,7 +36,9 @@
 # another header, or a last line without its newline, is refused (exit 2).
 # Exit status: 0 every run ok, 1 a workload raised (its row has status error and
 # the message), 2 usage, load or I/O errors.
+require "etc"
 require "fiddle"
+require "rbconfig"
 require "socket"
 
 EXIT_RUNTIME = 1
@@ -46,7 +50,7 @@ HERE = File.dirname(File.expand_path(__FILE__))
 
 USAGE = <<~TEXT
   usage: peer.rb FILE.rb --entry NAME [--arg V]... [options]
-         peer.rb --header | --interpreter
+         peer.rb --header | --interpreter | --identify
   options (as gillab run):
     --entry NAME          the workload function to call
     --arg V               an integer argument for it (repeatable)
@@ -66,6 +70,8 @@ USAGE = <<~TEXT
     --gillab PATH         the gillab whose csv-header gives the columns
                           (default: $GILLAB, else this tree's build/release/gillab)
     --quiet               no per-repetition line on stderr
+    --interpreter         print this interpreter's design name and exit
+    --identify            print its design name and its real executable, tab-separated
 TEXT
 
 # A bad command line or input: reported on stderr, exit status 2.
@@ -78,6 +84,13 @@ end
 
 def interpreter_name
   "#{RUBY_ENGINE}-#{RUBY_VERSION}"
+end
+
+# The ruby binary itself, past links and version-manager shims.
+def real_executable
+  File.realpath(RbConfig.ruby)
+rescue SystemCallError
+  RbConfig.ruby
 end
 
 # ---- gillab: the columns and the lab version ---------------------------------------
@@ -198,7 +211,8 @@ end
 def parse_args(argv)
   o = { file: nil, entry: nil, args: [], scenario: "threads", threads: nil, cpus: "all", reps: 1,
         warmup: 0, first_rep: 1, csv: nil, samples_csv: nil, io_entry: nil, io_args: [], design: nil,
-        lab_version: nil, gillab: nil, quiet: false, header: false, interpreter: false }
+        lab_version: nil, gillab: nil, quiet: false, header: false, interpreter: false,
+        identify: false }
   takes_value = { "--entry" => :entry, "--arg" => :args, "--scenario" => :scenario, "--threads" => :threads,
                   "--cpus" => :cpus, "--reps" => :reps, "--warmup" => :warmup, "--first-rep" => :first_rep,
                   "--csv" => :csv, "--samples-csv" => :samples_csv, "--io-entry" => :io_entry,
@@ -214,6 +228,7 @@ def parse_args(argv)
       exit 0
     when "--header" then o[:header] = true
     when "--interpreter" then o[:interpreter] = true
+    when "--identify" then o[:identify] = true
     when "--quiet" then o[:quiet] = true
     when *lab_only
       raise UsageError, "#{a}: a peer interpreter has its own lock and no lock trace; #{a} is an option of gillab run"
@@ -238,7 +253,7 @@ def parse_args(argv)
     end
     i += 1
   end
-  return o if o[:header] || o[:interpreter]
+  return o if o[:header] || o[:interpreter] || o[:identify]
   raise UsageError, "missing FILE; usage: peer.rb FILE.rb --entry NAME [--arg V]..." unless o[:file]
   raise UsageError, "missing --entry NAME: the function of #{o[:file]} to run" unless o[:entry]
   unless SCENARIOS.include?(o[:scenario])
@@ -394,7 +409,20 @@ def now_s
   Process.clock_gettime(Process::CLOCK_MONOTONIC)
 end
 
-Outcome = Struct.new(:wall_s, :user_s, :sys_s, :nvcsw, :nivcsw, :error, :samples)
+Outcome = Struct.new(:wall_s, :user_s, :sys_s, :nvcsw, :nivcsw, :error, :samples, :others_s, :steal_s)
+
+# [busy, steal] CPU seconds of the whole machine so far, from /proc/stat, or nil (as
+# gillab's runner/load.c and peer.py read them).
+def machine_load
+  fields = File.open("/proc/stat", &:gets).to_s.split
+  hz = Etc.sysconf(Etc::SC_CLK_TCK).to_f
+  user, nice, system, _idle, _iowait, irq, softirq, steal = fields[1, 8].map { |x| Integer(x, 10) }
+  return nil unless steal && hz.positive?
+
+  [(user + nice + system + irq + softirq) / hz, steal / hz]
+rescue SystemCallError, ArgumentError, TypeError
+  nil
+end
 
 # One repetition of the scenario on a freshly evaluated workload.
 def run_once(obj, o)
@@ -424,13 +452,20 @@ def run_once(obj, o)
       end
     end
   end
+  load0 = machine_load
   r0 = Sys.rusage
   t0 = now_s
   jobs.length.times { go.push(true) }
   threads.each(&:join)
   t1 = now_s
   r1 = Sys.rusage
+  load1 = machine_load
   out = Outcome.new(t1 - t0, r1[0] - r0[0], r1[1] - r0[1], r1[2] - r0[2], r1[3] - r0[3], nil, nil)
+  if load0 && load1
+    # what other processes took meanwhile: the machine's busy time less ours
+    out.others_s = [0.0, (load1[0] - load0[0]) - (out.user_s + out.sys_s)].max
+    out.steal_s = [0.0, load1[1] - load0[1]].max
+  end
   results.each do |err, _|
     out.error ||= err
   end
@@ -458,6 +493,10 @@ def main(argv)
   o = parse_args(argv)
   if o[:interpreter]
     $stdout.write("#{o[:design] || interpreter_name}\n")
+    return 0
+  end
+  if o[:identify]
+    $stdout.write("#{interpreter_name}\t#{real_executable}\n")
     return 0
   end
   gillab = find_gillab(o[:gillab])
@@ -506,6 +545,8 @@ def run_reps(o, design, lab_version, cpus_text, cpus, out_csv, samples_csv, colu
       "ncpus" => cpu_list.length, "cpu_list" => cpu_list.join(" "), "rep" => rep,
       "wall_s" => format("%.6f", out.wall_s), "user_s" => format("%.6f", out.user_s),
       "sys_s" => format("%.6f", out.sys_s), "ctx_voluntary" => out.nvcsw, "ctx_involuntary" => out.nivcsw,
+      "others_cpu_s" => out.others_s && format("%.6f", out.others_s),
+      "steal_s" => out.steal_s && format("%.6f", out.steal_s),
       "status" => out.error ? "error" : "ok", "message" => out.error
     }
     if out.samples
