@@ -32,7 +32,9 @@ import peers as peer_discovery
 import plots
 import stats
 import tables
-from facts import PEER_DRIVER, LabError
+from facts import LabError
+from languages import PYTHON
+from matrix import convoy_options
 from runs import mmss, with_runner
 
 # (metric, what it is, how model and original are compared, tolerance). "ratio": the
@@ -65,11 +67,15 @@ SHAPES = (("seq", 2, "all"), ("threads", 2, "1"), ("threads", 2, "all"))
 
 
 class Contender(object):
-    def __init__(self, design, label, command, extra=()):
+    def __init__(self, design, label, command, extra=(), language=PYTHON):
         self.design = design        # the design column of its rows
         self.label = label
         self.command = command      # FILE -> the command line up to the options
         self.extra = list(extra)    # --set ... for a model
+        self.language = language    # the workload files it runs (a Ruby peer: .rb)
+
+    def file(self, workload):
+        return self.language.translation(workload)
 
 
 def pick_original(original, interpreters):
@@ -98,7 +104,7 @@ def pairs_of(facts, interpreters, say):
 
 
 def run_contender(runner, c, workload, args, csv_path, rep, extra=()):
-    runner.run(c.command(workload) + list(c.extra) + list(args) + [
+    runner.run(c.command(c.file(workload)) + list(c.extra) + list(args) + [
         "--reps", "1", "--first-rep", str(rep), "--csv", csv_path, "--quiet"] + list(extra))
 
 
@@ -106,7 +112,7 @@ def per_iteration(runner, c, workload, n, tmp, rounds):
     """Seconds per loop iteration of count(n) in one thread, the median of `rounds` runs."""
     path = os.path.join(tmp, "cal-%s.csv" % c.label.replace("/", "_"))
     for _ in range(rounds):
-        runner.run(c.command(workload) + list(c.extra) + [
+        runner.run(c.command(c.file(workload)) + list(c.extra) + [
             "--entry", "count", "--arg", str(n), "--scenario", "threads", "--threads", "1",
             "--reps", "1", "--csv", path, "--quiet"])
     with open(path, newline="") as f:
@@ -285,10 +291,13 @@ def _run(o, facts, runner):
     for d, interp in pairs:
         name = d["name"]
         model = Contender(name, name, lambda f, name=name: [gillab, "run", f, "--gil", name])
-        real = Contender(interp.name, interp.name,
-                         lambda f, i=interp: [i.executable, PEER_DRIVER, f, "--gillab", gillab,
-                                              "--lab-version", facts.version])
-        n_real = runner.size_count(real.label, o.target_s, real.command(o.workload))
+        real = Contender(interp.name, interp.name, peer_discovery.runner_command(interp, facts),
+                         language=interp.language)
+        for c in (model, real):
+            for w in (o.workload, o.convoy):
+                if not os.path.isfile(c.file(w)):
+                    raise LabError("%s: no %s for %s" % (c.label, c.file(w), c.language.name))
+        n_real = runner.size_count(real.label, o.target_s, real.command(real.file(o.workload)))
         runner.check()
         if any(p["name"] == "tick_scale" for p in d["params"]):
             n_model = runner.size_count(model.label, o.target_s,
@@ -320,10 +329,8 @@ def _run(o, facts, runner):
         runner.progress("rep %d/%d: %s %s%s" % (rep, o.reps, c.label, sc,
                                                 "" if sc != "threads" else " on " + cpus))
         if sc == "convoy":
-            run_contender(runner, c, o.convoy, [
-                "--entry", "cpu", "--arg", str(n * 40), "--scenario", "convoy", "--threads", "2",
-                "--cpus", "all", "--io-entry", "io", "--io-arg", str(o.io_iters),
-                "--io-arg", str(o.io_sleep_us)], convoy_csv, rep, ["--samples-csv", samples_csv])
+            run_contender(runner, c, o.convoy, convoy_options(o, n * 40, o.io_iters), convoy_csv,
+                          rep, ["--samples-csv", samples_csv])
         else:
             run_contender(runner, c, o.workload, [
                 "--entry", "count", "--arg", str(n), "--scenario", sc, "--threads", str(threads),

@@ -140,10 +140,8 @@ def contenders(o, facts, runner):
         out.append(Contender(d, lambda f, d=d: [gillab, "run", f, "--gil", d], "gillab",
                              "gillab", PYTHON))
     for p in peer_discovery.choose(o.peers, runner.say):
-        out.append(Contender(
-            p.name, lambda f, p=p: [p.executable, p.language.driver, f, "--gillab", gillab,
-                                    "--lab-version", facts.version],
-            p.name, "%s (%s)" % (p.name, p.executable), p.language))
+        out.append(Contender(p.name, peer_discovery.runner_command(p, facts), p.name,
+                             "%s (%s)" % (p.name, p.executable), p.language))
     if not out:
         raise LabError("nothing to run: LAB_DESIGNS and LAB_PEERS are empty")
     return out

@@ -44,6 +44,13 @@ class Interpreter(object):
         self.major = self.version[0] if self.version else 0
 
 
+def runner_command(interp, facts):
+    """FILE -> the command line that runs FILE under interp through its language's peer
+    driver, up to the scenario's options."""
+    return lambda f: [interp.executable, interp.language.driver, f, "--gillab", facts.gillab,
+                      "--lab-version", facts.version]
+
+
 def probe(command, language):
     """(Interpreter name, executable) of a command asked by language's driver, or
     (None, why not)."""
