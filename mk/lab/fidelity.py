@@ -13,11 +13,8 @@ convoy (cpu() beside io(), a 1 ms sleep per wake-up). Per repetition and contend
 the metrics below are computed from that repetition's rows; each metric's model/
 original ratio is taken per repetition (paired), and its mean gets a 95% interval.
 
-A design with a `tick_scale` parameter counts ticks as its original does, and the
-parameter says how many of the VM's ticks take the wall time of one of the
-original's (gil/locks/py26.c). It is measured first: count(N) in one thread, model
-and original in turns, their times per loop iteration compared (both tick twice an
-iteration of count.py). The run then uses the measured value, and reports it.
+A design with a `tick_scale` parameter is measured against its original first
+(calibrate.py) and run at the measured value, which the table reports.
 
 Output, in RESULTS: fidelity-runs.csv, fidelity-convoy.csv, fidelity-samples.csv (the
 runs, lab schema), fidelity.csv (one row per pair and metric; columns in
@@ -28,6 +25,7 @@ import os
 import sys
 import time
 
+import calibrate
 import peers as peer_discovery
 import plots
 import stats
@@ -81,9 +79,7 @@ class Contender(object):
 def pick_original(original, interpreters):
     """The installed interpreter matching a design's `original` (cpython-2.7 matches
     cpython-2.7.18; cpython-3 prefers python3 on PATH)."""
-    match = [i for i in interpreters
-             if i.name == original or i.name.startswith(original + ".") or
-             i.name.startswith(original + "-")]
+    match = [i for i in interpreters if peer_discovery.is_original(original, i.name)]
     on_path = [i for i in match if any(h.startswith("PATH") for h in i.found_as)]
     return (on_path or match or [None])[0]
 
@@ -106,36 +102,6 @@ def pairs_of(facts, interpreters, say):
 def run_contender(runner, c, workload, args, csv_path, rep, extra=()):
     runner.run(c.command(c.file(workload)) + list(c.extra) + list(args) + [
         "--reps", "1", "--first-rep", str(rep), "--csv", csv_path, "--quiet"] + list(extra))
-
-
-def per_iteration(runner, c, workload, n, tmp, rounds):
-    """Seconds per loop iteration of count(n) in one thread, the median of `rounds` runs."""
-    path = os.path.join(tmp, "cal-%s.csv" % c.label.replace("/", "_"))
-    for _ in range(rounds):
-        runner.run(c.command(c.file(workload)) + list(c.extra) + [
-            "--entry", "count", "--arg", str(n), "--scenario", "threads", "--threads", "1",
-            "--reps", "1", "--csv", path, "--quiet"])
-    with open(path, newline="") as f:
-        walls = sorted(float(r["wall_s"]) for r in csv.DictReader(f) if r["status"] == "ok")
-    if not walls:
-        raise LabError("calibrating %s: no ok run" % c.label)
-    return walls[len(walls) // 2] / n
-
-
-def calibrate_tick_scale(runner, facts, model, original, workload, n_model, n_real, rounds):
-    """Measure the VM's ticks per tick of the original: the ratio of their times per
-    iteration of count(N), taken in turns."""
-    base = Contender(model.design, "%s (tick_scale 1)" % model.design, model.command,
-                     ["--set", "tick_scale=1"])
-    m, r = [], []
-    for k in range(rounds):
-        order = [(base, n_model, m), (original, n_real, r)]
-        for c, n, out in (order if k % 2 == 0 else order[::-1]):
-            runner.progress("calibrating tick_scale: %s count(%d)" % (c.label, n))
-            out.append(per_iteration(runner, c, workload, n, runner.tmp, 1))
-    model_s = sorted(m)[len(m) // 2]
-    real_s = sorted(r)[len(r) // 2]
-    return real_s / model_s, model_s, real_s
 
 
 # ---- analysis -----------------------------------------------------------------------------
@@ -299,16 +265,15 @@ def _run(o, facts, runner):
                     raise LabError("%s: no %s for %s" % (c.label, c.file(w), c.language.name))
         n_real = runner.size_count(real.label, o.target_s, real.command(real.file(o.workload)))
         runner.check()
-        if any(p["name"] == "tick_scale" for p in d["params"]):
+        if calibrate.has_tick_scale(d):
             n_model = runner.size_count(model.label, o.target_s,
-                                        model.command(o.workload) + ["--set", "tick_scale=1"])
-            scale, ms, rs = calibrate_tick_scale(runner, facts, model, real, o.workload, n_model,
-                                                  n_real, o.cal_rounds)
-            model.extra = ["--set", "tick_scale=%.3f" % scale]
-            notes.append("%s: tick_scale measured %.3f (%s %.2f ns per iteration of count, "
-                         "the model %.2f ns); default %s" % (
-                             name, scale, real.design, rs * 1e9, ms * 1e9,
-                             facts.param(name, "tick_scale")["default"]))
+                                        model.command(o.workload) + calibrate.setting(1))
+            scale, ms, rs = calibrate.tick_scale(
+                runner, model.command(model.file(o.workload)), n_model,
+                real.command(real.file(o.workload)), n_real, o.cal_rounds, name)
+            model.extra = calibrate.setting(scale)
+            notes.append(calibrate.describe(name, real.design, scale, ms, rs,
+                                            facts.param(name, calibrate.PARAM)["default"]))
         else:
             n_model = runner.size_count(model.label, o.target_s, model.command(o.workload))
         runner.check()

@@ -32,6 +32,7 @@ import os
 import sys
 import time
 
+import calibrate
 import peers as peer_discovery
 import plots
 import tables
@@ -51,6 +52,7 @@ MIN_IO_ITERS = 5
 CPU_LIMIT_N = 40
 CPU_LIMIT_MARGIN = 4
 CAL_LIMIT_N = 200
+TICK_ROUNDS = 3     # runs of each side when measuring a design's tick_scale
 
 
 class Contender(object):
@@ -214,6 +216,35 @@ def _run(o, facts, runner):
         with open(state_path, "a") as f:
             f.write("%s=%d\n" % (key, n))
         runner.check()
+
+    # A design that counts its original's ticks runs at the tick_scale measured against
+    # the original when it is among the peers (calibrate.py); kept in the state.
+    for c in cast:
+        d = facts.design(c.design)
+        if not d or not d.get("original") or not calibrate.has_tick_scale(d):
+            continue
+        real = [p for p in cast if not facts.is_design(p.design) and
+                peer_discovery.is_original(d["original"], p.design)]
+        key = "tick_scale_" + c.design
+        if key in state:
+            scale = state_numbers(state_path, state, key, (float,))[0]
+        elif real:
+            r = real[0]
+            scale, ms, rs = calibrate.tick_scale(
+                runner, c.command(files[(c.design, "count")]), sizes[c.size_key],
+                r.command(files[(r.design, "count")]), sizes[r.size_key], TICK_ROUNDS, c.design)
+            runner.clear()
+            runner.say(calibrate.describe(c.design, r.design, scale, ms, rs,
+                                          facts.param(c.design, calibrate.PARAM)["default"]))
+            with open(state_path, "a") as f:
+                f.write("%s=%.6g\n" % (key, scale))
+            runner.check()
+        else:
+            runner.say("%s runs at its default %s (%s): its original, %s, is not among the "
+                       "peers" % (c.design, calibrate.PARAM,
+                                  facts.param(c.design, calibrate.PARAM)["default"], d["original"]))
+            continue
+        c.command = (lambda f, cmd=c.command, extra=calibrate.setting(scale): cmd(f) + extra)
 
     # The convoy's wake-ups and cpu(limit), per contender: calibrated, kept in the state.
     plans = {}

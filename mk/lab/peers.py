@@ -44,6 +44,11 @@ class Interpreter(object):
         self.major = self.version[0] if self.version else 0
 
 
+def is_original(original, name):
+    """Does the peer `name` (cpython-2.7.18) run a design's `original` (cpython-2.7)?"""
+    return name == original or name.startswith(original + ".") or name.startswith(original + "-")
+
+
 def runner_command(interp, facts):
     """FILE -> the command line that runs FILE under interp through its language's peer
     driver, up to the scenario's options."""
