@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "cli/cli.h"
 #include "record/record.h"
 
@@ -123,17 +124,6 @@ static void option_list(char *buf, size_t cap)
     buf[0] = '\0';
     for (size_t i = 0; i < NOPTIONS && n < cap; i++)
         n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", options[i].flag);
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* A whole number; a value that is no number is refused here with the widest

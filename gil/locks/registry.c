@@ -9,6 +9,7 @@
 #include "locks/gil.h"
 
 #include "base/json.h"
+#include "base/parse.h"
 
 #include <errno.h>
 #include <math.h>
@@ -112,10 +113,8 @@ static int parse_us(const char *s, double *out)
 
 static int parse_count(const char *s, double *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno)
+    int64_t v;
+    if (parse_i64(s, &v) != 0)
         return -1;
     *out = (double)v;
     return 0;
