@@ -164,9 +164,9 @@ static void test_compile_error_has_position(void **state)
     assert_non_null(strstr(r.err.msg, "bad.py:2:5: "));
     assert_int_equal(r.err.line, 2);
     assert_int_equal(r.err.col, 5);
-    run_program("bad.py", "class A:\n    pass\n", &r);
+    run_program("bad.py", "try:\n    pass\nfinally:\n    pass\n", &r);
     assert_int_equal(r.rc, VM_COMPILE_ERROR);
-    assert_non_null(strstr(r.err.msg, "bad.py:1:1: SyntaxError: class definitions"));
+    assert_non_null(strstr(r.err.msg, "bad.py:1:1: SyntaxError: try statements"));
     run_program("bad.py", "if x:\n  a = 1\n\tb = 2\n", &r);
     assert_int_equal(r.rc, VM_COMPILE_ERROR);
     assert_non_null(strstr(r.err.msg, "TabError"));
@@ -512,6 +512,10 @@ static void test_dis_names_the_opcodes(void **state)
         "            continue\n"
         "        break\n"
         "    time.sleep(0)\n"
+        "    if a:\n"
+        "        g = 1\n"
+        "    else:\n"
+        "        g = 2\n"
         "    return l[0] // 2 % 3 * 4 / 5 - a < b < 9\n";
     struct vm_program *p = NULL;
     struct vm_error e;
