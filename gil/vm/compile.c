@@ -1953,10 +1953,8 @@ static void gen_stmt(struct vm_compiler *c, const struct vm_stmt *s)
     u->line = s->line;
     switch (s->kind) {
     case VM_S_EXPR:
-        if (is_constant(s->u.expr) && !(s->flags & VM_STMT_KEEP)) {
-            emit(c, VM_OP_NOP, 0);   /* a constant statement (a docstring too) */
-            return;
-        }
+        if (is_constant(s->u.expr) && !(s->flags & VM_STMT_KEEP))
+            return;   /* a constant statement (a docstring too): no code, only its line */
         gen_expr(c, s->u.expr);
         emit(c, VM_OP_POP_TOP, 0);
         return;

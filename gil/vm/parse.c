@@ -203,14 +203,17 @@ static struct vm_expr *parse_atom(struct vm_compiler *c)
         return e;
     }
     case VM_T_KW_NONE:
+        e = new_expr(c, VM_E_NONE, t->line, t->col);
         advance(c);
-        return new_expr(c, VM_E_NONE, t->line, t->col);
+        return e;
     case VM_T_KW_TRUE:
+        e = new_expr(c, VM_E_TRUE, t->line, t->col);
         advance(c);
-        return new_expr(c, VM_E_TRUE, t->line, t->col);
+        return e;
     case VM_T_KW_FALSE:
+        e = new_expr(c, VM_E_FALSE, t->line, t->col);
         advance(c);
-        return new_expr(c, VM_E_FALSE, t->line, t->col);
+        return e;
     case VM_T_LPAR: {
         int line = t->line, col = t->col;
         advance(c);
