@@ -481,6 +481,26 @@ static void set_del(struct vm_map *m, const char *name)
         e->value = 0;
 }
 
+/* A set that lives until tmp_maps_free (also on errors: the compiler frees it). */
+static struct vm_map *tmp_map(struct vm_compiler *c)
+{
+    c->tmp_maps = grow(c, c->tmp_maps, &c->captmp_maps, c->ntmp_maps + 1, sizeof *c->tmp_maps);
+    struct vm_map *m = calloc(1, sizeof *m);
+    if (!m)
+        vm_compile_nomem(c);
+    c->tmp_maps[c->ntmp_maps++] = m;
+    return m;
+}
+
+static void tmp_maps_free(struct vm_compiler *c)
+{
+    for (size_t i = 0; i < c->ntmp_maps; i++) {
+        map_free(c->tmp_maps[i]);
+        free(c->tmp_maps[i]);
+    }
+    c->ntmp_maps = 0;
+}
+
 static void set_union(struct vm_compiler *c, struct vm_map *into, const struct vm_map *from)
 {
     for (size_t i = 0; i < from->cap; i++)
@@ -828,57 +848,55 @@ static void analyze_block(struct vm_compiler *c, struct vm_scope *sc, struct vm_
 static void analyze_child(struct vm_compiler *c, struct vm_scope *child, struct vm_map *bound,
                           struct vm_map *global, struct vm_map *child_free)
 {
-    struct vm_map tb = {0}, tf = {0}, tg = {0};
-    set_union(c, &tb, bound);
-    set_union(c, &tg, global);
-    analyze_block(c, child, &tb, &tf, &tg);
-    set_union(c, child_free, &tf);
-    map_free(&tb);
-    map_free(&tf);
-    map_free(&tg);
+    struct vm_map *tb = tmp_map(c), *tf = tmp_map(c), *tg = tmp_map(c);
+    set_union(c, tb, bound);
+    set_union(c, tg, global);
+    analyze_block(c, child, tb, tf, tg);
+    set_union(c, child_free, tf);
 }
 
 static void analyze_block(struct vm_compiler *c, struct vm_scope *sc, struct vm_map *bound, struct vm_map *free,
                           struct vm_map *global)
 {
-    struct vm_map local = {0}, scopes = {0}, newglobal = {0}, newfree = {0}, newbound = {0}, allfree = {0};
+    struct vm_map *local = tmp_map(c), *scopes = tmp_map(c), *newglobal = tmp_map(c);
+    struct vm_map *newfree = tmp_map(c), *newbound = tmp_map(c), *allfree = tmp_map(c);
     if (sc->kind == SCOPE_CLASS) {
         /* Class bindings are not visible in methods: what children see is fixed first. */
-        set_union(c, &newglobal, global);
+        set_union(c, newglobal, global);
         if (bound)
-            set_union(c, &newbound, bound);
+            set_union(c, newbound, bound);
     }
     for (size_t i = 0; i < sc->sym.cap; i++)
         if (sc->sym.e[i].key)
-            analyze_name(c, sc, &scopes, sc->sym.e[i].key, sc->sym.e[i].value, bound, &local, free, global);
+            analyze_name(c, sc, scopes, sc->sym.e[i].key, sc->sym.e[i].value, bound, local, free, global);
     if (sc->kind != SCOPE_CLASS) {
         if (sc->kind == SCOPE_FUNCTION)
-            set_union(c, &newbound, &local);
+            set_union(c, newbound, local);
         if (bound)
-            set_union(c, &newbound, bound);
-        set_union(c, &newglobal, global);
+            set_union(c, newbound, bound);
+        set_union(c, newglobal, global);
     }
     for (int i = 0; i < sc->nchildren; i++)
-        analyze_child(c, sc->children[i], &newbound, &newglobal, &allfree);
-    set_union(c, &newfree, &allfree);
+        analyze_child(c, sc->children[i], newbound, newglobal, allfree);
+    set_union(c, newfree, allfree);
     /* analyze_cells: locals a child uses become cells. */
     if (sc->kind == SCOPE_FUNCTION)
-        for (size_t i = 0; i < scopes.cap; i++)
-            if (scopes.e[i].key && scopes.e[i].value == SC_LOCAL && set_has(&newfree, scopes.e[i].key)) {
-                scopes.e[i].value = SC_CELL;
-                set_del(&newfree, scopes.e[i].key);
+        for (size_t i = 0; i < scopes->cap; i++)
+            if (scopes->e[i].key && scopes->e[i].value == SC_LOCAL && set_has(newfree, scopes->e[i].key)) {
+                scopes->e[i].value = SC_CELL;
+                set_del(newfree, scopes->e[i].key);
             }
     /* update_symbols */
     for (size_t i = 0; i < sc->sym.cap; i++) {
         struct vm_map_entry *e = &sc->sym.e[i];
         if (!e->key)
             continue;
-        struct vm_map_entry *s = map_find(&scopes, e->key, hash_ptr(e->key), NULL);
+        struct vm_map_entry *s = map_find(scopes, e->key, hash_ptr(e->key), NULL);
         e->value |= s->value << SCOPE_SHIFT;
     }
-    for (size_t i = 0; i < newfree.cap; i++) {
-        const char *name = newfree.e[i].key;
-        if (!name || newfree.e[i].value != 1)
+    for (size_t i = 0; i < newfree->cap; i++) {
+        const char *name = newfree->e[i].key;
+        if (!name || newfree->e[i].value != 1)
             continue;
         int v = sym_get(sc, name);
         if (v) {
@@ -891,13 +909,7 @@ static void analyze_block(struct vm_compiler *c, struct vm_scope *sc, struct vm_
             continue;   /* a global */
         sym_set(c, sc, name, SC_FREE << SCOPE_SHIFT);   /* passing through to a child */
     }
-    set_union(c, free, &newfree);
-    map_free(&local);
-    map_free(&scopes);
-    map_free(&newglobal);
-    map_free(&newfree);
-    map_free(&newbound);
-    map_free(&allfree);
+    set_union(c, free, newfree);
 }
 
 /* Build and analyze the scopes of one top-level statement of the module. */
@@ -906,12 +918,10 @@ static void symtable_stmt(struct vm_compiler *c, struct vm_stmt *s)
     struct vm_scope *mod = c->module_scope;
     int before = mod->nchildren;
     sym_stmt(c, mod, s);
-    struct vm_map bound = {0}, global = {0}, free = {0};
+    struct vm_map *bound = tmp_map(c), *global = tmp_map(c), *free = tmp_map(c);
     for (int i = before; i < mod->nchildren; i++)
-        analyze_child(c, mod->children[i], &bound, &global, &free);
-    map_free(&bound);
-    map_free(&global);
-    map_free(&free);
+        analyze_child(c, mod->children[i], bound, global, free);
+    tmp_maps_free(c);
     mod->nchildren = before;   /* the module's children are compiled once, then freed */
 }
 
@@ -2804,6 +2814,8 @@ enum vm_result vm_compile_source(const char *filename, const char *src, size_t l
     }
     scopes_free(c);
     scope_free(c->module_scope);
+    tmp_maps_free(c);
+    free(c->tmp_maps);
     vm_int_freelist_clear(c->fold_ts);
     free(c->fold_ts);
     vm_lex_free(&c->lx);

@@ -226,6 +226,8 @@ struct vm_compiler {
     struct vm_unit *module_unit;
     struct vm_scope *module_scope;  /* symbol table: the module's scope (kept) */
     struct vm_scope *scopes;        /* symbol table: every other scope of this statement */
+    struct vm_map **tmp_maps;       /* symbol table: the name sets its analysis made */
+    size_t ntmp_maps, captmp_maps;
     struct vm_thread *fold_ts;      /* constant folding: a thread state for object.c's arithmetic */
     int no_emit;                    /* code generator: > 0 in dead code (CPython's c_do_not_emit_bytecode) */
     struct vm_map constmap;         /* program-wide constants by value */
