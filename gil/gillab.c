@@ -4,11 +4,13 @@
  *   0 success, 1 a runtime error in the workload, 2 usage/compile/input errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csv.h"
 #include "gil.h"
@@ -39,6 +41,8 @@ static void usage(FILE *out)
             "  --arg V                       an integer argument for it (repeatable)\n"
             "  --gil NAME                    the lock design (see `gillab designs`; default py32)\n"
             "  --set NAME=VALUE              a design parameter, e.g. interval=5ms (repeatable)\n"
+            "  --opstats                     how often each opcode ran, per thread and in total, on stderr\n"
+            "  --opstats-csv FILE            the same as CSV (rep,thread,opcode,count), FILE made anew\n"
             "lab options (need --entry):\n"
             "  --scenario seq|threads|convoy default threads\n"
             "  --threads T                   1..256 (default 1; convoy: 2 = one CPU + one I/O thread)\n"
@@ -108,7 +112,119 @@ struct show {
     bool quiet;
     bool print_results;   /* no --csv: results go to stdout */
     int reps;
+    bool opstats;         /* --opstats: the opcode table on stderr */
+    int opstats_fd;       /* --opstats-csv: its file, or -1 */
+    const char *opstats_path;
+    int opstats_errno;    /* a failed write to it, reported at the end */
 };
+
+/* --opstats: the opcodes that ran, most frequent first, per thread (up to 8
+   columns; the CSV has them all) and in total. */
+static void print_opstats(FILE *out, const uint64_t *const *counts, int n)
+{
+    uint64_t total[VM_OPCODE_SLOTS] = {0}, all = 0;
+    int order[VM_OPCODE_SLOTS], nops = 0;
+    for (int op = 0; op < VM_OPCODE_SLOTS; op++) {
+        for (int t = 0; t < n; t++)
+            total[op] += counts[t] ? counts[t][op] : 0;
+        all += total[op];
+        if (total[op])
+            order[nops++] = op;
+    }
+    for (int i = 1; i < nops; i++)   /* insertion sort: by total, descending */
+        for (int j = i; j > 0 && total[order[j]] > total[order[j - 1]]; j--) {
+            int tmp = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = tmp;
+        }
+    bool cols = n > 1 && n <= 8;
+    fprintf(out, "%-20s", "opcode");
+    for (int t = 0; cols && t < n; t++)
+        fprintf(out, " %9s%-2d", "thread ", t);
+    fprintf(out, " %13s %7s\n", "total", "share");
+    for (int i = 0; i <= nops; i++) {
+        int op = i < nops ? order[i] : -1;
+        const char *name = op >= 0 ? vm_opcode_name(op) : "total";
+        fprintf(out, "%-20s", name ? name : "?");
+        for (int t = 0; cols && t < n; t++) {
+            uint64_t v = 0;
+            for (int k = 0; counts[t] && k < VM_OPCODE_SLOTS; k++)
+                v += op < 0 || k == op ? counts[t][k] : 0;
+            fprintf(out, " %11" PRIu64, v);
+        }
+        uint64_t v = op >= 0 ? total[op] : all;
+        fprintf(out, " %13" PRIu64 " %6.1f%%\n", v, all ? 100.0 * (double)v / (double)all : 0.0);
+    }
+}
+
+/* --opstats-csv: one rep's rows, rep,thread,opcode,count for each opcode that
+   ran, in one write(2): an interrupted run never leaves half a rep. */
+static void write_opstats_csv(struct show *s, int rep, const uint64_t *const *counts, int n)
+{
+    if (s->opstats_fd < 0 || s->opstats_errno)
+        return;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (int t = 0; buf && t < n; t++)
+        for (int op = 0; counts[t] && op < VM_OPCODE_SLOTS; op++) {
+            if (!counts[t][op])
+                continue;
+            if (cap - len < 64) {
+                char *nb = realloc(buf, cap * 2);
+                if (!nb) {
+                    free(buf);
+                    buf = NULL;
+                    break;
+                }
+                buf = nb;
+                cap *= 2;
+            }
+            len += (size_t)snprintf(buf + len, cap - len, "%d,%d,%s,%" PRIu64 "\n", rep, t,
+                                    vm_opcode_name(op), counts[t][op]);
+        }
+    if (!buf) {
+        s->opstats_errno = ENOMEM;
+        return;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(s->opstats_fd, buf + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            s->opstats_errno = w < 0 ? errno : EIO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    free(buf);
+}
+
+/* Open --opstats-csv's file anew and write its header: 0, or -1 (reported). */
+static int open_opstats_csv(struct show *s)
+{
+    static const char header[] = "rep,thread,opcode,count\n";
+    s->opstats_fd = open(s->opstats_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s->opstats_fd < 0 || write(s->opstats_fd, header, sizeof header - 1) != (ssize_t)(sizeof header - 1)) {
+        fail_usage("--opstats-csv %s: cannot write it: %s", s->opstats_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Close it; a write that failed on the way is reported now: 0 or -1. */
+static int close_opstats_csv(struct show *s)
+{
+    if (s->opstats_fd < 0)
+        return 0;
+    if (close(s->opstats_fd) != 0 && !s->opstats_errno)
+        s->opstats_errno = errno;
+    s->opstats_fd = -1;
+    if (s->opstats_errno) {
+        fail_usage("--opstats-csv %s: cannot write it: %s", s->opstats_path, strerror(s->opstats_errno));
+        return -1;
+    }
+    return 0;
+}
 
 /* Each line of a traceback, prefixed "thread N: " when several threads ran. */
 static void print_traceback(int thread, int nthreads, const char *msg)
@@ -126,7 +242,7 @@ static void print_traceback(int thread, int nthreads, const char *msg)
 
 static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep_result *r)
 {
-    const struct show *s = ctx;
+    struct show *s = ctx;
     bool any_thread_failed = false;
     fflush(stdout);
     if (r->error) {
@@ -156,6 +272,16 @@ static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep
     if (r->trace_dropped)
         fprintf(stderr, "gillab: warning: --trace: %" PRIu64 " lock events did not fit the trace "
                         "buffers and were dropped\n", r->trace_dropped);
+    if ((s->opstats || s->opstats_fd >= 0) && r->nthreads > 0) {
+        const uint64_t *counts[WL_MAX_THREADS];
+        for (int i = 0; i < r->nthreads && i < WL_MAX_THREADS; i++)
+            counts[i] = r->threads[i].opcounts;
+        if (s->opstats) {
+            fprintf(stderr, "opcodes run, rep %d\n", r->rep);
+            print_opstats(stderr, counts, r->nthreads);
+        }
+        write_opstats_csv((struct show *)s, r->rep, counts, r->nthreads);
+    }
     if (s->quiet || r->nthreads == 0)
         return;
     struct wl_thread_stats per[WL_MAX_THREADS];
@@ -171,13 +297,13 @@ static void show_rep(void *ctx, const struct wl_config *cfg, const struct wl_rep
 /* ---- run -------------------------------------------------------------------------------- */
 
 static const char *const run_options =
-    "--entry, --arg, --gil, --set, --scenario, --threads, --cpus, --reps, --warmup, --csv, "
-    "--samples-csv, --trace, --trace-json, --io-entry, --io-arg, --quiet";
+    "--entry, --arg, --gil, --set, --opstats, --opstats-csv, --scenario, --threads, --cpus, --reps, "
+    "--warmup, --csv, --samples-csv, --trace, --trace-json, --io-entry, --io-arg, --quiet";
 
 static int cmd_run(int argc, char **argv)
 {
     struct wl_config c = {0};
-    struct show show = {0};
+    struct show show = {.opstats_fd = -1};
     char err[4096];
     const char *sets[32];
     int nsets = 0;
@@ -199,9 +325,13 @@ static int cmd_run(int argc, char **argv)
             first_lab = first_lab ? first_lab : a;
             continue;
         }
+        if (strcmp(a, "--opstats") == 0) {
+            show.opstats = c.opstats = true;
+            continue;
+        }
         static const char *const valued[] = {
-            "--entry", "--arg", "--gil", "--set", "--scenario", "--threads", "--cpus", "--reps",
-            "--warmup", "--csv", "--samples-csv", "--trace", "--trace-json", "--io-entry",
+            "--entry", "--arg", "--gil", "--set", "--opstats-csv", "--scenario", "--threads", "--cpus",
+            "--reps", "--warmup", "--csv", "--samples-csv", "--trace", "--trace-json", "--io-entry",
             "--io-arg", NULL};
         int k = 0;
         while (valued[k] && strcmp(valued[k], a) != 0)
@@ -211,7 +341,7 @@ static int cmd_run(int argc, char **argv)
         if (i + 1 >= argc)
             return fail_usage("run: option %s needs a value", a);
         const char *val = argv[++i];
-        if (k >= 4 && !first_lab)
+        if (k >= 5 && !first_lab)
             first_lab = a;
         if (strcmp(a, "--entry") == 0) {
             c.entry = val;
@@ -231,6 +361,9 @@ static int cmd_run(int argc, char **argv)
             if (nsets == 32)
                 return fail_usage("--set: at most 32 settings");
             sets[nsets++] = val;
+        } else if (strcmp(a, "--opstats-csv") == 0) {
+            show.opstats_path = val;
+            c.opstats = true;
         } else if (strcmp(a, "--scenario") == 0) {
             scenario = val;
         } else if (strcmp(a, "--threads") == 0) {
@@ -274,10 +407,19 @@ static int cmd_run(int argc, char **argv)
             return fail_usage("%s", err);
 
     if (!c.entry) {
-        enum wl_status st = wl_run_main(&c, err, sizeof err);
+        uint64_t counts[VM_OPCODE_SLOTS] = {0};
+        if (show.opstats_path && open_opstats_csv(&show) != 0)
+            return EXIT_USAGE;
+        enum wl_status st = wl_run_main(&c, counts, err, sizeof err);
         fflush(stdout);
         if (st != WL_OK)
             fprintf(stderr, "%s\n", err);
+        const uint64_t *per[1] = {counts};
+        if (show.opstats)
+            print_opstats(stderr, per, 1);
+        write_opstats_csv(&show, 1, per, 1);
+        if (close_opstats_csv(&show) != 0 && st == WL_OK)
+            return EXIT_USAGE;
         return status_exit(st);
     }
 
@@ -317,11 +459,16 @@ static int cmd_run(int argc, char **argv)
 
     show.print_results = !c.csv_path;
     show.reps = c.reps;
+    if (show.opstats_path && open_opstats_csv(&show) != 0)
+        return EXIT_USAGE;
     enum wl_status st = wl_run(&c, show_rep, &show, err, sizeof err);
     fflush(stdout);
+    int csv_rc = close_opstats_csv(&show);
     if (st == WL_USAGE_ERROR || (st == WL_RUNTIME_ERROR && err[0]))
         fprintf(stderr, "%s%s\n", st == WL_USAGE_ERROR && strncmp(err, "--", 2) == 0 ? "gillab: " : "",
                 err);
+    if (csv_rc != 0 && st == WL_OK)
+        return EXIT_USAGE;
     return status_exit(st);
 }
 

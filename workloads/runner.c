@@ -459,6 +459,10 @@ static enum wl_status run_rep(struct runner *R, bool warmup, int rep, bool trace
             snprintf(err, errcap, "%s", verr.msg);
             goto out;
         }
+        if (cfg->opstats && vm_thread_count_ops(x->ts) != 0) {
+            snprintf(err, errcap, "--opstats: cannot count opcodes: %s", strerror(ENOMEM));
+            goto out;
+        }
     }
 
     PT_CHECK(pthread_mutex_init(&gate.mu, NULL));
@@ -517,6 +521,7 @@ static enum wl_status run_rep(struct runner *R, bool warmup, int rep, bool trace
         tres[i].result = w[i].result;
         tres[i].stats = w[i].stats;
         tres[i].cpus = w[i].cpus_used;
+        tres[i].opcounts = vm_thread_opcounts(w[i].ts);
         per[i] = w[i].stats;
         if (w[i].result == VM_OK) {
             tres[i].repr = w[i].repr;
@@ -655,7 +660,7 @@ out:
     return st;
 }
 
-enum wl_status wl_run_main(const struct wl_config *cfg, char *err, size_t errcap)
+enum wl_status wl_run_main(const struct wl_config *cfg, uint64_t *opcounts, char *err, size_t errcap)
 {
     struct vm_error verr = {0};
     struct vm_program *prog = NULL;
@@ -677,8 +682,14 @@ enum wl_status wl_run_main(const struct wl_config *cfg, char *err, size_t errcap
     r = vm_runtime_new(prog, g, stdout, &rt, &verr);
     if (r == VM_OK)
         r = vm_thread_new(rt, 0, NULL, &ts, &verr);
+    if (r == VM_OK && cfg->opstats && vm_thread_count_ops(ts) != 0) {
+        snprintf(verr.msg, sizeof verr.msg, "--opstats: cannot count opcodes: %s", strerror(ENOMEM));
+        r = VM_USAGE_ERROR;
+    }
     if (r == VM_OK)
         r = vm_run_main(rt, ts, &verr);
+    if (ts && cfg->opstats && vm_thread_opcounts(ts))
+        memcpy(opcounts, vm_thread_opcounts(ts), sizeof *opcounts * VM_OPCODE_SLOTS);
 out:
     if (r != VM_OK)
         snprintf(err, errcap, "%s", verr.msg);

@@ -59,6 +59,7 @@ struct wl_config {
     const char *samples_csv_path;        /* convoy: per-wake-up samples */
     const char *trace_csv_path;          /* trace of the last measured rep */
     const char *trace_json_path;
+    bool opstats;                        /* count the opcodes each VM thread runs */
 };
 
 enum wl_status {
@@ -74,6 +75,7 @@ struct wl_thread_result {
     char *error;                /* traceback when not ok; owned by the runner */
     struct wl_thread_stats stats;
     cpu_set_t cpus;             /* its affinity mask, read back after pinning */
+    const uint64_t *opcounts;   /* with cfg->opstats: runs per opcode (VM_OPCODE_SLOTS), else NULL */
 };
 
 struct wl_rep_result {
@@ -102,8 +104,10 @@ enum wl_status wl_run(const struct wl_config *cfg, wl_rep_fn *on_rep, void *ctx,
                       size_t errcap);
 
 /* Run cfg->file as `python3 FILE` would (module __main__), under cfg->design,
-   on the calling thread. On failure err holds the message or traceback. */
-enum wl_status wl_run_main(const struct wl_config *cfg, char *err, size_t errcap);
+   on the calling thread. On failure err holds the message or traceback. With
+   cfg->opstats, opcounts (VM_OPCODE_SLOTS entries) receives the runs per
+   opcode, also when the program failed. */
+enum wl_status wl_run_main(const struct wl_config *cfg, uint64_t *opcounts, char *err, size_t errcap);
 
 /* Is this design single-thread only (refuses T > 1 and convoy)? */
 bool wl_design_single_thread(const struct gil_design *d);

@@ -4,8 +4,15 @@
  * One C function runs every Python frame of a thread: a call to a Python
  * function pushes a frame and switches the loop's registers to it, a return
  * pops back (as CPython 3.11 does), so Python recursion never deepens the C
- * stack and an error unwinds every frame in one loop. Frames live on a
- * per-thread stack of chunks (no malloc per call).
+ * stack and an error unwinds every frame in one loop. Calling a class runs its
+ * __init__ the same way, in a frame whose return hands the caller the
+ * instance. Frames live on a per-thread stack of chunks (no malloc per call).
+ *
+ * Only C calling back into Python nests a loop: a class body run by
+ * __build_class__, __repr__/__str__ run by print, repr or str. The nested eval
+ * (vm_eval without a vm_error) leaves its error pending with the frames it
+ * unwound in ts->tb, and the eval below puts its own frames in front, so the
+ * traceback lists every frame, as CPython's does.
  *
  * Dispatch is computed goto where the compiler has it, a switch otherwise; the
  * same TARGET/DISPATCH macros serve both (Lua's vmcase/vmbreak).
@@ -17,7 +24,11 @@
  * and the POP_JUMP_IF_x predicted right after COMPARE_OP), and a STORE_FAST
  * fused into the INPLACE_x before it. Every other instruction ticks once when it
  * is done (NEXT_TICK), and so does every backward jump (JUMP_ABSOLUTE always,
- * a conditional jump when it goes backwards). A tick is gil_should_yield(): a
+ * a conditional jump when it goes backwards). That includes the instructions of
+ * classes, closures and del, cheap or not: LOAD_BUILD_CLASS, LOAD_ATTR,
+ * STORE_ATTR, DELETE_ATTR, LOAD_CLOSURE, LOAD_DEREF, LOAD_CLASSDEREF,
+ * STORE_DEREF, DELETE_DEREF, DELETE_FAST, DELETE_NAME, DELETE_GLOBAL,
+ * DELETE_SUBSCR and BUILD_TUPLE. A tick is gil_should_yield(): a
  * decrement of the thread's countdown and one relaxed load of the eval breaker;
  * only when that fires does the loop call the lock design (gil_yield).
  */
@@ -499,7 +510,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
     struct vm_frame *f = entry;
     struct vm_code *co;
     const uint8_t *first_instr, *ip;
-    struct vm_object **sp, **fast;
+    struct vm_object **sp;   /* the frame's slots are f->fast: one register less to keep */
     struct vm_object *const *consts;
     int op, oparg;
 
@@ -508,7 +519,6 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         co = f->code;                 \
         first_instr = co->code;       \
         consts = co->consts;          \
-        fast = f->fast;               \
     } while (0)
 
 #define INCREF(o)                                                             \
@@ -614,21 +624,23 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         switch (op) {
 #endif
         TARGET(LOAD_FAST) {
-            struct vm_object *v = fast[oparg];
+            struct vm_object *v = f->fast[oparg];
             if (VM_UNLIKELY(!v))
                 goto unbound_local;
             INCREF(v);
-            *sp++ = v;
+            sp[0] = v;
+            sp++;
             NEXT();
         }
         TARGET(LOAD_CONST) {
-            *sp++ = consts[oparg];   /* constants are immortal: no incref */
+            sp[0] = consts[oparg];   /* constants are immortal: no incref */
+            sp++;
             NEXT();
         }
         TARGET(STORE_FAST) {
             struct vm_object *v = *--sp;
-            struct vm_object *old = fast[oparg];
-            fast[oparg] = v;
+            struct vm_object *old = f->fast[oparg];
+            f->fast[oparg] = v;
             XDECREF(old);
             NEXT();
         }
@@ -733,7 +745,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
                     goto error;                                                          \
                 }                                                                        \
                 if (INPLACE && reuse_ok && HELD_BY_FRAME_ONLY(l) && ip[0] == VM_OP_STORE_FAST && \
-                    fast[ip[1]] == l && (z < VM_SMALL_INT_MIN || z > VM_SMALL_INT_MAX)) { \
+                    f->fast[ip[1]] == l && (z < VM_SMALL_INT_MIN || z > VM_SMALL_INT_MAX)) { \
                     ((struct vm_int *)l)->value = z;                                     \
                     l->refcnt = 1; /* the stack's; the local's stays (no other holder) */ \
                     DECREF(r);                                                           \
@@ -947,7 +959,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
                 if (vm_dict_set(ts, f->locals, co->name_strs[oparg], co->name_hash[oparg], v) < 0)
                     goto error;
                 sp--;
-                DECREF(v);
+                vm_decref(ts, v);
                 NEXT_TICK();
             }
             goto store_global;
@@ -986,20 +998,20 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
                 vm_raise(ts, VM_EXC_NAME, "name '%s' is not defined", co->names[oparg]);
                 goto error;
             }
-            DECREF(old);
+            vm_decref(ts, old);
             NEXT_TICK();
         }
         TARGET(DELETE_FAST) {
-            struct vm_object *v = fast[oparg];
+            struct vm_object *v = f->fast[oparg];
             if (VM_UNLIKELY(!v))
                 goto unbound_local;
-            fast[oparg] = NULL;
-            DECREF(v);
+            f->fast[oparg] = NULL;
+            vm_decref(ts, v);
             NEXT_TICK();
         }
         TARGET(LOAD_CLOSURE) {
-            struct vm_object *cell = fast[co->nlocals + oparg];
-            INCREF(cell);
+            struct vm_object *cell = f->fast[co->nlocals + oparg];
+            vm_incref(ts, cell);
             *sp++ = cell;
             NEXT_TICK();
         }
@@ -1016,7 +1028,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         }
         TARGET(LOAD_DEREF) {
         load_deref:;
-            struct vm_object *v = vm_cell_get(ts, (struct vm_cell *)fast[co->nlocals + oparg]);
+            struct vm_object *v = vm_cell_get(ts, (struct vm_cell *)f->fast[co->nlocals + oparg]);
             if (VM_UNLIKELY(!v))
                 goto unbound_deref;
             *sp++ = v;
@@ -1024,15 +1036,15 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         }
         TARGET(STORE_DEREF) {
             struct vm_object *v = *--sp;
-            vm_cell_set(ts, (struct vm_cell *)fast[co->nlocals + oparg], v);
+            vm_cell_set(ts, (struct vm_cell *)f->fast[co->nlocals + oparg], v);
             NEXT_TICK();
         }
         TARGET(DELETE_DEREF) {
-            struct vm_cell *cell = (struct vm_cell *)fast[co->nlocals + oparg];
+            struct vm_cell *cell = (struct vm_cell *)f->fast[co->nlocals + oparg];
             struct vm_object *v = vm_cell_get(ts, cell);
             if (!v)
                 goto unbound_deref;
-            DECREF(v);
+            vm_decref(ts, v);
             vm_cell_set(ts, cell, NULL);
             NEXT_TICK();
         }
@@ -1102,8 +1114,8 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
             if (vm_del_subscr(ts, o, key) < 0)
                 goto error;
             sp -= 2;
-            DECREF(key);
-            DECREF(o);
+            vm_decref(ts, key);
+            vm_decref(ts, o);
             NEXT_TICK();
         }
         TARGET(STORE_ATTR) {
@@ -1111,8 +1123,8 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
             if (vm_setattr(ts, owner, co->name_strs[oparg], co->name_hash[oparg], v) < 0)
                 goto error;
             sp -= 2;
-            DECREF(owner);
-            DECREF(v);
+            vm_decref(ts, owner);
+            vm_decref(ts, v);
             NEXT_TICK();
         }
         TARGET(DELETE_ATTR) {
@@ -1120,7 +1132,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
             if (vm_setattr(ts, owner, co->name_strs[oparg], co->name_hash[oparg], NULL) < 0)
                 goto error;
             sp--;
-            DECREF(owner);
+            vm_decref(ts, owner);
             NEXT_TICK();
         }
         TARGET(LOAD_BUILD_CLASS) {
@@ -1146,7 +1158,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
                 /* obj.method as a value: a bound method. */
                 struct vm_bound_method *m = vm_alloc(ts, &vm_bound_method_type, sizeof *m);
                 if (!m) {
-                    DECREF(meth);
+                    vm_decref(ts, meth);
                     goto error;
                 }
                 m->func = meth;   /* both references move into the method */
@@ -1286,7 +1298,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
                 XDECREF(v);
             }
             for (int i = 0; i < co->nlocalsplus; i++)
-                XDECREF(fast[i]);
+                XDECREF(f->fast[i]);
             struct vm_frame *back = f->back;
             bool done = f == entry;
             enum vm_frame_kind kind = (enum vm_frame_kind)f->kind;
@@ -1304,7 +1316,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
                 /* C(...) ran __init__: the instance is in the callable slot. */
                 if (retval != VM_NONE) {
                     vm_raise(ts, VM_EXC_TYPE, "__init__() should return None, not '%s'", vm_type_name(retval));
-                    DECREF(retval);
+                    vm_decref(ts, retval);
                     goto error;
                 }
                 NEXT_TICK();
