@@ -112,7 +112,7 @@ fuzz: deps
 	    tests/fuzz/fuzz_compile.c $(filter gil/vm/%,$(LIB_SRC)) $(filter gil/locks/%,$(LIB_SRC)) $(filter-out gil/gillab.c,$(wildcard gil/*.c)) $(LIBS)
 	@mkdir -p build/fuzz/corpus
 	$(Q)cp -n tests/corpus/*.py workloads/*.py build/fuzz/corpus/ 2>/dev/null || true
-	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
+	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -dict=tests/fuzz/python.dict build/fuzz/corpus
 
 install: build/release/gillab
 	install -D -m 755 build/release/gillab $(DESTDIR)$(PREFIX)/bin/gillab

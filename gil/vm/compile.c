@@ -1128,6 +1128,18 @@ static struct vm_expr *fold_expr(struct vm_compiler *c, struct vm_expr *e)
 
 static void fold_block(struct vm_compiler *c, struct vm_block *b);
 
+/* A Store or Del target: its parts fold, the target itself never (fold_subscr
+   folds only in Load context). */
+static void fold_target(struct vm_compiler *c, struct vm_expr *t)
+{
+    if (t->kind == VM_E_SUBSCR) {
+        fold_expr(c, t->u.sub.value);
+        fold_expr(c, t->u.sub.index);
+    } else if (t->kind == VM_E_ATTR) {
+        fold_expr(c, t->u.attr.value);
+    }
+}
+
 static void fold_stmt(struct vm_compiler *c, struct vm_stmt *s)
 {
     switch (s->kind) {
@@ -1138,11 +1150,11 @@ static void fold_stmt(struct vm_compiler *c, struct vm_stmt *s)
     case VM_S_ASSIGN:
     case VM_S_DEL:
         for (int i = 0; i < s->u.assign.n; i++)
-            fold_expr(c, s->u.assign.targets[i]);
+            fold_target(c, s->u.assign.targets[i]);
         fold_expr(c, s->u.assign.value);
         break;
     case VM_S_AUGASSIGN:
-        fold_expr(c, s->u.aug.target);
+        fold_target(c, s->u.aug.target);
         fold_expr(c, s->u.aug.value);
         break;
     case VM_S_IF:
@@ -1158,7 +1170,7 @@ static void fold_stmt(struct vm_compiler *c, struct vm_stmt *s)
         fold_block(c, &s->u.wh.orelse);
         break;
     case VM_S_FOR:
-        fold_expr(c, s->u.fo.target);
+        fold_target(c, s->u.fo.target);
         fold_expr(c, s->u.fo.iter);
         fold_iter(c, s->u.fo.iter);
         fold_block(c, &s->u.fo.body);
