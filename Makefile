@@ -129,7 +129,7 @@ fuzz: deps
 	    tests/fuzz/fuzz_compile.c $(filter gil/vm/% gil/locks/% gil/trace/% gil/base/%,$(LIB_SRC)) $(LIBS)
 	@mkdir -p build/fuzz/corpus
 	$(Q)cp -n tests/corpus/*.py workloads/*.py build/fuzz/corpus/ 2>/dev/null || true
-	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
+	$(Q)build/fuzz/fuzz_compile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -dict=tests/fuzz/python.dict build/fuzz/corpus
 
 install: build/release/gillab
 	install -D -m 755 build/release/gillab $(DESTDIR)$(PREFIX)/bin/gillab

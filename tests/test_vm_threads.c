@@ -8,7 +8,8 @@
  * and shared lists safe itself). Under each, 2-4 threads run the workloads'
  * entry points; every result must be what one thread alone gets, and the live
  * object count must come back to its value after loading. Run under TSan by
- * run.sh, this is also the VM's race check. Workers only record; the main
+ * run.sh, this is also the VM's race check, for lists and the globals as for
+ * instances, classes, dicts and closure cells. Workers only record; the main
  * thread asserts after joining.
  */
 #include <errno.h>
@@ -167,14 +168,15 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Load `path` under design d, run `entry(arg)` once alone for the expected
-   result, then in nthreads threads at once; check results and live objects. */
-static void run_threads(const struct gil_design *d, const char *path, const char *entry, int64_t arg,
-                        int nthreads)
+/* Load `path` (or the source src, named path) under design d, run
+   `entry(arg)` once alone for the expected result, then in nthreads threads at
+   once; check results and live objects. */
+static void run_threads_src(const struct gil_design *d, const char *path, const char *src, const char *entry,
+                            int64_t arg, int nthreads)
 {
     struct vm_program *p = NULL;
     struct vm_error e;
-    if (vm_compile_file(path, &p, &e) != VM_OK)
+    if ((src ? vm_compile_source(path, src, strlen(src), &p, &e) : vm_compile_file(path, &p, &e)) != VM_OK)
         fail_msg("%s", e.msg);
     struct gil *g = NULL;
     assert_int_equal(gil_new(d, NULL, &g), 0);
@@ -218,6 +220,75 @@ static void run_threads(const struct gil_design *d, const char *path, const char
     gil_free(g);
     fclose(devnull);
 }
+
+static void run_threads(const struct gil_design *d, const char *path, const char *entry, int64_t arg,
+                        int nthreads)
+{
+    run_threads_src(d, path, NULL, entry, arg, nthreads);
+}
+
+/* Objects shared by every thread: instances (with a __dict__ and with
+   __slots__) whose attributes are read and written, a class attribute, cells
+   of shared closures (one of them rebound by nonlocal), bound methods, and a
+   shared instance attribute that keeps taking each thread's private objects.
+   What objects(n) returns does not depend on how the threads interleave; the
+   shared writes race at the Python level only, as in CPython. */
+static const char OBJECTS_SRC[] =
+    "class Point:\n"
+    "    created = 0\n"
+    "    def __init__(self, x, y):\n"
+    "        self.x = x\n"
+    "        self.y = y\n"
+    "        Point.created += 1\n"
+    "    def total(self):\n"
+    "        return self.x + self.y\n"
+    "class Node:\n"
+    "    __slots__ = ['v', 'next']\n"
+    "    def __init__(self, v, nxt):\n"
+    "        self.v = v\n"
+    "        self.next = nxt\n"
+    "class Shared:\n"
+    "    pass\n"
+    "shared = Shared()\n"
+    "shared.hits = 0\n"
+    "shared.last = None\n"
+    "root = None\n"
+    "for i in range(40):\n"
+    "    root = Node(i, root)\n"
+    "def make_adder(k):\n"
+    "    def add(x):\n"
+    "        return x + k\n"
+    "    return add\n"
+    "adders = []\n"
+    "for i in range(8):\n"
+    "    adders.append(make_adder(i))\n"
+    "def make_ticker():\n"
+    "    n = 0\n"
+    "    def tick():\n"
+    "        nonlocal n\n"
+    "        n += 1\n"
+    "        return n\n"
+    "    return tick\n"
+    "tick = make_ticker()\n"
+    "def objects(n):\n"
+    "    total = 0\n"
+    "    for i in range(n):\n"
+    "        p = Point(i % 100, 3)\n"
+    "        m = p.total\n"
+    "        total += p.total() + m()\n"
+    "        shared.hits = i\n"
+    "        shared.last = p\n"
+    "        root.v = 39\n"
+    "        node = root\n"
+    "        while node is not None:\n"
+    "            total += node.v\n"
+    "            node = node.next\n"
+    "        total += adders[i % 8](1)\n"
+    "        tick()\n"
+    "        d = p.__dict__\n"
+    "        d['z'] = i\n"
+    "        del p.z\n"
+    "    return total\n";
 
 /* sum over i < n of 1000 + i % 64: what sharedlist.walk(n) returns */
 static int64_t walk_expected(int64_t n)
@@ -300,6 +371,24 @@ static void test_calls_without_lock_3_threads(void **state)
     run_threads(&test_nolock_design, "workloads/calls.py", "calls", 500, 3);
 }
 
+static void test_objects_under_mutex_4_threads(void **state)
+{
+    (void)state;
+    run_threads_src(&test_mutex_design, "objects.py", OBJECTS_SRC, "objects", 300, 4);
+}
+
+static void test_objects_without_lock_2_threads(void **state)
+{
+    (void)state;
+    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 2);
+}
+
+static void test_objects_without_lock_4_threads(void **state)
+{
+    (void)state;
+    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 4);
+}
+
 int main(void)
 {
     alarm(300);   /* a deadlock fails the suite instead of hanging it */
@@ -313,6 +402,9 @@ int main(void)
         cmocka_unit_test(test_count_without_lock_4_threads),
         cmocka_unit_test(test_calls_under_mutex_3_threads),
         cmocka_unit_test(test_calls_without_lock_3_threads),
+        cmocka_unit_test(test_objects_under_mutex_4_threads),
+        cmocka_unit_test(test_objects_without_lock_2_threads),
+        cmocka_unit_test(test_objects_without_lock_4_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

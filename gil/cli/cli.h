@@ -32,7 +32,11 @@ void run_scenario_flags(unsigned bits, char *buf, size_t cap);
 struct show {
     bool quiet;            /* no per-thread table */
     bool print_results;    /* results (reprs) to stdout: no --csv was given */
+    bool opstats;          /* --opstats: the opcode table on stderr */
 };
+/* --opstats: the opcodes that ran, most frequent first, per thread and in total
+   (counts[t]: VM_OPCODE_SLOTS entries, or NULL), on stderr. */
+void show_opstats(const uint64_t *const *counts, int n);
 /* A run_sink (runner.h) that shows the repetition; never fails. */
 int show_rep(void *ctx, const struct run_config *c, const struct run_rep *r, char *err, size_t errcap);
 

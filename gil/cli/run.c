@@ -16,7 +16,7 @@
 enum opt_id {
     OPT_ENTRY, OPT_ARG, OPT_GIL, OPT_SET, OPT_SCENARIO, OPT_THREADS, OPT_CPUS, OPT_REPS,
     OPT_WARMUP, OPT_FIRST_REP, OPT_CSV, OPT_SAMPLES_CSV, OPT_TRACE, OPT_TRACE_JSON,
-    OPT_IO_ENTRY, OPT_IO_ARG, OPT_QUIET, OPT_HELP,
+    OPT_IO_ENTRY, OPT_IO_ARG, OPT_QUIET, OPT_OPSTATS, OPT_OPSTATS_CSV, OPT_HELP,
 };
 
 struct option_spec {
@@ -36,6 +36,10 @@ static const struct option_spec options[] = {
     {"--gil", "NAME", OPT_GIL, false, 0, "the lock design: %D (default %G; see gillab designs)"},
     {"--set", "NAME=VALUE", OPT_SET, false, 0,
      "a design parameter, e.g. interval=5ms (repeatable; see gillab designs)"},
+    {"--opstats", NULL, OPT_OPSTATS, false, 0,
+     "how often each opcode ran, per thread and in total, on stderr"},
+    {"--opstats-csv", "FILE", OPT_OPSTATS_CSV, false, 0,
+     "append the same as CSV rows: run_id,rep,thread,opcode,count"},
     {"--scenario", "NAME", OPT_SCENARIO, true, 0, "%S (default %C; see gillab scenarios)"},
     {"--threads", "T", OPT_THREADS, true, 0, "what T means depends on the scenario (gillab scenarios)"},
     {"--cpus", "1|all|LIST", OPT_CPUS, true, 0,
@@ -261,6 +265,8 @@ int cmd_run(int argc, char **argv)
         case OPT_TRACE_JSON: paths.trace_json = val; break;
         case OPT_IO_ENTRY: c.io_entry = val; break;
         case OPT_QUIET: sinks.show.quiet = true; break;
+        case OPT_OPSTATS: sinks.show.opstats = c.opstats = true; break;
+        case OPT_OPSTATS_CSV: paths.opstats_csv = val; c.opstats = true; break;
         case OPT_HELP: break;
         }
     }
@@ -284,10 +290,24 @@ int cmd_run(int argc, char **argv)
             return fail_usage("%s", err);
 
     if (!c.entry) {
-        enum run_status st = run_main(&c, err, sizeof err);
+        uint64_t counts[VM_OPCODE_SLOTS] = {0};
+        struct rec_paths only = {.opstats_csv = paths.opstats_csv, .on_wait = say_waiting};
+        if (rec_open(&sinks.rec, &only, err, sizeof err) != 0)
+            return fail_usage("%s", err);
+        enum run_status st = run_main(&c, counts, err, sizeof err);
         fflush(stdout);
         if (st != RUN_OK)
             fprintf(stderr, "%s\n", err);
+        if (sinks.show.opstats) {
+            const uint64_t *per[1] = {counts};
+            show_opstats(per, 1);
+        }
+        char werr[1024];
+        if (rec_record_opstats(&sinks.rec, counts, werr, sizeof werr) != 0) {
+            fprintf(stderr, "gillab: %s\n", werr);
+            st = st == RUN_OK ? RUN_ERROR : st;
+        }
+        rec_close(&sinks.rec);
         return exit_for(st);
     }
 

@@ -10,6 +10,43 @@
 
 #include "cli/cli.h"
 
+void show_opstats(const uint64_t *const *counts, int n)
+{
+    uint64_t total[VM_OPCODE_SLOTS] = {0}, all = 0;
+    int order[VM_OPCODE_SLOTS], nops = 0;
+    for (int op = 0; op < VM_OPCODE_SLOTS; op++) {
+        for (int t = 0; t < n; t++)
+            total[op] += counts[t] ? counts[t][op] : 0;
+        all += total[op];
+        if (total[op])
+            order[nops++] = op;
+    }
+    for (int i = 1; i < nops; i++)   /* insertion sort: by total, descending */
+        for (int j = i; j > 0 && total[order[j]] > total[order[j - 1]]; j--) {
+            int tmp = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = tmp;
+        }
+    bool cols = n > 1 && n <= 8;   /* per-thread columns up to 8 threads; the CSV has them all */
+    fprintf(stderr, "%-20s", "opcode");
+    for (int t = 0; cols && t < n; t++)
+        fprintf(stderr, " %9s%-2d", "thread ", t);
+    fprintf(stderr, " %13s %7s\n", "total", "share");
+    for (int i = 0; i <= nops; i++) {
+        int op = i < nops ? order[i] : -1;
+        const char *name = op >= 0 ? vm_opcode_name(op) : "total";
+        fprintf(stderr, "%-20s", name ? name : "?");
+        for (int t = 0; cols && t < n; t++) {
+            uint64_t v = 0;
+            for (int k = 0; counts[t] && k < VM_OPCODE_SLOTS; k++)
+                v += op < 0 || k == op ? counts[t][k] : 0;
+            fprintf(stderr, " %11" PRIu64, v);
+        }
+        uint64_t v = op >= 0 ? total[op] : all;
+        fprintf(stderr, " %13" PRIu64 " %6.1f%%\n", v, all ? 100.0 * (double)v / (double)all : 0.0);
+    }
+}
+
 /* Each line of a traceback, prefixed "thread N: " when several threads ran. */
 static void print_traceback(int thread, int nthreads, const char *msg)
 {
@@ -90,6 +127,13 @@ int show_rep(void *ctx, const struct run_config *c, const struct run_rep *r, cha
                 printf("thread %d: %s\n", i, r->threads[i].repr);
         }
         fflush(stdout);
+    }
+    if (s->opstats && r->nthreads > 0) {
+        const uint64_t *counts[RUN_MAX_THREADS];
+        for (int i = 0; i < r->nthreads; i++)
+            counts[i] = r->threads[i].opcounts;
+        fprintf(stderr, "opcodes run, rep %d\n", r->rep);
+        show_opstats(counts, r->nthreads);
     }
     if (r->trace && trace_dropped(r->trace))
         fprintf(stderr, "gillab: warning: --trace: %" PRIu64 " lock events did not fit the trace "

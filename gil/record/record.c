@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the row ------------------------------------------------------------------------------ */
@@ -222,11 +223,11 @@ static int distinct(const struct opened *o, int n, char *err, size_t errcap)
 
 int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t errcap)
 {
-    struct opened o[4];
+    struct opened o[5];
     int n = 0;
     char *header = NULL;
     memset(r, 0, sizeof *r);
-    r->csv.fd = r->samples.fd = -1;
+    r->csv.fd = r->samples.fd = r->opstats.fd = -1;
     r->trace_csv.fd = r->trace_json.fd = -1;
     if (p->csv) {
         if (!(header = rec_header())) {
@@ -245,6 +246,13 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
         r->have_samples = true;
         o[n++] = (struct opened){"--samples-csv", p->samples_csv, r->samples.fd};
     }
+    if (p->opstats_csv) {
+        if (rec_file_open(&r->opstats, "--opstats-csv", p->opstats_csv, REC_OPSTATS_HEADER, err,
+                          errcap) != 0)
+            goto fail;
+        r->have_opstats = true;
+        o[n++] = (struct opened){"--opstats-csv", p->opstats_csv, r->opstats.fd};
+    }
     if (outfile_open(&r->trace_csv, "--trace", p->trace_csv, err, errcap) != 0)
         goto fail;
     if (r->trace_csv.fd >= 0)
@@ -257,13 +265,44 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
         goto fail;
     outfile_defer(&r->trace_csv);
     outfile_defer(&r->trace_json);
-    r->csv.on_wait = r->samples.on_wait = p->on_wait;
+    r->csv.on_wait = r->samples.on_wait = r->opstats.on_wait = p->on_wait;
     free(header);
     return 0;
 fail:
     free(header);
     rec_close(r);
     return -1;
+}
+
+static int append_opstats(struct recorder *r, const char *run_id, int64_t rep,
+                          const uint64_t *const *counts, int n, char *err, size_t errcap)
+{
+    char *rows = NULL;
+    size_t len = 0;
+    int rc = 0;
+    if (rec_opstats_format(run_id, rep, counts, n, &rows, &len) != 0) {
+        snprintf(err, errcap, "--opstats-csv %s: %s", r->opstats.path, strerror(ENOMEM));
+        return -1;
+    }
+    if (len > 0)
+        rc = rec_file_append(&r->opstats, rows, len, err, errcap);
+    free(rows);
+    return rc;
+}
+
+int rec_record_opstats(struct recorder *r, const uint64_t *counts, char *err, size_t errcap)
+{
+    struct rec_row row;
+    if (!r->have_opstats)
+        return 0;
+    rec_row_init(&row);
+    if (rec_stamp(&row, (int64_t)time(NULL)) != 0) {
+        snprintf(err, errcap, "--opstats-csv %s: %s", r->opstats.path, strerror(ENOMEM));
+        return -1;
+    }
+    int rc = append_opstats(r, row.cells[REC_run_id].text, 1, &counts, 1, err, errcap);
+    rec_row_free(&row);
+    return rc;
 }
 
 int rec_record(struct recorder *r, const struct run_config *c, const struct run_rep *rep, char *err,
@@ -298,6 +337,13 @@ int rec_record(struct recorder *r, const struct run_config *c, const struct run_
         }
         free(rows);
     }
+    if (rc == 0 && r->have_opstats && !rep->warmup && rep->nthreads > 0) {
+        const uint64_t *counts[RUN_MAX_THREADS];
+        for (int i = 0; i < rep->nthreads; i++)
+            counts[i] = rep->threads[i].opcounts;
+        rc = append_opstats(r, row.cells[REC_run_id].text, rep->rep, counts, rep->nthreads, err,
+                            errcap);
+    }
     if (rc == 0 && rep->trace) {
         if ((r->trace_csv.flag && outfile_write_trace(&r->trace_csv, rep->trace, false, err, errcap) != 0) ||
             (r->trace_json.flag && outfile_write_trace(&r->trace_json, rep->trace, true, err, errcap) != 0))
@@ -315,5 +361,7 @@ void rec_close(struct recorder *r)
         rec_file_close(&r->csv);
     if (r->have_samples)
         rec_file_close(&r->samples);
-    r->have_csv = r->have_samples = false;
+    if (r->have_opstats)
+        rec_file_close(&r->opstats);
+    r->have_csv = r->have_samples = r->have_opstats = false;
 }

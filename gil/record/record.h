@@ -5,8 +5,9 @@
  * runs nothing and prints nothing.
  *
  * Files: --csv (one row per measured repetition, and per failed warm-up),
- * --samples-csv (one row per I/O wake-up), --trace and --trace-json (the lock
- * events of the last measured repetition). All of them are checked and opened
+ * --samples-csv (one row per I/O wake-up), --opstats-csv (runs per opcode, per
+ * thread and measured repetition), --trace and --trace-json (the lock events of
+ * the last measured repetition). All of them are checked and opened
  * before anything runs: each must be a regular file (or not exist yet), and no
  * two options may name the same file. Rows go out whole (record/csvfile.h);
  * a trace file is written once, at the end (a new one only then appears).
@@ -27,6 +28,7 @@ struct rec_paths {
     const char *samples_csv;
     const char *trace_csv;
     const char *trace_json;
+    const char *opstats_csv;   /* --opstats-csv: runs per opcode */
     /* Called before an append waits for another process's lock on a results
        file (see csvfile.h); NULL: wait silently. */
     void (*on_wait)(const char *flag, const char *path);
@@ -43,8 +45,8 @@ struct rec_outfile {
 };
 
 struct recorder {
-    struct rec_file csv, samples;
-    bool have_csv, have_samples;
+    struct rec_file csv, samples, opstats;
+    bool have_csv, have_samples, have_opstats;
     struct rec_outfile trace_csv, trace_json;
 };
 
@@ -56,6 +58,9 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
 int rec_record(struct recorder *r, const struct run_config *c, const struct run_rep *rep, char *err,
                size_t errcap);
 void rec_close(struct recorder *r);
+/* The opcode counts of a run that had no repetitions (`gillab run FILE`): one
+   thread, rep 1, a run_id of its own. 0, or -1 with one line in err. */
+int rec_record_opstats(struct recorder *r, const uint64_t *counts, char *err, size_t errcap);
 
 /* The row for a repetition (exposed for the tests). 0, or -1 when out of memory. */
 int rec_row_from_run(struct rec_row *row, const struct run_config *c, const struct run_rep *rep);

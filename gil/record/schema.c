@@ -18,6 +18,7 @@
 #include "base/panic.h"
 #include "base/version.h"
 #include "trace/trace.h"
+#include "vm/vm.h"
 
 /* The column table in file order; the parameter marker has no name and col -1. */
 struct rec_column {
@@ -444,6 +445,8 @@ static int describe(FILE *out, bool json)
         /* The other files gillab writes: the convoy samples and the traces. */
         fputs("\n],\"samples\":", out);
         json_csv_list(out, REC_SAMPLES_HEADER);
+        fputs(",\"opstats\":", out);
+        json_csv_list(out, REC_OPSTATS_HEADER);
         fputs(",\"trace\":", out);
         json_csv_list(out, TRACE_CSV_HEADER);
         fputs(",\"trace_events\":[", out);
@@ -459,6 +462,30 @@ static int describe(FILE *out, bool json)
 
 int rec_schema_describe(FILE *out) { return describe(out, false); }
 int rec_schema_json(FILE *out) { return describe(out, true); }
+
+/* ---- opcode counts ------------------------------------------------------------------------- */
+
+int rec_opstats_format(const char *run_id, int64_t rep, const uint64_t *const *counts, int nthreads,
+                       char **out, size_t *len)
+{
+    struct sb b = {0};
+    sb_puts(&b, "");
+    for (int t = 0; t < nthreads; t++)
+        for (int op = 0; counts[t] && op < VM_OPCODE_SLOTS; op++) {
+            if (!counts[t][op])
+                continue;
+            const char *name = vm_opcode_name(op);
+            put_text(&b, run_id);
+            sb_printf(&b, ",%" PRId64 ",%d,", rep, t);
+            put_text(&b, name ? name : "?");
+            sb_printf(&b, ",%" PRIu64 "\n", counts[t][op]);
+        }
+    char *s = sb_take(&b, len);
+    if (!s)
+        return ENOMEM;
+    *out = s;
+    return 0;
+}
 
 /* ---- convoy samples ------------------------------------------------------------------------ */
 

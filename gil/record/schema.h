@@ -138,6 +138,13 @@ char *rec_format(const struct rec_row *r, size_t *len);
 int rec_schema_describe(FILE *out);
 int rec_schema_json(FILE *out);
 
+/* --opstats-csv: one row per opcode that ran, per thread and repetition. */
+#define REC_OPSTATS_HEADER "run_id,rep,thread,opcode,count\n"
+/* The rows for one repetition's threads (counts[t]: VM_OPCODE_SLOTS entries, or
+   NULL), malloc'd (*out, *len); 0 or ENOMEM. */
+int rec_opstats_format(const char *run_id, int64_t rep, const uint64_t *const *counts, int nthreads,
+                       char **out, size_t *len);
+
 /* results/convoy_samples.csv: one row per I/O wake-up. */
 #define REC_SAMPLES_HEADER "run_id,design,rep,sample,latency_us\n"
 /* The rows for one repetition, malloc'd (*out, *len); 0 or ENOMEM. */

@@ -343,6 +343,10 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
             snprintf(err, errcap, "%s", verr.msg);
             goto out;
         }
+        if (cfg->opstats && vm_thread_count_ops(x->ts) != 0) {
+            snprintf(err, errcap, "--opstats: cannot count opcodes: %s", strerror(ENOMEM));
+            goto out;
+        }
     }
 
     PT_CHECK(pthread_mutex_init(&gate.mu, NULL));
@@ -405,6 +409,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
         tres[i].result = w[i].result;
         tres[i].stats = w[i].stats;
         tres[i].cpus = w[i].cpus_used;
+        tres[i].opcounts = vm_thread_opcounts(w[i].ts);
         per[i] = w[i].stats;
         if (w[i].result == VM_OK) {
             tres[i].repr = w[i].repr;
@@ -480,7 +485,7 @@ enum run_status run(const struct run_config *cfg, run_sink *sink, void *ctx, cha
     return worst;
 }
 
-enum run_status run_main(const struct run_config *cfg, char *err, size_t errcap)
+enum run_status run_main(const struct run_config *cfg, uint64_t *opcounts, char *err, size_t errcap)
 {
     struct vm_error verr = {0};
     struct vm_program *prog = NULL;
@@ -502,8 +507,14 @@ enum run_status run_main(const struct run_config *cfg, char *err, size_t errcap)
     r = vm_runtime_new(prog, g, stdout, &rt, &verr);
     if (r == VM_OK)
         r = vm_thread_new(rt, 0, NULL, &ts, &verr);
+    if (r == VM_OK && cfg->opstats && vm_thread_count_ops(ts) != 0) {
+        snprintf(verr.msg, sizeof verr.msg, "--opstats: cannot count opcodes: %s", strerror(ENOMEM));
+        r = VM_USAGE_ERROR;
+    }
     if (r == VM_OK)
         r = vm_run_main(rt, ts, &verr);
+    if (ts && cfg->opstats && opcounts && vm_thread_opcounts(ts))
+        memcpy(opcounts, vm_thread_opcounts(ts), sizeof *opcounts * VM_OPCODE_SLOTS);
 out:
     if (r != VM_OK)
         snprintf(err, errcap, "%s", verr.msg);

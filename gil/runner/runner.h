@@ -49,6 +49,7 @@ struct run_config {
     int warmup;                          /* unrecorded repetitions before them */
     int first_rep;                       /* the first measured repetition's number; 0: 1 */
     bool trace;                          /* keep the lock events of the last measured rep */
+    bool opstats;                        /* count the opcodes each VM thread runs */
     /* The scenario-only options the caller was given (SCN_OPT_* bits) and the
        flag of the first of them, for the message when the scenario refuses it. */
     unsigned scn_options;
@@ -71,6 +72,7 @@ struct run_thread_result {
     const char *error;          /* traceback when not ok, else NULL */
     struct run_thread_stats stats;
     cpu_set_t cpus;             /* its affinity mask, read back after pinning */
+    const uint64_t *opcounts;   /* with c->opstats: runs per opcode (VM_OPCODE_SLOTS), else NULL */
 };
 
 /* One repetition's results, valid during the sink call only. */
@@ -114,7 +116,8 @@ enum run_status {
 enum run_status run(const struct run_config *c, run_sink *sink, void *ctx, char *err, size_t errcap);
 
 /* Run c->file as `python3 FILE` would (module __main__), under c->design, on
-   the calling thread. On failure err holds the message or traceback. */
-enum run_status run_main(const struct run_config *c, char *err, size_t errcap);
+   the calling thread. With c->opstats, opcounts (VM_OPCODE_SLOTS entries)
+   receives the runs per opcode. On failure err holds the message or traceback. */
+enum run_status run_main(const struct run_config *c, uint64_t *opcounts, char *err, size_t errcap);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * builtins.c — the builtin functions (print, len, range, int, float, str, repr,
- * bool, abs, min, max), the list methods (append, pop, insert, extend) and the `time`
- * module (sleep, perf_counter, perf_counter_ns, monotonic, time).
+ * bool, abs, min, max, list, isinstance, and `object`), the list methods (append,
+ * pop, insert, extend), the `time` module (sleep, perf_counter, perf_counter_ns,
+ * monotonic, time) and __build_class__ (what LOAD_BUILD_CLASS pushes).
  *
  * time.sleep is the lab's blocking call: like CPython's Py_BEGIN_ALLOW_THREADS
  * it gives the lock up for the whole sleep (gil_block_enter/leave) and sleeps
@@ -15,7 +16,7 @@
 
 #include "core.h"
 
-static const char *tname(const struct vm_object *o) { return o->type->name; }
+static const char *tname(const struct vm_object *o) { return vm_type_name(o); }
 
 #define BUILTIN(cname, pyname, fn, method)                                              \
     static struct vm_object *fn(struct vm_thread *ts, struct vm_object **args, int nargs); \
@@ -32,6 +33,8 @@ BUILTIN(b_bool, "bool", bi_bool, false);
 BUILTIN(b_abs, "abs", bi_abs, false);
 BUILTIN(b_min, "min", bi_min, false);
 BUILTIN(b_max, "max", bi_max, false);
+BUILTIN(b_list, "list", bi_list, false);
+BUILTIN(b_isinstance, "isinstance", bi_isinstance, false);
 BUILTIN(m_append, "append", li_append, true);
 BUILTIN(m_pop, "pop", li_pop, true);
 BUILTIN(m_insert, "insert", li_insert, true);
@@ -42,14 +45,24 @@ BUILTIN(t_perf_counter_ns, "perf_counter_ns", tm_perf_counter_ns, false);
 BUILTIN(t_monotonic, "monotonic", tm_monotonic, false);
 BUILTIN(t_time, "time", tm_time, false);
 
+static struct vm_object *bi_build_class(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    return vm_build_class(ts, args, nargs);
+}
+struct vm_builtin vm_build_class_builtin = {{0, VM_IMMORTAL, &vm_builtin_type}, "__build_class__",
+                                            bi_build_class, false};
+
 struct vm_module vm_time_module = {{0, VM_IMMORTAL, &vm_module_type}, "time"};
 
 static struct vm_builtin *const globals_table[] = {
     &b_print, &b_len, &b_range, &b_int, &b_float, &b_str, &b_repr, &b_bool, &b_abs, &b_min, &b_max,
+    &b_list, &b_isinstance,
 };
 
 struct vm_object *vm_builtin_lookup(const char *name)
 {
+    if (strcmp(name, "object") == 0)
+        return &vm_object_class.ob;
     for (size_t i = 0; i < sizeof globals_table / sizeof globals_table[0]; i++)
         if (strcmp(globals_table[i]->name, name) == 0)
             return &globals_table[i]->ob;
@@ -58,9 +71,13 @@ struct vm_object *vm_builtin_lookup(const char *name)
 
 /* ---- attribute lookup and calls ------------------------------------------------------------ */
 
-int vm_get_method(struct vm_thread *ts, struct vm_object *obj, const char *name, enum vm_attr attr,
-                  struct vm_object **meth, struct vm_object **attrval)
+int vm_get_method(struct vm_thread *ts, struct vm_object *obj, struct vm_object *name_str, uint64_t hash,
+                  enum vm_attr attr, struct vm_object **meth, struct vm_object **attrval)
 {
+    int rc = vm_object_attr(ts, obj, name_str, hash, attr, meth, attrval);
+    if (rc != 1)
+        return rc;
+    const char *name = ((struct vm_str *)name_str)->data;
     *meth = *attrval = NULL;
     if (obj->type == &vm_list_type) {
         switch (attr) {
@@ -417,6 +434,52 @@ static struct vm_object *bi_abs(struct vm_thread *ts, struct vm_object **args, i
     if (o->type == &vm_float_type)
         return vm_float_new(ts, fabs(vm_float_value(o)));
     return vm_raise(ts, VM_EXC_TYPE, "bad operand type for abs(): '%s'", tname(o));
+}
+
+static struct vm_object *bi_list(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs > 1)
+        return vm_raise(ts, VM_EXC_TYPE, "list expected at most 1 argument, got %d", nargs);
+    struct vm_object *l = vm_list_new(ts, 0);
+    if (!l || nargs == 0)
+        return l;
+    struct vm_object *it = vm_get_iter(ts, args[0]), *v;
+    if (!it) {
+        vm_decref(ts, l);
+        return NULL;
+    }
+    while ((v = vm_iter_next(ts, it)) != NULL)
+        if (vm_list_append(ts, (struct vm_list *)l, v) < 0)
+            break;
+    vm_decref(ts, it);
+    if (ts->exc != VM_EXC_NONE) {
+        vm_decref(ts, l);
+        return NULL;
+    }
+    return l;
+}
+
+static struct vm_object *bi_isinstance(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    if (nargs != 2)
+        return vm_raise(ts, VM_EXC_TYPE, "isinstance expected 2 arguments, got %d", nargs);
+    struct vm_object *o = args[0], *t = args[1];
+    if (t->type == &vm_class_type)
+        return VM_BOOL(vm_is_instance(o, (struct vm_class *)t));
+    /* The builtins that are types in CPython. */
+    if (t == &b_int.ob)
+        return VM_BOOL(vm_is_intlike(o));
+    if (t == &b_bool.ob)
+        return VM_BOOL(o->type == &vm_bool_type);
+    if (t == &b_float.ob)
+        return VM_BOOL(o->type == &vm_float_type);
+    if (t == &b_str.ob)
+        return VM_BOOL(o->type == &vm_str_type);
+    if (t == &b_list.ob)
+        return VM_BOOL(o->type == &vm_list_type);
+    if (t == &b_range.ob)
+        return VM_BOOL(o->type == &vm_range_type);
+    return vm_raise(ts, VM_EXC_TYPE, "isinstance() arg 2 must be a type, a tuple of types, or a union");
 }
 
 static struct vm_object *minmax(struct vm_thread *ts, struct vm_object **args, int nargs, bool is_max)

@@ -141,6 +141,8 @@ enum vm_expr_kind {
     VM_E_INT, VM_E_FLOAT, VM_E_STR, VM_E_NONE, VM_E_TRUE, VM_E_FALSE, VM_E_NAME,
     VM_E_BINOP, VM_E_UNARY, VM_E_NOT, VM_E_BOOLOP, VM_E_COMPARE, VM_E_CALL, VM_E_ATTR,
     VM_E_SUBSCR, VM_E_LIST,
+    VM_E_CONST,     /* made by constant folding (compile.c): every literal, and folded operations */
+    VM_E_TUPLE,     /* made by constant folding: the list of `for x in [a, b]` */
 };
 
 enum vm_unop { VM_UN_NEG, VM_UN_POS };
@@ -162,6 +164,7 @@ struct vm_expr {
         struct { struct vm_expr *fn; struct vm_expr **args; int n; } call;
         struct { struct vm_expr *value; const char *name; } attr;
         struct { struct vm_expr *value, *index; } sub;
+        struct vm_object *obj;                                        /* CONST: a program constant */
     } u;
 };
 
@@ -172,23 +175,35 @@ struct vm_block {
 
 enum vm_stmt_kind {
     VM_S_EXPR, VM_S_ASSIGN, VM_S_AUGASSIGN, VM_S_IF, VM_S_WHILE, VM_S_FOR, VM_S_BREAK,
-    VM_S_CONTINUE, VM_S_PASS, VM_S_RETURN, VM_S_GLOBAL, VM_S_IMPORT, VM_S_DEF,
+    VM_S_CONTINUE, VM_S_PASS, VM_S_RETURN, VM_S_GLOBAL, VM_S_IMPORT, VM_S_DEF, VM_S_CLASS,
+    VM_S_DEL, VM_S_NONLOCAL,
 };
+
+struct vm_scope;   /* a symbol table scope (compile.c) */
+
+/* vm_stmt.flags of an expression statement first in its body (CPython's
+   _PyAST_GetDocString and astfold_body): */
+#define VM_STMT_DOCSTRING 1   /* a string literal: the docstring, not code */
+#define VM_STMT_KEEP 2        /* a constant only by folding: loaded and popped */
 
 struct vm_stmt {
     uint8_t kind;
+    uint8_t flags;
     int line, col;
     union {
         struct vm_expr *expr;                                              /* EXPR, RETURN */
-        struct { struct vm_expr **targets; int n; struct vm_expr *value; } assign;
+        struct { struct vm_expr **targets; int n; struct vm_expr *value; } assign;  /* also DEL */
         struct { struct vm_expr *target; uint8_t op; struct vm_expr *value; } aug;
-        struct { struct vm_expr **tests; struct vm_block *bodies; int n; struct vm_block orelse; } ifs;
+        struct { struct vm_expr **tests; int *lines; struct vm_block *bodies; int n;
+                 struct vm_block orelse; } ifs;                            /* lines: of if/elif */
         struct { struct vm_expr *test; struct vm_block body, orelse; } wh;
         struct { struct vm_expr *target, *iter; struct vm_block body, orelse; } fo;
-        struct { const char **names; int *cols; int n; } glob;
+        struct { const char **names; int *cols; int n; } glob;             /* also NONLOCAL */
         struct { const char *module, *asname; } imp;
         struct { const char *name; const char **params; int *pcols; int nparams;
-                 struct vm_block body; } def;
+                 struct vm_block body; struct vm_scope *scope; } def;
+        struct { const char *name; struct vm_expr *base; struct vm_block body;
+                 struct vm_scope *scope; } cls;                            /* base: NULL or one */
     } u;
 };
 
@@ -202,12 +217,19 @@ struct vm_compiler {
     struct vm_lexer lx;
     struct vm_program *prog;        /* being built */
     int nesting;                    /* parser: open brackets/blocks/unary ops */
-    bool in_def;                    /* parser: inside a function body */
+    bool in_def;                    /* parser: the innermost scope is a function body */
+    int scope_depth;                /* parser: enclosing defs and classes (0: module level) */
     int loop_depth;                 /* parser: enclosing loops in this function */
     void **scratch;                 /* parser: stack for building lists */
     size_t nscratch, capscratch;
-    struct vm_unit *unit;           /* code generator: current code object */
+    struct vm_unit *unit;           /* code generator: current code object (->outer: enclosing) */
     struct vm_unit *module_unit;
+    struct vm_scope *module_scope;  /* symbol table: the module's scope (kept) */
+    struct vm_scope *scopes;        /* symbol table: every other scope of this statement */
+    struct vm_map **tmp_maps;       /* symbol table: the name sets its analysis made */
+    size_t ntmp_maps, captmp_maps;
+    struct vm_thread *fold_ts;      /* constant folding: a thread state for object.c's arithmetic */
+    int no_emit;                    /* code generator: > 0 in dead code (CPython's c_do_not_emit_bytecode) */
     struct vm_map constmap;         /* program-wide constants by value */
     struct vm_map slotmap;          /* interned name -> global slot */
     int capslots, capcodes;         /* capacities of prog->slot_* and prog->codes */

@@ -9,7 +9,8 @@
  * is refcounted. How a refcount or a shared container is touched depends on the
  * lock design's `vm_safety`, cached per thread in `vm_thread.safety`:
  *   GIL_VM_SERIAL  the lock serialises bytecode: plain `refcnt++`, no object locks;
- *   GIL_VM_ATOMIC  no exclusion: atomic refcounts, and lists and the module
+ *   GIL_VM_ATOMIC  no exclusion: atomic refcounts, and lists, dicts (instance and
+ *                  class attributes), cells, instance slots and the module
  *                  globals take a byte lock (vm_objlock_*) around each access;
  *   GIL_VM_UNSAFE  no exclusion and plain counts: deliberately racy (the race
  *                  exercise shows under TSan what the GIL prevents).
@@ -85,19 +86,27 @@ struct vm_object {
 enum vm_kind {
     VM_K_NONE, VM_K_BOOL, VM_K_INT, VM_K_FLOAT, VM_K_STR, VM_K_LIST, VM_K_FUNCTION,
     VM_K_CODE, VM_K_BUILTIN, VM_K_METHOD, VM_K_MODULE, VM_K_RANGE, VM_K_RANGE_ITER,
-    VM_K_LIST_ITER, VM_K_STR_ITER,
+    VM_K_LIST_ITER, VM_K_STR_ITER, VM_K_TUPLE, VM_K_TUPLE_ITER, VM_K_DICT, VM_K_DICT_ITER,
+    VM_K_CELL, VM_K_CLASS, VM_K_INSTANCE, VM_K_BOUND_METHOD,
 };
 
 struct vm_type {
-    const char *name;               /* type(x).__name__, for messages */
+    const char *name;               /* type(x).__name__, for messages (instances: see vm_type_name) */
     enum vm_kind kind;
     void (*dealloc)(struct vm_thread *ts, struct vm_object *o);  /* NULL: never freed */
+    /* Types whose objects may be part of a reference cycle (dicts, cells,
+       instances, classes; lists have their own registry): drop every reference
+       the object holds, to break cycles when the program ends. Such objects
+       start with a vm_gchead and are freed through the per-thread deferred
+       queue. NULL for every other type. */
+    void (*clear)(struct vm_thread *ts, struct vm_object *o);
 };
 
 extern const struct vm_type vm_none_type, vm_bool_type, vm_int_type, vm_float_type,
     vm_str_type, vm_list_type, vm_function_type, vm_code_type, vm_builtin_type,
     vm_method_type, vm_module_type, vm_range_type, vm_range_iter_type, vm_list_iter_type,
-    vm_str_iter_type;
+    vm_str_iter_type, vm_tuple_type, vm_tuple_iter_type, vm_dict_type, vm_dict_iter_type,
+    vm_cell_type, vm_class_type, vm_instance_type, vm_bound_method_type;
 
 /* bool shares int's layout: True and False are vm_int with the bool type. */
 struct vm_int {
@@ -121,15 +130,80 @@ struct vm_list {
     size_t len, cap;                /* SERIAL: the GIL; ATOMIC: lock */
     struct vm_object **items;       /* SERIAL: the GIL; ATOMIC: lock */
     atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
-    struct vm_list *dealloc_next;   /* owner thread only: deferred-dealloc chain */
+    struct vm_object *dealloc_next; /* owner thread only: deferred-dealloc chain */
     struct vm_list *reg_prev;       /* the runtime's list of lists: rt->lists_lock */
     struct vm_list *reg_next;       /* (under GIL_VM_SERIAL: the GIL) */
+};
+
+/* The header of every object with a `clear` type (see vm_type): a link in the
+   runtime's registry of such objects (so that cycles through them can be
+   broken when the program ends) and the link of the deferred-dealloc queue. */
+struct vm_gchead {
+    struct vm_object ob;
+    struct vm_gchead *gc_prev, *gc_next; /* rt->gc_objects: rt->gc_lock (SERIAL: the GIL) */
+    struct vm_object *dealloc_next;     /* owner thread only: deferred-dealloc chain */
+};
+
+struct vm_tuple {                   /* closure cells, and `for x in [a, b]` */
+    struct vm_object ob;
+    size_t len;                     /* immutable */
+    struct vm_object *items[];      /* immutable after BUILD_TUPLE, owned */
+};
+
+/* A dict with str keys: the attributes of instances and classes, and what
+   `obj.__dict__` returns. Insertion-ordered, as CPython's. */
+struct vm_dict_entry {
+    struct vm_object *key;          /* a str, owned; NULL: deleted */
+    struct vm_object *value;        /* owned */
+    uint64_t hash;                  /* vm_str_hash of the key */
+};
+struct vm_dict {
+    struct vm_gchead gc;
+    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
+    size_t used;                    /* live entries; SERIAL: the GIL; ATOMIC: lock (all below) */
+    size_t nentries, capentries;    /* entries made (live and deleted), allocated */
+    struct vm_dict_entry *entries;  /* in insertion order */
+    int32_t *index;                 /* capindex slots: an entry number, or -1 (empty) */
+    size_t capindex;                /* a power of two, or 0 */
+};
+
+struct vm_cell {                    /* a variable shared by a function and its closures */
+    struct vm_gchead gc;
+    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
+    struct vm_object *ref;          /* owned, NULL when unbound; SERIAL: the GIL; ATOMIC: lock */
+};
+
+struct vm_class {
+    struct vm_object ob;            /* (its dict is what can hold cycles) */
+    struct vm_object *name;         /* immutable: str, owned */
+    struct vm_object *qualname;     /* immutable: str, owned */
+    struct vm_class *base;          /* immutable, owned; NULL: object */
+    struct vm_dict *dict;           /* immutable pointer, owned; its contents: its lock */
+    struct vm_object **slot_names;  /* immutable: strs, owned: every slot, the base's first */
+    int nslots;                     /* immutable */
+    bool has_dict;                  /* immutable: instances carry a __dict__ */
+};
+
+struct vm_instance {
+    struct vm_gchead gc;
+    struct vm_class *cls;           /* immutable, owned */
+    struct vm_dict *dict;           /* immutable pointer, owned; NULL: no __dict__ */
+    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC (slots) */
+    int nslots;                     /* immutable */
+    struct vm_object *slots[];      /* owned, NULL when unset; SERIAL: the GIL; ATOMIC: lock */
+};
+
+struct vm_bound_method {            /* obj.method as a value */
+    struct vm_object ob;
+    struct vm_object *func;         /* immutable, owned: a function */
+    struct vm_object *self;         /* immutable, owned */
 };
 
 struct vm_code;
 struct vm_function {
     struct vm_object ob;
     struct vm_code *code;           /* immutable; owned by the program */
+    struct vm_tuple *closure;       /* immutable, owned: code->nfrees cells, or NULL */
 };
 
 typedef struct vm_object *(*vm_builtin_fn)(struct vm_thread *ts, struct vm_object **args, int nargs);
@@ -176,10 +250,18 @@ struct vm_str_iter {
     size_t pos;                     /* iterating thread only: byte offset */
 };
 
+struct vm_seq_iter {                /* over a tuple's items or a dict's keys */
+    struct vm_object ob;
+    struct vm_object *seq;          /* iterating thread only: owned reference, NULL when done */
+    size_t index;                   /* iterating thread only: item or entry number */
+    size_t used;                    /* iterating thread only: a dict's size when iteration began */
+};
+
 /* Shared singletons (static, immortal). */
 extern struct vm_object vm_none_obj;
 extern struct vm_int vm_true_obj, vm_false_obj;
 extern struct vm_module vm_time_module;
+extern struct vm_class vm_object_class;   /* `object`: every class's root */
 #define VM_NONE (&vm_none_obj)
 #define VM_TRUE ((struct vm_object *)&vm_true_obj)
 #define VM_FALSE ((struct vm_object *)&vm_false_obj)
@@ -194,10 +276,13 @@ extern struct vm_int vm_small_ints[VM_SMALL_INT_MAX - VM_SMALL_INT_MIN + 1];
 struct vm_code {
     struct vm_object ob;            /* immortal: owned by the program */
     struct vm_program *prog;        /* immutable */
-    const char *name;               /* immutable: "<module>" or the function's name */
+    const char *name;               /* immutable: "<module>", the function's or the class's name */
+    const char *qualname;           /* immutable: "f", "C.m", "f.<locals>.g" */
     int index;                      /* immutable: 0 = module; for the stable fake address */
     int argcount;                   /* immutable */
     int nlocals;                    /* immutable: parameters first */
+    int ncells, nfrees;             /* immutable: co_cellvars, co_freevars */
+    int nlocalsplus;                /* immutable: nlocals + ncells + nfrees, the frame's slots */
     int stacksize;                  /* immutable: deepest value stack */
     size_t frame_bytes;             /* immutable: size of a frame for this code */
     int firstlineno;                /* immutable */
@@ -212,13 +297,17 @@ struct vm_code {
     const uint8_t *name_attr;       /* immutable: enum vm_attr of each name */
     int nnames;                     /* immutable */
     const char **varnames;          /* immutable: co_varnames (interned) */
+    const char **cellvars;          /* immutable: co_cellvars then co_freevars (interned) */
+    const int32_t *cell2arg;        /* immutable: per cell, the parameter it starts from, or -1 */
+    struct vm_object **name_strs;   /* immutable: co_names as immortal str constants */
+    const uint64_t *name_hash;      /* immutable: vm_str_hash of each name */
 };
 
 /* Attribute names the VM knows (LOAD_ATTR / LOAD_METHOD). */
 enum vm_attr {
     VM_ATTR_OTHER, VM_ATTR_APPEND, VM_ATTR_POP, VM_ATTR_INSERT, VM_ATTR_EXTEND,
     VM_ATTR_SLEEP, VM_ATTR_PERF_COUNTER, VM_ATTR_PERF_COUNTER_NS, VM_ATTR_MONOTONIC,
-    VM_ATTR_TIME,
+    VM_ATTR_TIME, VM_ATTR_CLASS, VM_ATTR_DICT, VM_ATTR_NAME, VM_ATTR_QUALNAME,
 };
 enum vm_attr vm_attr_lookup(const char *name);
 
@@ -256,6 +345,10 @@ struct vm_runtime {
        broken when the program ends: SERIAL: the GIL; ATOMIC: lists_lock. */
     struct vm_list *lists;
     atomic_uchar lists_lock;
+    /* Every live object with a `clear` type (dicts, cells, instances,
+       classes), for the same reason: SERIAL: the GIL; ATOMIC: gc_lock. */
+    struct vm_gchead *gc_objects;
+    atomic_uchar gc_lock;
 };
 
 struct vm_chunk {                   /* a piece of a thread's frame stack */
@@ -264,16 +357,31 @@ struct vm_chunk {                   /* a piece of a thread's frame stack */
     char data[];
 };
 
+/* What RETURN_VALUE does with a frame's result. */
+enum vm_frame_kind {
+    VM_FRAME_CALL,                  /* hand it to the caller */
+    VM_FRAME_INIT,                  /* an __init__ run by C(...): it must be None; the
+                                       caller gets the instance in its callable slot */
+};
+
 /* A frame belongs to the thread whose frame stack holds it: owner thread only. */
 struct vm_frame {
     struct vm_frame *back;          /* caller, or NULL for an entry frame */
     struct vm_code *code;           /* the code running */
+    struct vm_dict *locals;         /* a class body's namespace (borrowed), else NULL */
+    uint8_t kind;                   /* enum vm_frame_kind */
     const uint8_t *ip;              /* saved next instruction while calling out */
     struct vm_object **sp;          /* saved stack top while calling out */
     struct vm_object **stack;       /* base of the value stack */
     struct vm_chunk *chunk;         /* the chunk this frame lives in */
     struct vm_chunk *prev_chunk;    /* the thread's current chunk before this frame */
-    struct vm_object *fast[];       /* nlocals locals, then the value stack */
+    struct vm_object *fast[];       /* nlocals locals, ncells + nfrees cells, then the value stack */
+};
+
+/* One line of a traceback: a frame's code and the line it was at. */
+struct vm_tb_entry {
+    const struct vm_code *code;
+    int line;
 };
 
 /* Exception kinds: the name printed on the traceback's last line. */
@@ -283,7 +391,8 @@ struct vm_frame {
     X(VM_EXC_ZERODIV, "ZeroDivisionError") X(VM_EXC_INDEX, "IndexError")    \
     X(VM_EXC_VALUE, "ValueError") X(VM_EXC_OVERFLOW, "OverflowError")       \
     X(VM_EXC_RECURSION, "RecursionError") X(VM_EXC_ATTRIBUTE, "AttributeError") \
-    X(VM_EXC_MEMORY, "MemoryError") X(VM_EXC_SYSTEM, "SystemError")
+    X(VM_EXC_MEMORY, "MemoryError") X(VM_EXC_SYSTEM, "SystemError")          \
+    X(VM_EXC_KEY, "KeyError") X(VM_EXC_RUNTIME, "RuntimeError")
 enum vm_exc {
 #define VM_EXC_ENUM(id, name) id,
     VM_EXC_KINDS(VM_EXC_ENUM)
@@ -301,12 +410,18 @@ struct vm_thread {
     int c_depth;                    /* owner thread only: repr/compare nesting */
     struct vm_chunk *chunk;         /* owner thread only: current frame-stack chunk */
     struct vm_chunk *chunk_head;    /* owner thread only: first chunk (the list is kept) */
-    struct vm_list *dealloc_pending;/* owner thread only: lists waiting to be freed */
+    struct vm_object *dealloc_pending; /* owner thread only: lists and gc objects waiting to be freed */
     bool in_dealloc;                /* owner thread only */
     struct vm_object **repr_stack;  /* owner thread only: lists being repr'd */
     int nrepr, caprepr;
     enum vm_exc exc;                /* owner thread only: pending error */
     char exc_msg[400];              /* owner thread only */
+    /* Owner thread only: the frames, outermost first, that an error raised in a
+       nested eval (C calling Python: __repr__, a class body) already left; the
+       eval that reports the error puts its own frames in front. */
+    struct vm_tb_entry *tb;
+    int ntb, captb;
+    uint64_t *opcounts;             /* owner thread only: runs per opcode, or NULL (not counting) */
     struct vm_thread *next_live;    /* rt->threads_lock */
 };
 
@@ -400,6 +515,10 @@ int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
 void vm_break_cycles(struct vm_thread *ts);
 /* Insert v before index i (clamped as list.insert does); steals v. */
 int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm_object *v);
+/* Put an object of a `clear` type into the runtime's registry (its
+   constructor does) and take it out (its dealloc does). */
+void vm_gc_track(struct vm_thread *ts, struct vm_gchead *g);
+void vm_gc_untrack(struct vm_thread *ts, struct vm_gchead *g);
 
 static inline bool vm_is_intlike(const struct vm_object *o)
 {
@@ -426,6 +545,7 @@ bool vm_truthy(struct vm_thread *ts, struct vm_object *o);
 struct vm_object *vm_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *key);
 int vm_store_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *key,
                     struct vm_object *v);   /* does not steal v */
+int vm_del_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *key);  /* del o[key] */
 struct vm_object *vm_get_iter(struct vm_thread *ts, struct vm_object *o);
 /* Next item of iterator it: a new reference, or NULL with no error when done. */
 struct vm_object *vm_iter_next(struct vm_thread *ts, struct vm_object *it);
@@ -443,19 +563,71 @@ void vm_buf_free(struct vm_buf *b);
 /* Append str(o) / repr(o); -1 with an error set on the thread. */
 int vm_str_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o);
 int vm_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o);
+/* Around the repr of a container: 1 when o is already being repr'd further
+   up ("[...]"), 0 when entered (call vm_repr_leave after), -1 on error. */
+int vm_repr_enter(struct vm_thread *ts, struct vm_object *o);
+void vm_repr_leave(struct vm_thread *ts);
 /* Python's float repr (shortest round-trip), into buf (at least 32 bytes). */
 void vm_float_repr(double v, char *buf, size_t cap);
-/* repr of a constant for dis (no thread needed). */
+/* repr of a constant for dis (no thread needed): cut to cap, or whole into b. */
 void vm_const_repr(const struct vm_object *o, char *buf, size_t cap);
+int vm_const_repr_into(struct vm_buf *b, const struct vm_object *o);
+
+/* ---- tuples, dicts, cells, classes and instances (classes.c) ------------------------- */
+
+struct vm_object *vm_tuple_new(struct vm_thread *ts, size_t len);  /* items NULL: fill them all */
+/* The hash dicts use for a str key (FNV-1a over its UTF-8 bytes). */
+uint64_t vm_str_hash(const char *s, size_t len);
+struct vm_object *vm_dict_new(struct vm_thread *ts);
+/* d[key] as a new reference, or NULL (no error set) when absent. */
+struct vm_object *vm_dict_get(struct vm_thread *ts, struct vm_dict *d, const char *key, size_t len,
+                              uint64_t hash);
+/* d[key] = v; neither is stolen. 0, or -1 with MemoryError set. */
+int vm_dict_set(struct vm_thread *ts, struct vm_dict *d, struct vm_object *key, uint64_t hash,
+                struct vm_object *v);
+/* del d[key]: 0, or 1 when key is absent (no error set). */
+int vm_dict_del(struct vm_thread *ts, struct vm_dict *d, const char *key, size_t len, uint64_t hash);
+/* repr(d), and d == d2 (1, 0, or -1 on error). */
+int vm_dict_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_dict *d);
+int vm_dict_equal(struct vm_thread *ts, struct vm_dict *a, struct vm_dict *b);
+/* Keys in insertion order as a new list (a snapshot), or NULL with an error set. */
+struct vm_object *vm_dict_keys(struct vm_thread *ts, struct vm_dict *d);
+struct vm_object *vm_cell_new(struct vm_thread *ts, struct vm_object *v);  /* steals v, may be NULL */
+/* A cell's value as a new reference, or NULL when it is unbound (no error set). */
+struct vm_object *vm_cell_get(struct vm_thread *ts, struct vm_cell *c);
+void vm_cell_set(struct vm_thread *ts, struct vm_cell *c, struct vm_object *v); /* steals v; NULL unbinds */
+/* type(o).__name__: the class's name for instances. */
+const char *vm_type_name(const struct vm_object *o);
+/* Look name up on cls and its bases: a new reference, or NULL (no error set). */
+struct vm_object *vm_class_find(struct vm_thread *ts, const struct vm_class *cls, const char *name,
+                                size_t len, uint64_t hash);
+/* LOAD_ATTR / LOAD_METHOD on an instance, a class, a function or a bound
+   method, as vm_get_method; returns 1 when obj is none of those. */
+int vm_object_attr(struct vm_thread *ts, struct vm_object *obj, struct vm_object *name, uint64_t hash,
+                   enum vm_attr attr, struct vm_object **meth, struct vm_object **attrval);
+/* obj.name = v, or `del obj.name` when v is NULL: 0, or -1 with an error set. */
+int vm_setattr(struct vm_thread *ts, struct vm_object *obj, struct vm_object *name, uint64_t hash,
+               struct vm_object *v);
+/* A new instance of cls, its __init__ not run yet. */
+struct vm_object *vm_instance_new(struct vm_thread *ts, struct vm_class *cls);
+/* isinstance(o, cls) for a class (object included). */
+bool vm_is_instance(const struct vm_object *o, const struct vm_class *cls);
+/* __build_class__(body, name[, base]): run the body, make the class. */
+struct vm_object *vm_build_class(struct vm_thread *ts, struct vm_object **args, int nargs);
+/* repr(o) / str(o) of an instance through __repr__ / __str__ when its class
+   has them: 1 when it has not (the caller uses the default), 0 done, -1 error. */
+int vm_instance_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o, bool str);
 
 /* ---- builtins (builtins.c) ---------------------------------------------------------- */
 
+/* What LOAD_BUILD_CLASS pushes (immortal). */
+extern struct vm_builtin vm_build_class_builtin;
 /* The builtin object called `name`, or NULL. */
 struct vm_object *vm_builtin_lookup(const char *name);
 /* LOAD_METHOD / LOAD_ATTR: on a method hit, *meth gets the (immortal) builtin and
    the caller keeps self; otherwise *attr gets a new reference. Returns 0 or -1
    (error set). */
-int vm_get_method(struct vm_thread *ts, struct vm_object *obj, const char *name,
+int vm_get_method(struct vm_thread *ts, struct vm_object *obj, struct vm_object *name, uint64_t hash,
                   enum vm_attr attr, struct vm_object **meth, struct vm_object **attrval);
 /* Call a builtin or bound method with n args (borrowed). */
 struct vm_object *vm_call_builtin(struct vm_thread *ts, struct vm_object *callable,
@@ -465,12 +637,23 @@ struct vm_object *vm_call_builtin(struct vm_thread *ts, struct vm_object *callab
 
 struct vm_frame *vm_frame_push(struct vm_thread *ts, struct vm_code *code);
 void vm_frame_pop(struct vm_thread *ts, struct vm_frame *f);
-/* Run frame f (already pushed, locals set) to completion. On success *result is
-   a new reference. On error the whole frame chain down to f is unwound and
-   freed, and err receives the traceback. */
+/* Give a pushed frame of fn's code its cells and free variables (after its
+   parameters are set). 0, or -1 with MemoryError set. */
+int vm_frame_derefs(struct vm_thread *ts, struct vm_frame *f, const struct vm_function *fn);
 /* "f() takes 1 positional argument but 2 were given" and friends. */
 void vm_arity_message(const struct vm_code *c, int nargs, char *buf, size_t cap);
+/* Run frame f (already pushed, locals set) to completion. On success *result is
+   a new reference. On error the whole frame chain down to f is unwound and
+   freed; with err, err receives the traceback and the error is cleared;
+   without (a nested eval: C called Python), the error stays pending on the
+   thread with the frames left in ts->tb, for the eval below to report. */
 enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *f, struct vm_object **result,
                        struct vm_error *err);
+/* Call any callable from C with n borrowed args: a new reference, or NULL with
+   an error pending (see vm_eval). */
+struct vm_object *vm_call_object(struct vm_thread *ts, struct vm_object *callable,
+                                 struct vm_object **args, int nargs);
+/* Drop a pending error (and its traceback), as a C caller that handled it. */
+void vm_clear_error(struct vm_thread *ts);
 
 #endif

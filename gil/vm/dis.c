@@ -85,6 +85,7 @@ static void dis_code(const struct vm_code *co, FILE *out)
         if (starts && i > 0)
             fputc('\n', out);
         char line[48], argbuf[32], argrepr[200];
+        struct vm_buf constrepr = {0};   /* constants are shown whole, as dis does */
         if (starts)
             snprintf(line, sizeof line, "%*d", lineno_width, co->lines[i]);
         else
@@ -97,7 +98,7 @@ static void dis_code(const struct vm_code *co, FILE *out)
             switch (vm_opcode_argkind(op)) {
             case VM_ARG_CONST:
                 if (arg < co->nconsts)
-                    vm_const_repr(co->consts[arg], argrepr, sizeof argrepr);
+                    vm_const_repr_into(&constrepr, co->consts[arg]);
                 break;
             case VM_ARG_NAME:
                 if (arg < co->nnames)
@@ -110,6 +111,18 @@ static void dis_code(const struct vm_code *co, FILE *out)
             case VM_ARG_COMPARE:
                 snprintf(argrepr, sizeof argrepr, "%s", vm_cmp_name((int)arg));
                 break;
+            case VM_ARG_FREE:
+                if (arg < co->ncells + co->nfrees)
+                    snprintf(argrepr, sizeof argrepr, "%s", co->cellvars[arg]);
+                break;
+            case VM_ARG_MAKEFN: {
+                static const char *const flags[] = {"defaults", "kwdefaults", "annotations", "closure"};
+                size_t n = 0;
+                for (int k = 0; k < 4; k++)
+                    if (arg & (1L << k))
+                        n += (size_t)snprintf(argrepr + n, sizeof argrepr - n, "%s%s", n ? ", " : "", flags[k]);
+                break;
+            }
             case VM_ARG_JREL:
                 snprintf(argrepr, sizeof argrepr, "to %zu", 2 * i + 2 + (size_t)arg);
                 break;
@@ -117,14 +130,15 @@ static void dis_code(const struct vm_code *co, FILE *out)
                 break;
             }
         }
+        const char *shown = constrepr.p ? constrepr.p : argrepr;
         /* Fields joined by one space, trailing blanks stripped, as dis does. */
         char text[512];
-        int len = snprintf(text, sizeof text, "%s     %s %*zu %-20s %s%s%s%s", line, target[i] ? ">>" : "  ",
-                           offset_width, 2 * i, name ? name : "<unknown>", argbuf, argrepr[0] ? " (" : "",
-                           argrepr, argrepr[0] ? ")" : "");
-        while (len > 0 && text[len - 1] == ' ')
+        int len = snprintf(text, sizeof text, "%s     %s %*zu %-20s %s%s", line, target[i] ? ">>" : "  ",
+                           offset_width, 2 * i, name ? name : "<unknown>", argbuf, shown[0] ? " (" : "");
+        while (len > 0 && text[len - 1] == ' ' && !shown[0])
             text[--len] = '\0';
-        fprintf(out, "%s\n", text);
+        fprintf(out, "%s%s%s\n", text, shown, shown[0] ? ")" : "");
+        vm_buf_free(&constrepr);
     }
     free(target);
 }

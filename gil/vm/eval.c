@@ -4,8 +4,15 @@
  * One C function runs every Python frame of a thread: a call to a Python
  * function pushes a frame and switches the loop's registers to it, a return
  * pops back (as CPython 3.11 does), so Python recursion never deepens the C
- * stack and an error unwinds every frame in one loop. Frames live on a
- * per-thread stack of chunks (no malloc per call).
+ * stack and an error unwinds every frame in one loop. Calling a class runs its
+ * __init__ the same way, in a frame whose return hands the caller the
+ * instance. Frames live on a per-thread stack of chunks (no malloc per call).
+ *
+ * Only C calling back into Python nests a loop: a class body run by
+ * __build_class__, __repr__/__str__ run by print, repr or str. The nested eval
+ * (vm_eval without a vm_error) leaves its error pending with the frames it
+ * unwound in ts->tb, and the eval below puts its own frames in front, so the
+ * traceback lists every frame, as CPython's does.
  *
  * Dispatch is computed goto where the compiler has it, a switch otherwise; the
  * same TARGET/DISPATCH macros serve both (Lua's vmcase/vmbreak).
@@ -27,7 +34,12 @@
  *   FOR_ITER that yields a value to a STORE_FAST     (2.7: PREDICT)
  *   a STORE_FAST fused into the INPLACE_x before it  (2.7: INPLACE_x ticks,
  *                                                     STORE_FAST does not)
- * Every other instruction ticks once, and so do JUMP_ABSOLUTE (2.7 is built
+ * Every other instruction ticks once, the instructions of classes, closures and
+ * del among them, cheap or not (LOAD_BUILD_CLASS, LOAD_ATTR, STORE_ATTR,
+ * DELETE_ATTR, LOAD_CLOSURE, LOAD_DEREF, LOAD_CLASSDEREF, STORE_DEREF,
+ * DELETE_DEREF, DELETE_FAST, DELETE_NAME, DELETE_GLOBAL, DELETE_SUBSCR,
+ * BUILD_TUPLE: 2.7 ends each of its counterparts in `continue`), and so do
+ * JUMP_ABSOLUTE (2.7 is built
  * without FAST_LOOPS), the entry into a Python function's frame (2.7 enters
  * its loop at the ticker check) and the return into the caller (2.7's
  * CALL_FUNCTION ends in `continue`). One deliberate difference: a conditional
@@ -40,6 +52,8 @@
 #include <string.h>
 
 #include "core.h"
+
+#ifndef VM_EVAL_LOOP   /* everything but the loop, compiled once */
 
 /* GCC merges the identical dispatch tails of small instructions into one
    shared indirect jump, which undoes what computed goto is for (one jump per
@@ -83,12 +97,14 @@ struct vm_frame *vm_frame_push(struct vm_thread *ts, struct vm_code *code)
     ts->chunk = ch;
     f->back = NULL;
     f->code = code;
+    f->locals = NULL;
+    f->kind = VM_FRAME_CALL;
     f->ip = code->code;
     f->chunk = ch;
     f->prev_chunk = prev;
-    f->stack = f->fast + code->nlocals;
+    f->stack = f->fast + code->nlocalsplus;
     f->sp = f->stack;
-    for (int i = 0; i < code->nlocals; i++)
+    for (int i = 0; i < code->nlocalsplus; i++)
         f->fast[i] = NULL;
     ts->depth++;
     return f;
@@ -104,9 +120,11 @@ static inline struct vm_frame *frame_push_fast(struct vm_thread *ts, struct vm_c
     struct vm_frame *f = (struct vm_frame *)ch->top;
     ch->top += size;
     f->code = code;
+    f->locals = NULL;
+    f->kind = VM_FRAME_CALL;
     f->chunk = ch;
     f->prev_chunk = ch;
-    f->stack = f->fast + code->nlocals;
+    f->stack = f->fast + code->nlocalsplus;
     ts->depth++;
     return f;
 }
@@ -118,17 +136,39 @@ void vm_frame_pop(struct vm_thread *ts, struct vm_frame *f)
     ts->depth--;
 }
 
+int vm_frame_derefs(struct vm_thread *ts, struct vm_frame *f, const struct vm_function *fn)
+{
+    const struct vm_code *co = fn->code;
+    struct vm_object **cells = f->fast + co->nlocals;
+    for (int i = 0; i < co->ncells; i++) {
+        struct vm_object *v = NULL;
+        int arg = co->cell2arg[i];
+        if (arg >= 0) {   /* a parameter a closure uses: its value moves into the cell */
+            v = f->fast[arg];
+            f->fast[arg] = NULL;
+        }
+        if (!(cells[i] = vm_cell_new(ts, v)))
+            return -1;
+    }
+    for (int i = 0; i < co->nfrees; i++) {
+        struct vm_object *c = fn->closure->items[i];
+        vm_incref(ts, c);
+        cells[co->ncells + i] = c;
+    }
+    return 0;
+}
+
 /* ---- errors -------------------------------------------------------------------------------- */
 
 void vm_arity_message(const struct vm_code *c, int nargs, char *buf, size_t cap)
 {
     if (nargs > c->argcount) {
-        snprintf(buf, cap, "%s() takes %d positional argument%s but %d %s given", c->name, c->argcount,
+        snprintf(buf, cap, "%s() takes %d positional argument%s but %d %s given", c->qualname, c->argcount,
                  c->argcount == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were");
         return;
     }
     int missing = c->argcount - nargs;
-    size_t n = (size_t)snprintf(buf, cap, "%s() missing %d required positional argument%s: ", c->name,
+    size_t n = (size_t)snprintf(buf, cap, "%s() missing %d required positional argument%s: ", c->qualname,
                                 missing, missing == 1 ? "" : "s");
     for (int i = nargs; i < c->argcount && n < cap; i++) {
         const char *sep = i == nargs ? "" : (missing == 2 ? " and " : (i == c->argcount - 1 ? ", and " : ", "));
@@ -136,10 +176,12 @@ void vm_arity_message(const struct vm_code *c, int nargs, char *buf, size_t cap)
     }
 }
 
-struct tb_entry {
-    const struct vm_code *code;
-    int line;
-};
+void vm_clear_error(struct vm_thread *ts)
+{
+    ts->exc = VM_EXC_NONE;
+    ts->exc_msg[0] = '\0';
+    ts->ntb = 0;
+}
 
 static int frame_line(const struct vm_frame *f)
 {
@@ -153,15 +195,15 @@ static int frame_line(const struct vm_frame *f)
 
 /* CPython's layout; runs of one repeated line collapse after three, as its
    traceback printer does. The message is cut in the middle if too long. */
-static void format_traceback(struct vm_thread *ts, const struct tb_entry *tb, int n, struct vm_error *err)
+static void format_traceback(struct vm_thread *ts, const struct vm_tb_entry *tb, int n, struct vm_error *err)
 {
     struct vm_buf b = {0};
     char line[512];
     int ok = vm_buf_puts(&b, "Traceback (most recent call last):\n");
-    const struct tb_entry *last = NULL;
+    const struct vm_tb_entry *last = NULL;
     int count = 0;
     for (int i = 0; i <= n && ok == 0; i++) {
-        const struct tb_entry *e = i < n ? &tb[i] : NULL;
+        const struct vm_tb_entry *e = i < n ? &tb[i] : NULL;
         if (!e || !last || e->code != last->code || e->line != last->line) {
             if (count > 3) {
                 snprintf(line, sizeof line, "  [Previous line repeated %d more time%s]\n", count - 3,
@@ -204,10 +246,256 @@ static void format_traceback(struct vm_thread *ts, const struct tb_entry *tb, in
     err->line = err->col = 0;
 }
 
+/* ---- calls ------------------------------------------------------------------------------- */
+
+/* Push a frame running fn with self (when not NULL) then args as its
+   parameters. The references of args move into the frame; self's is the
+   caller's to give (it is taken over too). Returns the frame, or NULL with an
+   error set and nothing moved. On a failure making its cells, *derefs_failed
+   is set and the frame is returned all the same: unwinding it releases what
+   moved. */
+static struct vm_frame *push_frame(struct vm_thread *ts, const struct vm_function *fn, struct vm_object *self,
+                                   struct vm_object **args, int nargs, bool *derefs_failed)
+{
+    struct vm_code *code = fn->code;
+    int total = nargs + (self != NULL);
+    *derefs_failed = false;
+    if (total != code->argcount) {
+        vm_arity_message(code, total, ts->exc_msg, sizeof ts->exc_msg);
+        ts->exc = VM_EXC_TYPE;
+        return NULL;
+    }
+    if (ts->depth >= VM_RECURSION_LIMIT)
+        return vm_raise(ts, VM_EXC_RECURSION, "maximum recursion depth exceeded");
+    struct vm_frame *f = vm_frame_push(ts, code);
+    if (!f)
+        return NULL;
+    int k = 0;
+    if (self)
+        f->fast[k++] = self;
+    for (int i = 0; i < nargs; i++)
+        f->fast[k++] = args[i];
+    if (code->ncells + code->nfrees && vm_frame_derefs(ts, f, fn) < 0)
+        *derefs_failed = true;
+    return f;
+}
+
+/* CALL_FUNCTION on a bound method or a class (args[-1] is the callable).
+   Pushes the frame that runs it (self first) into *nf; for a class without a
+   Python __init__, leaves the new instance in the callable slot instead (*nf
+   NULL). Returns 0; 1 when *nf was pushed but its cells could not be made (the
+   caller switches to it, then reports the error); -1 on an error before any
+   argument moved. */
+static int push_python_call(struct vm_thread *ts, struct vm_object **args, int nargs, struct vm_frame **nf)
+{
+    struct vm_object *callable = args[-1];
+    *nf = NULL;
+    bool derefs_failed;
+    if (callable->type == &vm_bound_method_type) {
+        const struct vm_bound_method *m = (const struct vm_bound_method *)callable;
+        vm_incref(ts, m->self);
+        *nf = push_frame(ts, (const struct vm_function *)m->func, m->self, args, nargs, &derefs_failed);
+        if (!*nf) {
+            vm_decref(ts, m->self);
+            return -1;
+        }
+        return derefs_failed;
+    }
+    struct vm_class *cls = (struct vm_class *)callable;
+    struct vm_object *inst = vm_instance_new(ts, cls);
+    if (!inst)
+        return -1;
+    struct vm_object *init = vm_class_find(ts, cls, "__init__", 8, vm_str_hash("__init__", 8));
+    if (!init || init->type != &vm_function_type) {
+        struct vm_object *r = NULL;
+        if (!init && nargs > 0) {
+            vm_raise(ts, VM_EXC_TYPE, "%s() takes no arguments", ((struct vm_str *)cls->qualname)->data);
+        } else if (!init) {
+            r = VM_NONE;
+        } else {   /* something else set as __init__: call it from C */
+            struct vm_object *small[9], **all = small;
+            if (nargs + 1 > 9 && !(all = malloc(sizeof *all * (size_t)(nargs + 1))))
+                vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+            if (all) {
+                all[0] = inst;
+                memcpy(all + 1, args, sizeof *args * (size_t)nargs);
+                r = vm_call_object(ts, init, all, nargs + 1);
+                if (all != small)
+                    free(all);
+            }
+            if (r && r != VM_NONE) {
+                vm_raise(ts, VM_EXC_TYPE, "__init__() should return None, not '%s'", vm_type_name(r));
+                vm_decref(ts, r);
+                r = NULL;
+            }
+        }
+        vm_xdecref(ts, init);
+        if (!r) {
+            vm_decref(ts, inst);
+            return -1;
+        }
+        for (int i = 0; i < nargs; i++)
+            vm_decref(ts, args[i]);
+        args[-1] = inst;
+        vm_decref(ts, callable);
+        return 0;
+    }
+    /* The callable slot keeps the instance for RETURN_VALUE; the frame gets
+       another reference as self. */
+    vm_incref(ts, inst);
+    *nf = push_frame(ts, (const struct vm_function *)init, inst, args, nargs, &derefs_failed);
+    vm_decref(ts, init);
+    if (!*nf) {
+        vm_decref(ts, inst);
+        vm_decref(ts, inst);
+        return -1;
+    }
+    (*nf)->kind = VM_FRAME_INIT;
+    args[-1] = inst;
+    vm_decref(ts, callable);
+    return derefs_failed;
+}
+
+/* Run fn with self then args (borrowed) in a nested eval. */
+static struct vm_object *call_nested(struct vm_thread *ts, const struct vm_function *fn, struct vm_object *self,
+                                     struct vm_object **args, int nargs)
+{
+    for (int i = 0; i < nargs; i++)
+        vm_incref(ts, args[i]);
+    if (self)
+        vm_incref(ts, self);
+    bool derefs_failed;
+    struct vm_frame *f = push_frame(ts, fn, self, args, nargs, &derefs_failed);
+    if (!f || derefs_failed) {
+        if (f) {
+            for (int i = 0; i < fn->code->nlocalsplus; i++)
+                vm_xdecref(ts, f->fast[i]);
+            vm_frame_pop(ts, f);
+        } else {
+            for (int i = 0; i < nargs; i++)
+                vm_decref(ts, args[i]);
+            if (self)
+                vm_decref(ts, self);
+        }
+        return NULL;
+    }
+    struct vm_object *res = NULL;
+    return vm_eval(ts, f, &res, NULL) == VM_OK ? res : NULL;
+}
+
+struct vm_object *vm_call_object(struct vm_thread *ts, struct vm_object *callable, struct vm_object **args,
+                                 int nargs)
+{
+    switch (callable->type->kind) {
+    case VM_K_FUNCTION:
+        return call_nested(ts, (const struct vm_function *)callable, NULL, args, nargs);
+    case VM_K_BOUND_METHOD: {
+        const struct vm_bound_method *m = (const struct vm_bound_method *)callable;
+        return call_nested(ts, (const struct vm_function *)m->func, m->self, args, nargs);
+    }
+    case VM_K_CLASS: {
+        struct vm_class *cls = (struct vm_class *)callable;
+        struct vm_object *inst = vm_instance_new(ts, cls);
+        if (!inst)
+            return NULL;
+        struct vm_object *init = vm_class_find(ts, cls, "__init__", 8, vm_str_hash("__init__", 8));
+        struct vm_object *r = VM_NONE;
+        if (!init && nargs > 0) {
+            r = vm_raise(ts, VM_EXC_TYPE, "%s() takes no arguments", ((struct vm_str *)cls->qualname)->data);
+        } else if (init && init->type == &vm_function_type) {
+            r = call_nested(ts, (const struct vm_function *)init, inst, args, nargs);
+        } else if (init) {
+            struct vm_object *small[9], **all = small;
+            if (nargs + 1 > 9 && !(all = malloc(sizeof *all * (size_t)(nargs + 1)))) {
+                r = vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+            } else {
+                all[0] = inst;
+                memcpy(all + 1, args, sizeof *args * (size_t)nargs);
+                r = vm_call_object(ts, init, all, nargs + 1);
+                if (all != small)
+                    free(all);
+            }
+        }
+        vm_xdecref(ts, init);
+        if (r && r != VM_NONE) {
+            vm_raise(ts, VM_EXC_TYPE, "__init__() should return None, not '%s'", vm_type_name(r));
+            vm_decref(ts, r);
+            r = NULL;
+        }
+        if (!r) {
+            vm_decref(ts, inst);
+            return NULL;
+        }
+        return inst;
+    }
+    case VM_K_BUILTIN:
+    case VM_K_METHOD:
+        return vm_call_builtin(ts, callable, args, nargs);
+    default:
+        return vm_raise(ts, VM_EXC_TYPE, "'%s' object is not callable", vm_type_name(callable));
+    }
+}
+
+/* Put the frames from entry up to f, outermost first, in front of those a
+   nested eval left in ts->tb. Without memory the lines are lost, never the
+   error. */
+static void tb_record(struct vm_thread *ts, const struct vm_frame *f, const struct vm_frame *entry)
+{
+    int n = 0;
+    for (const struct vm_frame *g = f;; g = g->back) {
+        n++;
+        if (g == entry)
+            break;
+    }
+    if (ts->ntb + n > ts->captb) {
+        int cap = ts->captb ? ts->captb : 64;
+        while (cap < ts->ntb + n)
+            cap *= 2;
+        struct vm_tb_entry *tb = realloc(ts->tb, sizeof *tb * (size_t)cap);
+        if (!tb)
+            return;
+        ts->tb = tb;
+        ts->captb = cap;
+    }
+    memmove(ts->tb + n, ts->tb, sizeof *ts->tb * (size_t)ts->ntb);
+    int i = n;
+    for (const struct vm_frame *g = f;; g = g->back) {
+        ts->tb[--i] = (struct vm_tb_entry){g->code, frame_line(g)};
+        if (g == entry)
+            break;
+    }
+    ts->ntb += n;
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
+
+/* The loop is compiled twice from the one text below (this file includes
+   itself): eval_plain, and eval_counting, which also counts every instruction
+   it runs per opcode into ts->opcounts (`gillab run --opstats`). vm_eval picks
+   one per call, so counting costs the plain loop nothing. */
+#define VM_EVAL_LOOP eval_plain
+#define VM_EVAL_COUNTS 0
+#include "eval.c"
+#undef VM_EVAL_LOOP
+#undef VM_EVAL_COUNTS
+#define VM_EVAL_LOOP eval_counting
+#define VM_EVAL_COUNTS 1
+#include "eval.c"
+#undef VM_EVAL_LOOP
+#undef VM_EVAL_COUNTS
 
 enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_object **result,
                        struct vm_error *err)
+{
+    if (VM_UNLIKELY(ts->opcounts != NULL))
+        return eval_counting(ts, entry, result, err);
+    return eval_plain(ts, entry, result, err);
+}
+
+#else /* VM_EVAL_LOOP: the loop itself, compiled once per definition of it */
+
+static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry, struct vm_object **result,
+                                   struct vm_error *err)
 {
 #if VM_COMPUTED_GOTO
     /* Generated from the opcode list; unused numbers stay NULL (the compiler
@@ -223,6 +511,12 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
     struct vm_object *const *const slot_builtin = rt->prog->slot_builtin;
     struct gil_thread *const gt = &ts->gt;
     _Atomic int *const breaker = gt->breaker;   /* immutable (gil.h) */
+#if VM_EVAL_COUNTS
+    uint64_t *const counts = ts->opcounts;      /* owner thread only */
+#define COUNT_OP(o) (counts[o]++)
+#else
+#define COUNT_OP(o) ((void)0)
+#endif
     long ticks = gt->ticks;                     /* see TICK */
     /* Cached once: refcounts are atomic only under GIL_VM_ATOMIC; the in-place
        int reuse below needs refcounts it can trust (not GIL_VM_UNSAFE). */
@@ -232,7 +526,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
     struct vm_frame *f = entry;
     struct vm_code *co;
     const uint8_t *first_instr, *ip;
-    struct vm_object **sp, **fast;
+    struct vm_object **sp;   /* the frame's slots are f->fast: one register less to keep */
     struct vm_object *const *consts;
     int op, oparg;
 
@@ -241,7 +535,6 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
         co = f->code;                 \
         first_instr = co->code;       \
         consts = co->consts;          \
-        fast = f->fast;               \
     } while (0)
 
 #define INCREF(o)                                                             \
@@ -303,6 +596,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #define DISPATCH()         \
     do {                   \
         FETCH();           \
+        COUNT_OP(op);      \
         goto *labels[op];  \
     } while (0)
 #else
@@ -339,25 +633,28 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 #if !VM_COMPUTED_GOTO
     dispatch_next:
         FETCH();
+        COUNT_OP(op);
     dispatch_op:
         switch (op) {
 #endif
         TARGET(LOAD_FAST) {
-            struct vm_object *v = fast[oparg];
+            struct vm_object *v = f->fast[oparg];
             if (VM_UNLIKELY(!v))
                 goto unbound_local;
             INCREF(v);
-            *sp++ = v;
+            sp[0] = v;
+            sp++;
             NEXT();
         }
         TARGET(LOAD_CONST) {
-            *sp++ = consts[oparg];   /* constants are immortal: no incref */
+            sp[0] = consts[oparg];   /* constants are immortal: no incref */
+            sp++;
             NEXT();
         }
         TARGET(STORE_FAST) {
             struct vm_object *v = *--sp;
-            struct vm_object *old = fast[oparg];
-            fast[oparg] = v;
+            struct vm_object *old = f->fast[oparg];
+            f->fast[oparg] = v;
             XDECREF(old);
             NEXT();
         }
@@ -402,6 +699,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             op = ip[0];
             oparg = (ext << 8) | ip[1];
             ip += 2;
+            COUNT_OP(op);
             DISPATCH_CURRENT();
         }
         /* A unary operator that may fail: replace the top of the stack. */
@@ -461,11 +759,12 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                     goto error;                                                          \
                 }                                                                        \
                 if (INPLACE && reuse_ok && HELD_BY_FRAME_ONLY(l) && ip[0] == VM_OP_STORE_FAST && \
-                    fast[ip[1]] == l && (z < VM_SMALL_INT_MIN || z > VM_SMALL_INT_MAX)) { \
+                    f->fast[ip[1]] == l && (z < VM_SMALL_INT_MIN || z > VM_SMALL_INT_MAX)) { \
                     ((struct vm_int *)l)->value = z;                                     \
                     l->refcnt = 1; /* the stack's; the local's stays (no other holder) */ \
                     DECREF(r);                                                           \
                     sp -= 2;                                                             \
+                    COUNT_OP(VM_OP_STORE_FAST);                                          \
                     ip += 2; /* the STORE_FAST is done */                                \
                     NEXT_TICK();                                                         \
                 }                                                                        \
@@ -525,6 +824,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             /* Predict the conditional jump that almost always follows: as in
                2.7, the predicted pair is one step and does not tick. */
             if (ip[0] == VM_OP_POP_JUMP_IF_FALSE) {
+                COUNT_OP(VM_OP_POP_JUMP_IF_FALSE);
                 oparg = ip[1];
                 ip += 2;
                 if (!res)
@@ -532,6 +832,7 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 NEXT();
             }
             if (ip[0] == VM_OP_POP_JUMP_IF_TRUE) {
+                COUNT_OP(VM_OP_POP_JUMP_IF_TRUE);
                 oparg = ip[1];
                 ip += 2;
                 if (res)
@@ -642,8 +943,19 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             }
             NEXT_TICK();
         }
-        TARGET(LOAD_NAME)
+        TARGET(LOAD_NAME) {
+            if (VM_UNLIKELY(f->locals != NULL)) {   /* a class body: its namespace first */
+                const struct vm_str *nm = (const struct vm_str *)co->name_strs[oparg];
+                struct vm_object *v = vm_dict_get(ts, f->locals, nm->data, nm->len, co->name_hash[oparg]);
+                if (v) {
+                    *sp++ = v;
+                    NEXT_TICK();
+                }
+            }
+            goto load_global;
+        }
         TARGET(LOAD_GLOBAL) {
+        load_global:;
             int slot = co->name_slot[oparg];
             struct vm_object *v;
             if (VM_LIKELY(!atomic_rc)) {
@@ -667,8 +979,19 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             *sp++ = v;
             NEXT_TICK();
         }
-        TARGET(STORE_NAME)
+        TARGET(STORE_NAME) {
+            if (VM_UNLIKELY(f->locals != NULL)) {   /* a class body: into its namespace */
+                struct vm_object *v = sp[-1];
+                if (vm_dict_set(ts, f->locals, co->name_strs[oparg], co->name_hash[oparg], v) < 0)
+                    goto error;
+                sp--;
+                vm_decref(ts, v);
+                NEXT_TICK();
+            }
+            goto store_global;
+        }
         TARGET(STORE_GLOBAL) {
+        store_global:;
             int slot = co->name_slot[oparg];
             struct vm_object *v = *--sp, *old;
             vm_objlock(ts, &rt->globals_lock);
@@ -676,6 +999,79 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             globals[slot] = v;
             vm_objunlock(ts, &rt->globals_lock);
             XDECREF(old);   /* after unlocking: freeing may take other locks */
+            NEXT_TICK();
+        }
+        TARGET(DELETE_NAME) {
+            if (VM_UNLIKELY(f->locals != NULL)) {
+                const struct vm_str *nm = (const struct vm_str *)co->name_strs[oparg];
+                if (vm_dict_del(ts, f->locals, nm->data, nm->len, co->name_hash[oparg]) != 0) {
+                    vm_raise(ts, VM_EXC_NAME, "name '%s' is not defined", co->names[oparg]);
+                    goto error;
+                }
+                NEXT_TICK();
+            }
+            goto delete_global;
+        }
+        TARGET(DELETE_GLOBAL) {
+        delete_global:;
+            int slot = co->name_slot[oparg];
+            struct vm_object *old;
+            vm_objlock(ts, &rt->globals_lock);
+            old = globals[slot];
+            globals[slot] = NULL;   /* a builtin of that name shows through again */
+            vm_objunlock(ts, &rt->globals_lock);
+            if (!old) {
+                vm_raise(ts, VM_EXC_NAME, "name '%s' is not defined", co->names[oparg]);
+                goto error;
+            }
+            vm_decref(ts, old);
+            NEXT_TICK();
+        }
+        TARGET(DELETE_FAST) {
+            struct vm_object *v = f->fast[oparg];
+            if (VM_UNLIKELY(!v))
+                goto unbound_local;
+            f->fast[oparg] = NULL;
+            vm_decref(ts, v);
+            NEXT_TICK();
+        }
+        TARGET(LOAD_CLOSURE) {
+            struct vm_object *cell = f->fast[co->nlocals + oparg];
+            vm_incref(ts, cell);
+            *sp++ = cell;
+            NEXT_TICK();
+        }
+        TARGET(LOAD_CLASSDEREF) {
+            /* A class body reading a free variable: its namespace first. */
+            const char *nm = co->cellvars[oparg];
+            size_t len = strlen(nm);
+            struct vm_object *v = vm_dict_get(ts, f->locals, nm, len, vm_str_hash(nm, len));
+            if (v) {
+                *sp++ = v;
+                NEXT_TICK();
+            }
+            goto load_deref;
+        }
+        TARGET(LOAD_DEREF) {
+        load_deref:;
+            struct vm_object *v = vm_cell_get(ts, (struct vm_cell *)f->fast[co->nlocals + oparg]);
+            if (VM_UNLIKELY(!v))
+                goto unbound_deref;
+            *sp++ = v;
+            NEXT_TICK();
+        }
+        TARGET(STORE_DEREF) {
+            struct vm_object *v = *--sp;
+            vm_cell_set(ts, (struct vm_cell *)f->fast[co->nlocals + oparg], v);
+            NEXT_TICK();
+        }
+        TARGET(DELETE_DEREF) {
+            struct vm_cell *cell = (struct vm_cell *)f->fast[co->nlocals + oparg];
+            struct vm_object *v = vm_cell_get(ts, cell);
+            if (!v)
+                goto unbound_deref;
+            vm_decref(ts, v);
+            vm_cell_set(ts, cell, NULL);
             NEXT_TICK();
         }
         TARGET(BINARY_SUBSCR) {
@@ -729,6 +1125,46 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             DECREF(o);
             NEXT_TICK();
         }
+        TARGET(BUILD_TUPLE) {
+            struct vm_object *t = vm_tuple_new(ts, (size_t)oparg);
+            if (!t)
+                goto error;
+            sp -= oparg;
+            if (oparg)
+                memcpy(((struct vm_tuple *)t)->items, sp, sizeof *sp * (size_t)oparg);
+            *sp++ = t;
+            NEXT_TICK();
+        }
+        TARGET(DELETE_SUBSCR) {
+            struct vm_object *key = sp[-1], *o = sp[-2];
+            if (vm_del_subscr(ts, o, key) < 0)
+                goto error;
+            sp -= 2;
+            vm_decref(ts, key);
+            vm_decref(ts, o);
+            NEXT_TICK();
+        }
+        TARGET(STORE_ATTR) {
+            struct vm_object *owner = sp[-1], *v = sp[-2];
+            if (vm_setattr(ts, owner, co->name_strs[oparg], co->name_hash[oparg], v) < 0)
+                goto error;
+            sp -= 2;
+            vm_decref(ts, owner);
+            vm_decref(ts, v);
+            NEXT_TICK();
+        }
+        TARGET(DELETE_ATTR) {
+            struct vm_object *owner = sp[-1];
+            if (vm_setattr(ts, owner, co->name_strs[oparg], co->name_hash[oparg], NULL) < 0)
+                goto error;
+            sp--;
+            vm_decref(ts, owner);
+            NEXT_TICK();
+        }
+        TARGET(LOAD_BUILD_CLASS) {
+            *sp++ = &vm_build_class_builtin.ob;   /* immortal */
+            NEXT_TICK();
+        }
         TARGET(BUILD_LIST) {
             struct vm_object *l = vm_list_new(ts, (size_t)oparg);
             if (!l)
@@ -741,10 +1177,20 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
         }
         TARGET(LOAD_ATTR) {
             struct vm_object *obj = sp[-1], *meth, *attr;
-            if (vm_get_method(ts, obj, co->names[oparg], (enum vm_attr)co->name_attr[oparg], &meth,
-                              &attr) < 0)
+            if (vm_get_method(ts, obj, co->name_strs[oparg], co->name_hash[oparg],
+                              (enum vm_attr)co->name_attr[oparg], &meth, &attr) < 0)
                 goto error;
-            if (meth) {
+            if (meth && meth->type == &vm_function_type) {
+                /* obj.method as a value: a bound method. */
+                struct vm_bound_method *m = vm_alloc(ts, &vm_bound_method_type, sizeof *m);
+                if (!m) {
+                    vm_decref(ts, meth);
+                    goto error;
+                }
+                m->func = meth;   /* both references move into the method */
+                m->self = obj;
+                sp[-1] = &m->ob;
+            } else if (meth) {
                 /* lst.append as a value: bind it. */
                 struct vm_method *m = vm_alloc(ts, &vm_method_type, sizeof *m);
                 if (!m)
@@ -760,8 +1206,8 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
         }
         TARGET(LOAD_METHOD) {
             struct vm_object *obj = sp[-1], *meth, *attr;
-            if (vm_get_method(ts, obj, co->names[oparg], (enum vm_attr)co->name_attr[oparg], &meth,
-                              &attr) < 0)
+            if (vm_get_method(ts, obj, co->name_strs[oparg], co->name_hash[oparg],
+                              (enum vm_attr)co->name_attr[oparg], &meth, &attr) < 0)
                 goto error;
             if (meth) {             /* [meth, self] */
                 sp[-1] = meth;
@@ -777,26 +1223,36 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             /* Stack: [meth, self, args...] or [NULL, callable, args...]. */
             struct vm_object **args = sp - oparg;
             struct vm_object *meth = args[-2], *r;
+            if (!meth) {
+                /* Slide the callable and its arguments down over the NULL:
+                   then it is a CALL_FUNCTION. */
+                memmove(args - 2, args - 1, sizeof *args * (size_t)(oparg + 1));
+                sp--;
+                goto call_function;
+            }
+            if (meth->type == &vm_function_type) {
+                oparg++;   /* a Python method: meth is the callable, self its first argument */
+                goto call_function;
+            }
             TICKS_OUT();
-            if (meth)
-                r = vm_call_builtin(ts, meth, args - 1, oparg + 1);
-            else
-                r = vm_call_builtin(ts, args[-1], args, oparg);
+            r = vm_call_builtin(ts, meth, args - 1, oparg + 1);
             TICKS_IN();
             if (!r)
                 goto error;
             for (struct vm_object **p = args - 1; p < sp; p++)
                 DECREF(*p);
-            /* meth is an immortal builtin (or NULL): nothing to release */
+            /* meth is an immortal builtin: nothing to release */
             sp = args - 2;
             *sp++ = r;
             NEXT_TICK();
         }
         TARGET(CALL_FUNCTION) {
+        call_function:;
             struct vm_object **args = sp - oparg;
             struct vm_object *callable = args[-1];
             if (callable->type == &vm_function_type) {
-                struct vm_code *cc = ((struct vm_function *)callable)->code;
+                const struct vm_function *fn = (const struct vm_function *)callable;
+                struct vm_code *cc = fn->code;
                 if (VM_UNLIKELY(oparg != cc->argcount)) {
                     vm_arity_message(cc, oparg, ts->exc_msg, sizeof ts->exc_msg);
                     ts->exc = VM_EXC_TYPE;
@@ -813,13 +1269,40 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                     goto error;
                 for (int i = 0; i < oparg; i++)
                     nf->fast[i] = args[i];   /* references move */
-                for (int i = oparg; i < cc->nlocals; i++)
+                for (int i = oparg; i < cc->nlocalsplus; i++)
                     nf->fast[i] = NULL;
                 nf->back = f;
                 f = nf;
                 LOAD_FRAME();
                 ip = first_instr;
                 sp = f->stack;
+                if (VM_UNLIKELY(cc->ncells + cc->nfrees) && vm_frame_derefs(ts, f, fn) < 0)
+                    goto error;
+                NEXT_TICK();
+            }
+            if (callable->type == &vm_bound_method_type || callable->type == &vm_class_type) {
+                /* A Python method bound to self, or a class whose __init__ is
+                   Python: a frame of its own, self first. */
+                struct vm_frame *nf = NULL;
+                f->ip = ip;
+                f->sp = args;
+                TICKS_OUT();
+                int rc = push_python_call(ts, args, oparg, &nf);
+                TICKS_IN();
+                if (rc < 0)
+                    goto error;
+                if (nf) {
+                    nf->back = f;
+                    f = nf;
+                    LOAD_FRAME();
+                    ip = first_instr;
+                    sp = f->stack;
+                    if (rc > 0)
+                        goto error;   /* its cells could not be made */
+                    NEXT_TICK();
+                }
+                /* A class without a Python __init__: its instance is in the callable slot. */
+                sp = args;
                 NEXT_TICK();
             }
             TICKS_OUT();
@@ -840,10 +1323,11 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
                 struct vm_object *v = *--sp;
                 XDECREF(v);
             }
-            for (int i = 0; i < co->nlocals; i++)
-                XDECREF(fast[i]);
+            for (int i = 0; i < co->nlocalsplus; i++)
+                XDECREF(f->fast[i]);
             struct vm_frame *back = f->back;
             bool done = f == entry;
+            enum vm_frame_kind kind = (enum vm_frame_kind)f->kind;
             vm_frame_pop(ts, f);
             if (done) {
                 TICKS_OUT();
@@ -854,17 +1338,31 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
             LOAD_FRAME();
             ip = f->ip;
             sp = f->sp;
+            if (VM_UNLIKELY(kind == VM_FRAME_INIT)) {
+                /* C(...) ran __init__: the instance is in the callable slot. */
+                if (retval != VM_NONE) {
+                    vm_raise(ts, VM_EXC_TYPE, "__init__() should return None, not '%s'", vm_type_name(retval));
+                    vm_decref(ts, retval);
+                    goto error;
+                }
+                NEXT_TICK();
+            }
             struct vm_object *callable = sp[-1];
             sp[-1] = retval;
             DECREF(callable);
             NEXT_TICK();
         }
         TARGET(MAKE_FUNCTION) {
-            sp--;   /* the qualified name: an immortal constant */
+            sp--;   /* the qualified name: an immortal constant (the code has it too) */
             struct vm_function *fn = vm_alloc(ts, &vm_function_type, sizeof *fn);
             if (!fn)
                 goto error;
             fn->code = (struct vm_code *)sp[-1];
+            fn->closure = NULL;
+            if (oparg & VM_MAKEFN_CLOSURE) {
+                sp--;
+                fn->closure = (struct vm_tuple *)sp[-1];   /* the reference moves */
+            }
             sp[-1] = &fn->ob;
             NEXT_TICK();
         }
@@ -888,39 +1386,32 @@ enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_o
 unbound_local:
     vm_raise(ts, VM_EXC_UNBOUND, "cannot access local variable '%s' where it is not associated with a value",
              co->varnames[oparg]);
+    goto error;
+unbound_deref:
+    if (oparg < co->ncells)
+        vm_raise(ts, VM_EXC_UNBOUND, "cannot access local variable '%s' where it is not associated with a value",
+                 co->cellvars[oparg]);
+    else
+        vm_raise(ts, VM_EXC_NAME,
+                 "cannot access free variable '%s' where it is not associated with a value in enclosing scope",
+                 co->cellvars[oparg]);
 error : {
     /* Record the traceback, then unwind and free every frame down to entry. */
     TICKS_OUT();
     f->ip = ip;
     f->sp = sp;
-    int n = 0;
-    for (struct vm_frame *g = f;; g = g->back) {
-        n++;
-        if (g == entry)
-            break;
-    }
-    struct tb_entry small[64];
-    struct tb_entry *tb = n <= 64 ? small : malloc(sizeof *tb * (size_t)n);
-    int i = n;
-    for (struct vm_frame *g = f;; g = g->back) {
-        if (tb) {
-            tb[i - 1].code = g->code;
-            tb[i - 1].line = frame_line(g);
-        }
-        i--;
-        if (g == entry)
-            break;
-    }
     if (ts->exc == VM_EXC_NONE)
         vm_raise(ts, VM_EXC_SYSTEM, "error without an exception set");
-    format_traceback(ts, tb ? tb : small, tb ? n : 0, err);
-    if (tb != small)
-        free(tb);
+    tb_record(ts, f, entry);
+    if (err) {
+        format_traceback(ts, ts->tb, ts->ntb, err);
+        vm_clear_error(ts);
+    }
     for (;;) {
         struct vm_frame *g = f;
         for (struct vm_object **p = g->stack; p < g->sp; p++)
             XDECREF(*p);
-        for (int k = 0; k < g->code->nlocals; k++)
+        for (int k = 0; k < g->code->nlocalsplus; k++)
             XDECREF(g->fast[k]);
         struct vm_frame *back = g->back;
         bool last = g == entry;
@@ -929,8 +1420,6 @@ error : {
             break;
         f = back;
     }
-    ts->exc = VM_EXC_NONE;
-    ts->exc_msg[0] = '\0';
     *result = NULL;
     return VM_RUNTIME_ERROR;
 }
@@ -938,4 +1427,17 @@ error : {
 #undef INCREF
 #undef DECREF
 #undef XDECREF
+#undef FETCH
+#undef TICK
+#undef TICKS_OUT
+#undef TICKS_IN
+#undef TARGET
+#undef DISPATCH_CURRENT
+#undef DISPATCH
+#undef NEXT
+#undef NEXT_TICK
+#undef JUMP_TO
+#undef HELD_BY_FRAME_ONLY
+#undef COUNT_OP
 }
+#endif /* VM_EVAL_LOOP */

@@ -28,24 +28,25 @@
 static void plain_dealloc(struct vm_thread *ts, struct vm_object *o) { vm_free(ts, o); }
 static void int_dealloc(struct vm_thread *ts, struct vm_object *o);
 static void method_dealloc(struct vm_thread *ts, struct vm_object *o);
+static void function_dealloc(struct vm_thread *ts, struct vm_object *o);
 static void list_iter_dealloc(struct vm_thread *ts, struct vm_object *o);
 static void str_iter_dealloc(struct vm_thread *ts, struct vm_object *o);
 
-const struct vm_type vm_none_type = {"NoneType", VM_K_NONE, NULL};
-const struct vm_type vm_bool_type = {"bool", VM_K_BOOL, NULL};
-const struct vm_type vm_int_type = {"int", VM_K_INT, int_dealloc};
-const struct vm_type vm_float_type = {"float", VM_K_FLOAT, plain_dealloc};
-const struct vm_type vm_str_type = {"str", VM_K_STR, plain_dealloc};
-const struct vm_type vm_list_type = {"list", VM_K_LIST, NULL};   /* see vm_dealloc */
-const struct vm_type vm_function_type = {"function", VM_K_FUNCTION, plain_dealloc};
-const struct vm_type vm_code_type = {"code", VM_K_CODE, NULL};
-const struct vm_type vm_builtin_type = {"builtin_function_or_method", VM_K_BUILTIN, NULL};
-const struct vm_type vm_method_type = {"builtin_function_or_method", VM_K_METHOD, method_dealloc};
-const struct vm_type vm_module_type = {"module", VM_K_MODULE, NULL};
-const struct vm_type vm_range_type = {"range", VM_K_RANGE, plain_dealloc};
-const struct vm_type vm_range_iter_type = {"range_iterator", VM_K_RANGE_ITER, plain_dealloc};
-const struct vm_type vm_list_iter_type = {"list_iterator", VM_K_LIST_ITER, list_iter_dealloc};
-const struct vm_type vm_str_iter_type = {"str_ascii_iterator", VM_K_STR_ITER, str_iter_dealloc};
+const struct vm_type vm_none_type = {"NoneType", VM_K_NONE, NULL, NULL};
+const struct vm_type vm_bool_type = {"bool", VM_K_BOOL, NULL, NULL};
+const struct vm_type vm_int_type = {"int", VM_K_INT, int_dealloc, NULL};
+const struct vm_type vm_float_type = {"float", VM_K_FLOAT, plain_dealloc, NULL};
+const struct vm_type vm_str_type = {"str", VM_K_STR, plain_dealloc, NULL};
+const struct vm_type vm_list_type = {"list", VM_K_LIST, NULL, NULL};   /* see vm_dealloc */
+const struct vm_type vm_function_type = {"function", VM_K_FUNCTION, function_dealloc, NULL};
+const struct vm_type vm_code_type = {"code", VM_K_CODE, NULL, NULL};
+const struct vm_type vm_builtin_type = {"builtin_function_or_method", VM_K_BUILTIN, NULL, NULL};
+const struct vm_type vm_method_type = {"builtin_function_or_method", VM_K_METHOD, method_dealloc, NULL};
+const struct vm_type vm_module_type = {"module", VM_K_MODULE, NULL, NULL};
+const struct vm_type vm_range_type = {"range", VM_K_RANGE, plain_dealloc, NULL};
+const struct vm_type vm_range_iter_type = {"range_iterator", VM_K_RANGE_ITER, plain_dealloc, NULL};
+const struct vm_type vm_list_iter_type = {"list_iterator", VM_K_LIST_ITER, list_iter_dealloc, NULL};
+const struct vm_type vm_str_iter_type = {"str_ascii_iterator", VM_K_STR_ITER, str_iter_dealloc, NULL};
 
 struct vm_object vm_none_obj = {0, VM_IMMORTAL, &vm_none_type};
 struct vm_int vm_true_obj = {{0, VM_IMMORTAL, &vm_bool_type}, 1};
@@ -91,7 +92,7 @@ void *vm_overflow(struct vm_thread *ts)
     return vm_raise(ts, VM_EXC_OVERFLOW, "integer overflow (gillab ints are 64-bit)");
 }
 
-static const char *tname(const struct vm_object *o) { return o->type->name; }
+static const char *tname(const struct vm_object *o) { return vm_type_name(o); }
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
@@ -219,27 +220,62 @@ static void list_unregister(struct vm_thread *ts, struct vm_list *l)
     lists_unlock(ts);
 }
 
+void vm_gc_track(struct vm_thread *ts, struct vm_gchead *g)
+{
+    struct vm_runtime *rt = ts->rt;
+    g->dealloc_next = NULL;
+    vm_objlock(ts, &rt->gc_lock);
+    g->gc_prev = NULL;
+    g->gc_next = rt->gc_objects;
+    if (rt->gc_objects)
+        rt->gc_objects->gc_prev = g;
+    rt->gc_objects = g;
+    vm_objunlock(ts, &rt->gc_lock);
+}
+
+void vm_gc_untrack(struct vm_thread *ts, struct vm_gchead *g)
+{
+    struct vm_runtime *rt = ts->rt;
+    vm_objlock(ts, &rt->gc_lock);
+    if (g->gc_prev)
+        g->gc_prev->gc_next = g->gc_next;
+    else
+        rt->gc_objects = g->gc_next;
+    if (g->gc_next)
+        g->gc_next->gc_prev = g->gc_prev;
+    vm_objunlock(ts, &rt->gc_lock);
+}
+
 void vm_break_cycles(struct vm_thread *ts)
 {
     struct vm_runtime *rt = ts->rt;
-    /* Nothing outside the lists refers to them now: every list still alive is
-       held only through some cycle. Take a reference to each, empty them all
-       (which breaks every cycle), then drop the references. */
+    /* Nothing outside the lists and the registered objects (dicts, cells,
+       instances) refers to them now: every one still alive is held only
+       through some cycle. Take a reference to each, empty them all (which
+       breaks every cycle), then drop the references. */
     size_t n = 0;
     for (struct vm_list *l = rt->lists; l; l = l->reg_next)
         n++;
+    for (struct vm_gchead *g = rt->gc_objects; g; g = g->gc_next)
+        n++;
     if (n == 0)
         return;
-    struct vm_list **all = malloc(n * sizeof *all);
+    struct vm_object **all = malloc(n * sizeof *all);
     if (!all)
         return;   /* no memory: the cycles stay (reported as live objects) */
     size_t k = 0;
-    for (struct vm_list *l = rt->lists; l; l = l->reg_next) {
-        all[k++] = l;
-        vm_incref(ts, &l->ob);
-    }
+    for (struct vm_list *l = rt->lists; l; l = l->reg_next)
+        all[k++] = &l->ob;
+    for (struct vm_gchead *g = rt->gc_objects; g; g = g->gc_next)
+        all[k++] = &g->ob;
+    for (size_t i = 0; i < n; i++)
+        vm_incref(ts, all[i]);
     for (size_t i = 0; i < n; i++) {
-        struct vm_list *l = all[i];
+        if (all[i]->type != &vm_list_type) {
+            all[i]->type->clear(ts, all[i]);
+            continue;
+        }
+        struct vm_list *l = (struct vm_list *)all[i];
         struct vm_object **items = l->items;
         size_t len = l->len;
         l->items = NULL;
@@ -249,7 +285,7 @@ void vm_break_cycles(struct vm_thread *ts)
         free(items);
     }
     for (size_t i = 0; i < n; i++)
-        vm_decref(ts, &all[i]->ob);
+        vm_decref(ts, all[i]);
     free(all);
 }
 
@@ -341,23 +377,41 @@ static void list_free(struct vm_thread *ts, struct vm_list *l)
     vm_free(ts, l);
 }
 
+/* The link of o in the deferred-dealloc queue: lists and gc objects have one. */
+static struct vm_object **dealloc_link(struct vm_object *o)
+{
+    if (o->type == &vm_list_type)
+        return &((struct vm_list *)o)->dealloc_next;
+    return &((struct vm_gchead *)o)->dealloc_next;
+}
+
 void vm_dealloc(struct vm_thread *ts, struct vm_object *o)
 {
-    if (o->type != &vm_list_type) {
+    if (o->type != &vm_list_type && !o->type->clear) {
         o->type->dealloc(ts, o);
         return;
     }
-    struct vm_list *l = (struct vm_list *)o;
-    l->dealloc_next = ts->dealloc_pending;
-    ts->dealloc_pending = l;
+    *dealloc_link(o) = ts->dealloc_pending;
+    ts->dealloc_pending = o;
     if (ts->in_dealloc)
         return;
     ts->in_dealloc = true;
-    while ((l = ts->dealloc_pending) != NULL) {
-        ts->dealloc_pending = l->dealloc_next;
-        list_free(ts, l);
+    while ((o = ts->dealloc_pending) != NULL) {
+        ts->dealloc_pending = *dealloc_link(o);
+        if (o->type == &vm_list_type)
+            list_free(ts, (struct vm_list *)o);
+        else
+            o->type->dealloc(ts, o);
     }
     ts->in_dealloc = false;
+}
+
+static void function_dealloc(struct vm_thread *ts, struct vm_object *o)
+{
+    struct vm_function *fn = (struct vm_function *)o;
+    if (fn->closure)
+        vm_decref(ts, &fn->closure->ob);
+    vm_free(ts, o);
 }
 
 static void method_dealloc(struct vm_thread *ts, struct vm_object *o)
@@ -896,6 +950,16 @@ int vm_compare(struct vm_thread *ts, int cmp, struct vm_object *a, struct vm_obj
         bool eq = x->start == y->start && x->stop == y->stop && x->step == y->step;
         return cmp == VM_CMP_EQ ? eq : !eq;
     }
+    if (a->type == &vm_dict_type && b->type == &vm_dict_type && a != b && (cmp == VM_CMP_EQ || cmp == VM_CMP_NE)) {
+        if (ts->c_depth >= VM_RECURSION_LIMIT) {
+            vm_raise(ts, VM_EXC_RECURSION, "maximum recursion depth exceeded in comparison");
+            return -1;
+        }
+        ts->c_depth++;
+        int eq = vm_dict_equal(ts, (struct vm_dict *)a, (struct vm_dict *)b);
+        ts->c_depth--;
+        return eq < 0 ? -1 : cmp == VM_CMP_EQ ? eq : !eq;
+    }
     if (cmp == VM_CMP_EQ)
         return a == b;
     if (cmp == VM_CMP_NE)
@@ -906,6 +970,8 @@ int vm_compare(struct vm_thread *ts, int cmp, struct vm_object *a, struct vm_obj
 }
 
 /* ---- truth, length, indexing ----------------------------------------------------------- */
+
+static void key_error(struct vm_thread *ts, struct vm_object *key);
 
 static uint64_t range_length(int64_t start, int64_t stop, int64_t step)
 {
@@ -921,6 +987,14 @@ static size_t list_len(struct vm_thread *ts, struct vm_list *l)
     vm_objlock(ts, &l->lock);
     size_t n = l->len;
     vm_objunlock(ts, &l->lock);
+    return n;
+}
+
+static size_t dict_len(struct vm_thread *ts, struct vm_dict *d)
+{
+    vm_objlock(ts, &d->lock);
+    size_t n = d->used;
+    vm_objunlock(ts, &d->lock);
     return n;
 }
 
@@ -943,6 +1017,8 @@ bool vm_truthy(struct vm_thread *ts, struct vm_object *o)
     case VM_K_FLOAT: return vm_float_value(o) != 0.0;
     case VM_K_STR: return ((struct vm_str *)o)->len != 0;
     case VM_K_LIST: return list_len(ts, (struct vm_list *)o) != 0;
+    case VM_K_TUPLE: return ((struct vm_tuple *)o)->len != 0;
+    case VM_K_DICT: return dict_len(ts, (struct vm_dict *)o) != 0;
     case VM_K_RANGE: {
         const struct vm_range *r = (const struct vm_range *)o;
         return range_length(r->start, r->stop, r->step) != 0;
@@ -955,6 +1031,8 @@ long long vm_len(struct vm_thread *ts, struct vm_object *o)
 {
     switch (o->type->kind) {
     case VM_K_LIST: return (long long)list_len(ts, (struct vm_list *)o);
+    case VM_K_TUPLE: return (long long)((struct vm_tuple *)o)->len;
+    case VM_K_DICT: return (long long)dict_len(ts, (struct vm_dict *)o);
     case VM_K_STR: {
         const struct vm_str *s = (const struct vm_str *)o;
         return (long long)utf8_count(s->data, s->len);
@@ -1041,11 +1119,106 @@ struct vm_object *vm_subscr(struct vm_thread *ts, struct vm_object *o, struct vm
             return vm_raise(ts, VM_EXC_INDEX, "range object index out of range");
         return vm_int_new(ts, (int64_t)((uint64_t)r->start + (uint64_t)i * (uint64_t)r->step));
     }
+    if (t == &vm_tuple_type) {
+        if (!vm_is_intlike(key))
+            return vm_raise(ts, VM_EXC_TYPE, "tuple indices must be integers or slices, not %s", tname(key));
+        const struct vm_tuple *tu = (const struct vm_tuple *)o;
+        int64_t i = vm_int_value(key);
+        if (i < 0)
+            i += (int64_t)tu->len;
+        if (i < 0 || (uint64_t)i >= tu->len)
+            return vm_raise(ts, VM_EXC_INDEX, "tuple index out of range");
+        vm_incref(ts, tu->items[i]);
+        return tu->items[i];
+    }
+    if (t == &vm_dict_type) {
+        struct vm_object *v = NULL;
+        if (key->type == &vm_str_type) {
+            const struct vm_str *k = (const struct vm_str *)key;
+            v = vm_dict_get(ts, (struct vm_dict *)o, k->data, k->len, vm_str_hash(k->data, k->len));
+        } else if (key->type == &vm_list_type || key->type == &vm_dict_type) {
+            return vm_raise(ts, VM_EXC_TYPE, "unhashable type: '%s'", tname(key));
+        }
+        if (!v)
+            key_error(ts, key);
+        return v;
+    }
     return vm_raise(ts, VM_EXC_TYPE, "'%s' object is not subscriptable", tname(o));
+}
+
+/* KeyError: the key's repr, as CPython prints it. */
+static void key_error(struct vm_thread *ts, struct vm_object *key)
+{
+    struct vm_buf b = {0};
+    if (vm_repr_into(ts, &b, key) == 0)
+        vm_raise(ts, VM_EXC_KEY, "%.300s", b.p ? b.p : "");
+    vm_buf_free(&b);
+}
+
+/* A dict key must be a str here (CPython takes any hashable object). */
+static bool dict_key_ok(struct vm_thread *ts, struct vm_object *key)
+{
+    if (key->type == &vm_str_type)
+        return true;
+    vm_raise(ts, VM_EXC_TYPE, "dict keys other than str are not supported in gillab's Python subset ('%s')",
+             tname(key));
+    return false;
+}
+
+int vm_del_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *key)
+{
+    if (o->type == &vm_dict_type) {
+        if (key->type != &vm_str_type) {
+            if (key->type == &vm_list_type || key->type == &vm_dict_type)
+                vm_raise(ts, VM_EXC_TYPE, "unhashable type: '%s'", tname(key));
+            else
+                key_error(ts, key);
+            return -1;
+        }
+        const struct vm_str *k = (const struct vm_str *)key;
+        if (vm_dict_del(ts, (struct vm_dict *)o, k->data, k->len, vm_str_hash(k->data, k->len)) != 0) {
+            key_error(ts, key);
+            return -1;
+        }
+        return 0;
+    }
+    if (o->type != &vm_list_type) {
+        vm_raise(ts, VM_EXC_TYPE, "'%s' object doesn't support item deletion", tname(o));
+        return -1;
+    }
+    if (!vm_is_intlike(key)) {
+        vm_raise(ts, VM_EXC_TYPE, "list indices must be integers or slices, not %s", tname(key));
+        return -1;
+    }
+    struct vm_list *l = (struct vm_list *)o;
+    int64_t i = vm_int_value(key);
+    struct vm_object *old = NULL;
+    vm_objlock(ts, &l->lock);
+    int64_t n = (int64_t)l->len;
+    if (i < 0)
+        i += n;
+    if (i >= 0 && i < n) {
+        old = l->items[i];
+        memmove(l->items + i, l->items + i + 1, sizeof *l->items * (size_t)(n - i - 1));
+        l->len--;
+    }
+    vm_objunlock(ts, &l->lock);
+    if (!old) {
+        vm_raise(ts, VM_EXC_INDEX, "list assignment index out of range");
+        return -1;
+    }
+    vm_decref(ts, old);   /* after unlocking: freeing may touch other lists */
+    return 0;
 }
 
 int vm_store_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *key, struct vm_object *v)
 {
+    if (o->type == &vm_dict_type) {
+        if (!dict_key_ok(ts, key))
+            return -1;
+        const struct vm_str *k = (const struct vm_str *)key;
+        return vm_dict_set(ts, (struct vm_dict *)o, key, vm_str_hash(k->data, k->len), v);
+    }
     if (o->type != &vm_list_type) {
         vm_raise(ts, VM_EXC_TYPE, "'%s' object does not support item assignment", tname(o));
         return -1;
@@ -1110,7 +1283,20 @@ struct vm_object *vm_get_iter(struct vm_thread *ts, struct vm_object *o)
         it->pos = 0;
         return &it->ob;
     }
-    case VM_K_RANGE_ITER: case VM_K_LIST_ITER: case VM_K_STR_ITER:
+    case VM_K_TUPLE:
+    case VM_K_DICT: {
+        struct vm_seq_iter *it =
+            vm_alloc(ts, o->type == &vm_tuple_type ? &vm_tuple_iter_type : &vm_dict_iter_type, sizeof *it);
+        if (!it)
+            return NULL;
+        vm_incref(ts, o);
+        it->seq = o;
+        it->index = 0;
+        it->used = o->type == &vm_dict_type ? dict_len(ts, (struct vm_dict *)o) : 0;
+        return &it->ob;
+    }
+    case VM_K_RANGE_ITER: case VM_K_LIST_ITER: case VM_K_STR_ITER: case VM_K_TUPLE_ITER:
+    case VM_K_DICT_ITER:
         vm_incref(ts, o);
         return o;
     default:
@@ -1156,6 +1342,45 @@ struct vm_object *vm_iter_next(struct vm_thread *ts, struct vm_object *o)
         struct vm_object *v = vm_str_new(ts, it->str->data + it->pos, n);
         it->pos += n;
         return v;
+    }
+    case VM_K_TUPLE_ITER: {
+        struct vm_seq_iter *it = (struct vm_seq_iter *)o;
+        struct vm_tuple *t = (struct vm_tuple *)it->seq;
+        if (!t)
+            return NULL;
+        if (it->index < t->len) {
+            struct vm_object *v = t->items[it->index++];
+            vm_incref(ts, v);
+            return v;
+        }
+        it->seq = NULL;
+        vm_decref(ts, &t->ob);
+        return NULL;
+    }
+    case VM_K_DICT_ITER: {
+        struct vm_seq_iter *it = (struct vm_seq_iter *)o;
+        struct vm_dict *d = (struct vm_dict *)it->seq;
+        if (!d)
+            return NULL;
+        struct vm_object *k = NULL;
+        bool changed;
+        vm_objlock(ts, &d->lock);
+        changed = d->used != it->used;
+        while (!changed && it->index < d->nentries && !k) {
+            k = d->entries[it->index++].key;
+            if (k)
+                vm_incref(ts, k);
+        }
+        vm_objunlock(ts, &d->lock);
+        if (changed) {
+            it->used = (size_t)-1;   /* and on every later call, as CPython */
+            return vm_raise(ts, VM_EXC_RUNTIME, "dictionary changed size during iteration");
+        }
+        if (!k) {
+            it->seq = NULL;
+            vm_decref(ts, &d->gc.ob);
+        }
+        return k;
     }
     default:
         return vm_raise(ts, VM_EXC_TYPE, "'%s' object is not an iterator", tname(o));
@@ -1389,8 +1614,10 @@ static int scalar_repr_into(struct vm_buf *b, const struct vm_object *o)
         return str_repr_into(b, s->data, s->len);
     }
     case VM_K_FUNCTION:
-        snprintf(tmp, sizeof tmp, "<function %s at 0x%llx>", ((const struct vm_function *)o)->code->name,
-                 fake_addr(o));
+        if (vm_buf_puts(b, "<function ") < 0 ||
+            vm_buf_puts(b, ((const struct vm_function *)o)->code->qualname) < 0)
+            return -1;
+        snprintf(tmp, sizeof tmp, " at 0x%llx>", fake_addr(o));
         return vm_buf_puts(b, tmp);
     case VM_K_CODE: {
         const struct vm_code *c = (const struct vm_code *)o;
@@ -1413,6 +1640,15 @@ static int scalar_repr_into(struct vm_buf *b, const struct vm_object *o)
     case VM_K_MODULE:
         snprintf(tmp, sizeof tmp, "<module '%s' (built-in)>", ((const struct vm_module *)o)->name);
         return vm_buf_puts(b, tmp);
+    case VM_K_TUPLE: {   /* constants: their items are scalars too */
+        const struct vm_tuple *t = (const struct vm_tuple *)o;
+        if (vm_buf_put(b, "(", 1) < 0)
+            return -1;
+        for (size_t i = 0; i < t->len; i++)
+            if ((i > 0 && vm_buf_put(b, ", ", 2) < 0) || scalar_repr_into(b, t->items[i]) < 0)
+                return -1;
+        return vm_buf_puts(b, t->len == 1 ? ",)" : ")");
+    }
     case VM_K_RANGE: {
         const struct vm_range *r = (const struct vm_range *)o;
         if (r->step == 1)
@@ -1434,14 +1670,11 @@ static int nomem(struct vm_thread *ts)
     return -1;
 }
 
-int vm_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o)
+int vm_repr_enter(struct vm_thread *ts, struct vm_object *o)
 {
-    if (o->type != &vm_list_type)
-        return scalar_repr_into(b, o) < 0 ? nomem(ts) : 0;
-    /* A list already being printed further up shows as [...], as in CPython. */
     for (int i = 0; i < ts->nrepr; i++)
         if (ts->repr_stack[i] == o)
-            return vm_buf_puts(b, "[...]") < 0 ? nomem(ts) : 0;
+            return 1;
     if (ts->nrepr >= VM_RECURSION_LIMIT) {
         vm_raise(ts, VM_EXC_RECURSION, "maximum recursion depth exceeded while getting the repr of an object");
         return -1;
@@ -1454,10 +1687,91 @@ int vm_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o)
         ts->repr_stack = n;
         ts->caprepr = cap;
     }
-    struct snap s;
-    if (snap_take(ts, (struct vm_list *)o, &s) < 0)
-        return -1;
     ts->repr_stack[ts->nrepr++] = o;
+    return 0;
+}
+
+void vm_repr_leave(struct vm_thread *ts)
+{
+    ts->nrepr--;
+}
+
+/* "__main__.C": a class's module and qualified name, as CPython's reprs show it. */
+static int class_path_into(struct vm_thread *ts, struct vm_buf *b, const struct vm_class *cls)
+{
+    if (cls == &vm_object_class)
+        return vm_buf_puts(b, "object") < 0 ? nomem(ts) : 0;
+    struct vm_object *mod = vm_dict_get(ts, cls->dict, "__module__", 10, vm_str_hash("__module__", 10));
+    int rc = 0;
+    if (mod && mod->type == &vm_str_type && strcmp(((struct vm_str *)mod)->data, "builtins") != 0)
+        rc = vm_buf_puts(b, ((struct vm_str *)mod)->data) < 0 || vm_buf_put(b, ".", 1) < 0 ? -1 : 0;
+    vm_xdecref(ts, mod);
+    if (rc == 0)
+        rc = vm_buf_puts(b, ((struct vm_str *)cls->qualname)->data);
+    return rc < 0 ? nomem(ts) : 0;
+}
+
+static int default_instance_repr(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o)
+{
+    char tail[64];
+    snprintf(tail, sizeof tail, " object at 0x%llx>", fake_addr(o));
+    if (vm_buf_put(b, "<", 1) < 0)
+        return nomem(ts);
+    if (class_path_into(ts, b, ((struct vm_instance *)o)->cls) < 0)
+        return -1;
+    return vm_buf_puts(b, tail) < 0 ? nomem(ts) : 0;
+}
+
+int vm_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o)
+{
+    switch (o->type->kind) {
+    case VM_K_LIST:
+        break;
+    case VM_K_DICT:
+        return vm_dict_repr_into(ts, b, (struct vm_dict *)o);
+    case VM_K_TUPLE: {
+        const struct vm_tuple *t = (const struct vm_tuple *)o;
+        int rc = vm_buf_put(b, "(", 1) < 0 ? nomem(ts) : 0;
+        for (size_t i = 0; rc == 0 && i < t->len; i++) {
+            if (i > 0 && vm_buf_put(b, ", ", 2) < 0)
+                rc = nomem(ts);
+            else
+                rc = vm_repr_into(ts, b, t->items[i]);
+        }
+        if (rc == 0 && vm_buf_puts(b, t->len == 1 ? ",)" : ")") < 0)
+            rc = nomem(ts);
+        return rc;
+    }
+    case VM_K_INSTANCE: {
+        int rc = vm_instance_repr_into(ts, b, o, false);
+        return rc != 1 ? rc : default_instance_repr(ts, b, o);
+    }
+    case VM_K_CLASS:
+        if (vm_buf_puts(b, "<class '") < 0 || class_path_into(ts, b, (struct vm_class *)o) < 0 ||
+            vm_buf_puts(b, "'>") < 0)
+            return ts->exc != VM_EXC_NONE ? -1 : nomem(ts);
+        return 0;
+    case VM_K_BOUND_METHOD: {
+        const struct vm_bound_method *m = (const struct vm_bound_method *)o;
+        if (vm_buf_puts(b, "<bound method ") < 0 ||
+            vm_buf_puts(b, ((struct vm_function *)m->func)->code->qualname) < 0 || vm_buf_puts(b, " of ") < 0)
+            return nomem(ts);
+        if (vm_repr_into(ts, b, m->self) < 0)
+            return -1;
+        return vm_buf_put(b, ">", 1) < 0 ? nomem(ts) : 0;
+    }
+    default:
+        return scalar_repr_into(b, o) < 0 ? nomem(ts) : 0;
+    }
+    /* A list already being printed further up shows as [...], as in CPython. */
+    int entered = vm_repr_enter(ts, o);
+    if (entered != 0)
+        return entered < 0 ? -1 : vm_buf_puts(b, "[...]") < 0 ? nomem(ts) : 0;
+    struct snap s;
+    if (snap_take(ts, (struct vm_list *)o, &s) < 0) {
+        vm_repr_leave(ts);
+        return -1;
+    }
     int rc = vm_buf_put(b, "[", 1) < 0 ? nomem(ts) : 0;
     for (size_t i = 0; rc == 0 && i < s.n; i++) {
         if (i > 0 && vm_buf_put(b, ", ", 2) < 0)
@@ -1467,7 +1781,7 @@ int vm_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o)
     }
     if (rc == 0 && vm_buf_put(b, "]", 1) < 0)
         rc = nomem(ts);
-    ts->nrepr--;
+    vm_repr_leave(ts);
     snap_release(ts, &s);
     return rc;
 }
@@ -1478,7 +1792,16 @@ int vm_str_into(struct vm_thread *ts, struct vm_buf *b, struct vm_object *o)
         const struct vm_str *s = (const struct vm_str *)o;
         return vm_buf_put(b, s->data, s->len) < 0 ? nomem(ts) : 0;
     }
+    if (o->type == &vm_instance_type) {
+        int rc = vm_instance_repr_into(ts, b, o, true);
+        return rc != 1 ? rc : default_instance_repr(ts, b, o);
+    }
     return vm_repr_into(ts, b, o);
+}
+
+int vm_const_repr_into(struct vm_buf *b, const struct vm_object *o)
+{
+    return scalar_repr_into(b, o);
 }
 
 void vm_const_repr(const struct vm_object *o, char *buf, size_t cap)

@@ -22,6 +22,8 @@ enum vm_argkind {
     VM_ARG_COMPARE,  /* index into the comparison operator table */
     VM_ARG_JABS,     /* absolute jump target (byte offset) */
     VM_ARG_JREL,     /* jump target relative to the next instruction (bytes) */
+    VM_ARG_FREE,     /* index into co_cellvars + co_freevars */
+    VM_ARG_MAKEFN,   /* MAKE_FUNCTION's flags (0x08: a closure tuple is on the stack) */
 };
 
 /*  X(name, CPython 3.8 number, argument kind) */
@@ -49,13 +51,20 @@ enum vm_argkind {
     X(INPLACE_MULTIPLY, 57, VM_ARG_NONE)                \
     X(INPLACE_MODULO, 59, VM_ARG_NONE)                  \
     X(STORE_SUBSCR, 60, VM_ARG_NONE)                    \
+    X(DELETE_SUBSCR, 61, VM_ARG_NONE)                   \
     X(GET_ITER, 68, VM_ARG_NONE)                        \
+    X(LOAD_BUILD_CLASS, 71, VM_ARG_NONE)                \
     X(RETURN_VALUE, 83, VM_ARG_NONE)                    \
     X(STORE_NAME, 90, VM_ARG_NAME)                      \
+    X(DELETE_NAME, 91, VM_ARG_NAME)                     \
     X(FOR_ITER, 93, VM_ARG_JREL)                        \
+    X(STORE_ATTR, 95, VM_ARG_NAME)                      \
+    X(DELETE_ATTR, 96, VM_ARG_NAME)                     \
     X(STORE_GLOBAL, 97, VM_ARG_NAME)                    \
+    X(DELETE_GLOBAL, 98, VM_ARG_NAME)                   \
     X(LOAD_CONST, 100, VM_ARG_CONST)                    \
     X(LOAD_NAME, 101, VM_ARG_NAME)                      \
+    X(BUILD_TUPLE, 102, VM_ARG_COUNT)                   \
     X(BUILD_LIST, 103, VM_ARG_COUNT)                    \
     X(LOAD_ATTR, 106, VM_ARG_NAME)                      \
     X(COMPARE_OP, 107, VM_ARG_COMPARE)                  \
@@ -69,9 +78,15 @@ enum vm_argkind {
     X(LOAD_GLOBAL, 116, VM_ARG_NAME)                    \
     X(LOAD_FAST, 124, VM_ARG_LOCAL)                     \
     X(STORE_FAST, 125, VM_ARG_LOCAL)                    \
+    X(DELETE_FAST, 126, VM_ARG_LOCAL)                   \
     X(CALL_FUNCTION, 131, VM_ARG_COUNT)                 \
-    X(MAKE_FUNCTION, 132, VM_ARG_COUNT)                 \
+    X(MAKE_FUNCTION, 132, VM_ARG_MAKEFN)                \
+    X(LOAD_CLOSURE, 135, VM_ARG_FREE)                   \
+    X(LOAD_DEREF, 136, VM_ARG_FREE)                     \
+    X(STORE_DEREF, 137, VM_ARG_FREE)                    \
+    X(DELETE_DEREF, 138, VM_ARG_FREE)                   \
     X(EXTENDED_ARG, 144, VM_ARG_COUNT)                  \
+    X(LOAD_CLASSDEREF, 148, VM_ARG_FREE)                \
     X(LOAD_METHOD, 160, VM_ARG_NAME)                    \
     X(CALL_METHOD, 161, VM_ARG_COUNT)                   \
     X(RAISE_OVERFLOW, 200, VM_ARG_CONST)
@@ -85,12 +100,13 @@ enum vm_opcode {
 /* Opcodes from here on take an argument (as CPython's HAVE_ARGUMENT). */
 #define VM_HAVE_ARGUMENT 90
 
+/* MAKE_FUNCTION's flag for a closure tuple below the code object (3.8's 0x08). */
+#define VM_MAKEFN_CLOSURE 0x08
+
 /* COMPARE_OP arguments, CPython 3.8's cmp_op order. */
 enum vm_cmp { VM_CMP_LT, VM_CMP_LE, VM_CMP_EQ, VM_CMP_NE, VM_CMP_GT, VM_CMP_GE,
               VM_CMP_IN, VM_CMP_NOT_IN, VM_CMP_IS, VM_CMP_IS_NOT };
 
-/* Name of opcode `op`, or NULL when op is not one of ours. */
-const char *vm_opcode_name(int op);
 /* Its argument kind (VM_ARG_NONE for unknown opcodes). */
 enum vm_argkind vm_opcode_argkind(int op);
 /* Text of a COMPARE_OP argument ("<", "==", "is not", ...). */

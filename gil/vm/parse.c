@@ -39,15 +39,12 @@ _Noreturn static void unsupported(struct vm_compiler *c, int line, int col, cons
 _Noreturn static void bad_token(struct vm_compiler *c, const struct vm_token *t)
 {
     switch (t->kind) {
-    case VM_T_KW_CLASS: unsupported(c, t->line, t->col, "class definitions");
     case VM_T_KW_LAMBDA: unsupported(c, t->line, t->col, "lambda expressions");
     case VM_T_KW_TRY: case VM_T_KW_EXCEPT: case VM_T_KW_FINALLY:
         unsupported(c, t->line, t->col, "try statements");
     case VM_T_KW_WITH: unsupported(c, t->line, t->col, "with statements");
     case VM_T_KW_RAISE: unsupported(c, t->line, t->col, "raise statements");
     case VM_T_KW_ASSERT: unsupported(c, t->line, t->col, "assert statements");
-    case VM_T_KW_DEL: unsupported(c, t->line, t->col, "del statements");
-    case VM_T_KW_NONLOCAL: unsupported(c, t->line, t->col, "nonlocal statements");
     case VM_T_KW_YIELD: unsupported(c, t->line, t->col, "yield");
     case VM_T_KW_ASYNC: case VM_T_KW_AWAIT: unsupported(c, t->line, t->col, "async functions and await");
     case VM_T_KW_FROM: unsupported(c, t->line, t->col, "from-imports");
@@ -70,9 +67,9 @@ _Noreturn static void bad_token(struct vm_compiler *c, const struct vm_token *t)
 static bool is_unsupported_tok(enum vm_tok k)
 {
     switch (k) {
-    case VM_T_KW_CLASS: case VM_T_KW_LAMBDA: case VM_T_KW_TRY: case VM_T_KW_EXCEPT:
+    case VM_T_KW_LAMBDA: case VM_T_KW_TRY: case VM_T_KW_EXCEPT:
     case VM_T_KW_FINALLY: case VM_T_KW_WITH: case VM_T_KW_RAISE: case VM_T_KW_ASSERT:
-    case VM_T_KW_DEL: case VM_T_KW_NONLOCAL: case VM_T_KW_YIELD: case VM_T_KW_ASYNC:
+    case VM_T_KW_YIELD: case VM_T_KW_ASYNC:
     case VM_T_KW_AWAIT: case VM_T_KW_FROM: case VM_T_AT: case VM_T_LBRACE: case VM_T_ELLIPSIS:
     case VM_T_DSTAR: case VM_T_TILDE: case VM_T_AMPER: case VM_T_VBAR: case VM_T_CIRCUMFLEX:
     case VM_T_LSHIFT: case VM_T_RSHIFT: case VM_T_COLONEQUAL: case VM_T_INDENT:
@@ -206,14 +203,17 @@ static struct vm_expr *parse_atom(struct vm_compiler *c)
         return e;
     }
     case VM_T_KW_NONE:
+        e = new_expr(c, VM_E_NONE, t->line, t->col);
         advance(c);
-        return new_expr(c, VM_E_NONE, t->line, t->col);
+        return e;
     case VM_T_KW_TRUE:
+        e = new_expr(c, VM_E_TRUE, t->line, t->col);
         advance(c);
-        return new_expr(c, VM_E_TRUE, t->line, t->col);
+        return e;
     case VM_T_KW_FALSE:
+        e = new_expr(c, VM_E_FALSE, t->line, t->col);
         advance(c);
-        return new_expr(c, VM_E_FALSE, t->line, t->col);
+        return e;
     case VM_T_LPAR: {
         int line = t->line, col = t->col;
         advance(c);
@@ -554,6 +554,7 @@ static struct vm_stmt *new_stmt(struct vm_compiler *c, enum vm_stmt_kind kind, c
 }
 
 static void parse_line(struct vm_compiler *c);
+static struct vm_block parse_body(struct vm_compiler *c, bool is_def, const char *what, int line);
 static void parse_simple_line(struct vm_compiler *c);
 
 /* ':' then either simple statements on the same line or an indented block. */
@@ -581,28 +582,33 @@ static struct vm_block parse_suite(struct vm_compiler *c, const char *what, int 
     return b;
 }
 
-static bool target_ok(struct vm_compiler *c, struct vm_expr *e, bool aug)
+enum target_use { TARGET_ASSIGN, TARGET_AUG, TARGET_DEL };
+
+static bool target_ok(struct vm_compiler *c, struct vm_expr *e, enum target_use use)
 {
     const char *what;
     switch (e->kind) {
     case VM_E_NAME:
     case VM_E_SUBSCR:
-        return true;
     case VM_E_ATTR:
-        unsupported(c, e->line, e->col, "attribute assignments");
+        return true;
     case VM_E_CALL: what = "function call"; break;
     case VM_E_INT: case VM_E_FLOAT: case VM_E_STR: what = "literal"; break;
-    case VM_E_NONE: case VM_E_TRUE: case VM_E_FALSE: what = "constant"; break;
+    case VM_E_NONE: case VM_E_TRUE: case VM_E_FALSE:
+        if (use == TARGET_DEL) { what = "literal"; break; }
+        what = "constant";
+        break;
     case VM_E_LIST:
-        if (aug) { what = "list display"; break; }
-        unsupported(c, e->line, e->col, "unpacking assignments");
+        if (use == TARGET_AUG) { what = "list display"; break; }
+        unsupported(c, e->line, e->col, use == TARGET_DEL ? "deleting a list of targets" : "unpacking assignments");
     case VM_E_COMPARE: what = "comparison"; break;
     default: what = "expression"; break;
     }
-    if (aug)
+    if (use == TARGET_AUG)
         vm_compile_error(c, e->line, e->col,
                          "SyntaxError: '%s' is an illegal expression for augmented assignment", what);
-    vm_compile_error(c, e->line, e->col, "SyntaxError: cannot assign to %s", what);
+    vm_compile_error(c, e->line, e->col, "SyntaxError: cannot %s %s", use == TARGET_DEL ? "delete" : "assign to",
+                     what);
 }
 
 static int aug_op(enum vm_tok k)
@@ -657,8 +663,12 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
                 unsupported(c, peek(c)->line, peek(c)->col, "tuples");
         }
         return s;
-    case VM_T_KW_GLOBAL: {
-        s = new_stmt(c, VM_S_GLOBAL, t);
+    case VM_T_KW_GLOBAL:
+    case VM_T_KW_NONLOCAL: {
+        bool nonlocal = t->kind == VM_T_KW_NONLOCAL;
+        if (nonlocal && c->scope_depth == 0)
+            vm_compile_error(c, t->line, t->col, "SyntaxError: nonlocal declaration not allowed at module level");
+        s = new_stmt(c, nonlocal ? VM_S_NONLOCAL : VM_S_GLOBAL, t);
         advance(c);
         size_t mark = c->nscratch;
         int n = 0, cap = 4;
@@ -666,7 +676,7 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
         do {
             const struct vm_token *n1 = peek(c);
             if (n1->kind != VM_T_NAME)
-                expect(c, VM_T_NAME, "a name after 'global'");
+                expect(c, VM_T_NAME, nonlocal ? "a name after 'nonlocal'" : "a name after 'global'");
             if (n == cap) {
                 int *nc = vm_arena_alloc(c, sizeof(int) * (size_t)cap * 2);
                 memcpy(nc, cols, sizeof(int) * (size_t)cap);
@@ -703,18 +713,36 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
             unsupported(c, peek(c)->line, peek(c)->col, "imports of several modules in one statement");
         return s;
     }
-    case VM_T_KW_CLASS: case VM_T_KW_TRY: case VM_T_KW_WITH: case VM_T_KW_RAISE:
-    case VM_T_KW_ASSERT: case VM_T_KW_DEL: case VM_T_KW_NONLOCAL: case VM_T_KW_FROM:
+    case VM_T_KW_DEL: {
+        s = new_stmt(c, VM_S_DEL, t);
+        advance(c);
+        size_t mark = c->nscratch;
+        do {
+            if (check(c, VM_T_NEWLINE) || check(c, VM_T_SEMI) || check(c, VM_T_EOF))
+                bad_token(c, peek(c));
+            struct vm_expr *e = parse_expr(c);
+            target_ok(c, e, TARGET_DEL);
+            scratch_push(c, e);
+        } while (accept(c, VM_T_COMMA) && !check(c, VM_T_NEWLINE) && !check(c, VM_T_SEMI) &&
+                 !check(c, VM_T_EOF));
+        s->u.assign.targets = (struct vm_expr **)scratch_take(c, mark, &s->u.assign.n);
+        return s;
+    }
+    case VM_T_KW_TRY: case VM_T_KW_WITH: case VM_T_KW_RAISE:
+    case VM_T_KW_ASSERT: case VM_T_KW_FROM:
     case VM_T_KW_ASYNC: case VM_T_AT: case VM_T_KW_YIELD: case VM_T_INDENT:
     case VM_T_KW_EXCEPT: case VM_T_KW_FINALLY:
         bad_token(c, t);
     case VM_T_KW_IF: case VM_T_KW_WHILE: case VM_T_KW_FOR: case VM_T_KW_DEF: case VM_T_KW_ELSE:
-    case VM_T_KW_ELIF:
+    case VM_T_KW_ELIF: case VM_T_KW_CLASS:
         vm_compile_error(c, t->line, t->col, "SyntaxError: invalid syntax");
     default:
         break;
     }
-    /* Expression statement or assignment. */
+    /* Expression statement or assignment: t points into the lookahead, which
+       parsing the expression overwrites; the statement starts where t was. */
+    struct vm_token start = *t;
+    t = &start;
     struct vm_expr *e = parse_expr(c);
     const struct vm_token *n = peek(c);
     if (n->kind == VM_T_COMMA)
@@ -726,7 +754,7 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
         size_t mark = c->nscratch;
         struct vm_expr *value = e;
         while (accept(c, VM_T_EQUAL)) {
-            target_ok(c, value, false);
+            target_ok(c, value, TARGET_ASSIGN);
             scratch_push(c, value);
             if (check(c, VM_T_KW_YIELD))
                 bad_token(c, peek(c));
@@ -740,7 +768,7 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
     }
     int op = aug_op(n->kind);
     if (op >= 0) {
-        target_ok(c, e, true);
+        target_ok(c, e, TARGET_AUG);
         s = new_stmt(c, VM_S_AUGASSIGN, t);
         advance(c);
         s->u.aug.target = e;
@@ -784,9 +812,17 @@ static struct vm_stmt *parse_if(struct vm_compiler *c)
     int line = t->line;
     advance(c);
     size_t mark = c->nscratch;
-    int nbranches = 0;
+    int nbranches = 0, caplines = 4;
+    int *lines = vm_arena_alloc(c, sizeof(int) * (size_t)caplines);
     const char *what = "'if' statement";
     for (;;) {
+        if (nbranches == caplines) {
+            int *nl = vm_arena_alloc(c, sizeof(int) * (size_t)caplines * 2);
+            memcpy(nl, lines, sizeof(int) * (size_t)caplines);
+            lines = nl;
+            caplines *= 2;
+        }
+        lines[nbranches] = line;
         scratch_push(c, parse_expr(c));
         struct vm_block *b = vm_arena_alloc(c, sizeof *b);
         *b = parse_suite(c, what, line);
@@ -802,6 +838,7 @@ static struct vm_stmt *parse_if(struct vm_compiler *c)
     int n;
     void **items = scratch_take(c, mark, &n);
     s->u.ifs.n = nbranches;
+    s->u.ifs.lines = lines;
     s->u.ifs.tests = vm_arena_alloc(c, sizeof(struct vm_expr *) * (size_t)nbranches);
     s->u.ifs.bodies = vm_arena_alloc(c, sizeof(struct vm_block) * (size_t)nbranches);
     for (int i = 0; i < nbranches; i++) {
@@ -856,7 +893,7 @@ static struct vm_stmt *parse_for(struct vm_compiler *c)
     struct vm_expr *target = parse_primary(c);
     if (check(c, VM_T_COMMA))
         unsupported(c, peek(c)->line, peek(c)->col, "tuples");
-    target_ok(c, target, false);
+    target_ok(c, target, TARGET_ASSIGN);
     expect(c, VM_T_KW_IN, "'in'");
     s->u.fo.target = target;
     s->u.fo.iter = parse_expr(c);
@@ -872,8 +909,6 @@ static struct vm_stmt *parse_for(struct vm_compiler *c)
 static struct vm_stmt *parse_def(struct vm_compiler *c)
 {
     const struct vm_token *t = peek(c);
-    if (c->in_def)
-        unsupported(c, t->line, t->col, "nested functions");
     struct vm_stmt *s = new_stmt(c, VM_S_DEF, t);
     advance(c);
     const struct vm_token *n = peek(c);
@@ -922,14 +957,53 @@ static struct vm_stmt *parse_def(struct vm_compiler *c)
     s->u.def.pcols = pcols;
     if (s->u.def.nparams > 255)
         vm_compile_error(c, s->line, s->col, "SyntaxError: more than 255 parameters");
+    s->u.def.body = parse_body(c, true, "function definition", s->line);
+    return s;
+}
+
+static struct vm_stmt *parse_class(struct vm_compiler *c)
+{
+    const struct vm_token *t = peek(c);
+    struct vm_stmt *s = new_stmt(c, VM_S_CLASS, t);
+    advance(c);
+    const struct vm_token *n = peek(c);
+    if (n->kind != VM_T_NAME)
+        expect(c, VM_T_NAME, "a class name after 'class'");
+    s->u.cls.name = n->name;
+    advance(c);
+    if (check(c, VM_T_LSQB))
+        unsupported(c, peek(c)->line, peek(c)->col, "type parameters");
+    if (accept(c, VM_T_LPAR)) {
+        if (!check(c, VM_T_RPAR)) {
+            const struct vm_token *a = peek(c);
+            if (a->kind == VM_T_STAR || a->kind == VM_T_DSTAR)
+                unsupported(c, a->line, a->col, "*args and **kwargs arguments");
+            if (a->kind == VM_T_NAME && peek2(c)->kind == VM_T_EQUAL)
+                unsupported(c, a->line, a->col, "class keywords (metaclass=...)");
+            s->u.cls.base = parse_expr(c);
+            if (accept(c, VM_T_COMMA) && !check(c, VM_T_RPAR))
+                unsupported(c, peek(c)->line, peek(c)->col, "multiple inheritance");
+        }
+        expect(c, VM_T_RPAR, "')'");
+    }
+    s->u.cls.body = parse_body(c, false, "class definition", s->line);
+    return s;
+}
+
+/* The body of a def (is_def) or a class: a new scope for `return`, loops
+   and `nonlocal`. */
+static struct vm_block parse_body(struct vm_compiler *c, bool is_def, const char *what, int line)
+{
     bool saved_in_def = c->in_def;
     int saved_loops = c->loop_depth;
-    c->in_def = true;
+    c->in_def = is_def;
     c->loop_depth = 0;
-    s->u.def.body = parse_suite(c, "function definition", s->line);
+    c->scope_depth++;
+    struct vm_block b = parse_suite(c, what, line);
+    c->scope_depth--;
     c->in_def = saved_in_def;
     c->loop_depth = saved_loops;
-    return s;
+    return b;
 }
 
 /* One line: a compound statement, or simple statements separated by ';'.
@@ -949,6 +1023,9 @@ static void parse_line(struct vm_compiler *c)
         return;
     case VM_T_KW_DEF:
         scratch_push(c, parse_def(c));
+        return;
+    case VM_T_KW_CLASS:
+        scratch_push(c, parse_class(c));
         return;
     case VM_T_KW_ELIF:
     case VM_T_KW_ELSE:

@@ -88,6 +88,7 @@ enum vm_result vm_runtime_new(struct vm_program *p, struct gil *g, FILE *out, st
     atomic_init(&rt->folded_allocs, 0);
     atomic_init(&rt->folded_frees, 0);
     atomic_init(&rt->lists_lock, 0);
+    atomic_init(&rt->gc_lock, 0);
     *rtp = rt;
     return VM_OK;
 fail:
@@ -110,6 +111,11 @@ static void thread_release(struct vm_thread *ts)
     ts->chunk_head = ts->chunk = NULL;
     free(ts->repr_stack);
     ts->repr_stack = NULL;
+    free(ts->tb);
+    ts->tb = NULL;
+    ts->ntb = ts->captb = 0;
+    free(ts->opcounts);
+    ts->opcounts = NULL;
 }
 
 void vm_runtime_free(struct vm_runtime *rt)
@@ -199,14 +205,25 @@ struct gil_thread *vm_thread_gil(struct vm_thread *ts)
     return &ts->gt;
 }
 
+int vm_thread_count_ops(struct vm_thread *ts)
+{
+    if (!ts->opcounts)
+        ts->opcounts = calloc(VM_OPCODE_SLOTS, sizeof *ts->opcounts);
+    return ts->opcounts ? 0 : -1;
+}
+
+const uint64_t *vm_thread_opcounts(const struct vm_thread *ts)
+{
+    return ts->opcounts;
+}
+
 /* ---- running --------------------------------------------------------------------------------- */
 
 /* An error raised before any frame ran (no traceback to show). */
 static enum vm_result plain_error(struct vm_thread *ts, struct vm_error *err)
 {
     snprintf(err->msg, sizeof err->msg, "%s: %s", vm_exc_name(ts->exc), ts->exc_msg);
-    ts->exc = VM_EXC_NONE;
-    ts->exc_msg[0] = '\0';
+    vm_clear_error(ts);
     return VM_RUNTIME_ERROR;
 }
 
@@ -312,14 +329,17 @@ enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const c
     }
     for (int i = 0; i < nargs; i++) {
         f->fast[i] = vm_int_new(ts, args[i]);
-        if (!f->fast[i]) {
-            for (int k = 0; k < i; k++)
-                vm_decref(ts, f->fast[k]);
-            vm_frame_pop(ts, f);
-            vm_decref(ts, fn);
-            r = plain_error(ts, err);
-            goto out;
-        }
+        if (!f->fast[i])
+            break;
+    }
+    if (ts->exc != VM_EXC_NONE ||
+        (code->ncells + code->nfrees && vm_frame_derefs(ts, f, (struct vm_function *)fn) < 0)) {
+        for (int k = 0; k < code->nlocalsplus; k++)
+            vm_xdecref(ts, f->fast[k]);
+        vm_frame_pop(ts, f);
+        vm_decref(ts, fn);
+        r = plain_error(ts, err);
+        goto out;
     }
     struct vm_object *res = NULL;
     r = vm_eval(ts, f, &res, err);
@@ -330,7 +350,7 @@ enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const c
             if (vm_repr_into(ts, &b, res) == 0 && b.p)
                 *repr = b.p;   /* handed over whole */
             else {
-                ts->exc = VM_EXC_NONE;   /* a result too big to show is not an error of the call */
+                vm_clear_error(ts);   /* a result too big to show is not an error of the call */
                 vm_buf_free(&b);
             }
         }

@@ -85,6 +85,20 @@ int vm_function_arity(struct vm_runtime *rt, const char *name);
 
 /* ---- accounting ---------------------------------------------------------------------- */
 
+/* Opcode counts (`gillab run --opstats`). Once vm_thread_count_ops has been
+   called (before the thread runs; 0, or -1 without memory), the thread counts
+   every instruction it runs into an array of VM_OPCODE_SLOTS counters indexed
+   by opcode number (EXTENDED_ARG included; an instruction the loop runs fused
+   with the one before it, such as the jump after a comparison, counts too).
+   Counting runs a second copy of the eval loop, so a thread that does not
+   count pays nothing for it. vm_thread_opcounts returns the counters (NULL
+   when not counting); read them only while the thread is not running. */
+#define VM_OPCODE_SLOTS 256
+int vm_thread_count_ops(struct vm_thread *ts);
+const uint64_t *vm_thread_opcounts(const struct vm_thread *ts);
+/* CPython 3.8's name of opcode `op` ("LOAD_FAST"), or NULL when it is not one of gillab's. */
+const char *vm_opcode_name(int op);
+
 /* Objects alive right now that were allocated by running code (not the
    program's constants). Call only when no VM thread is running. */
 long vm_live_objects(struct vm_runtime *rt);

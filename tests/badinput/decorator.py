@@ -1,0 +1,4 @@
+class C:
+    @staticmethod
+    def f():
+        return 1

@@ -1,0 +1,6 @@
+class Bad:
+    def __init__(self):
+        return 1
+
+
+Bad()

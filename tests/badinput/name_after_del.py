@@ -1,0 +1,4 @@
+total = 10
+print(total)
+del total
+print(total)

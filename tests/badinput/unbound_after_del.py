@@ -1,0 +1,7 @@
+def f():
+    v = 1
+    del v
+    return v
+
+
+f()
