@@ -551,13 +551,12 @@ static bool is_dunder(const char *s, size_t len)
     return len > 4 && s[0] == '_' && s[1] == '_' && s[len - 1] == '_' && s[len - 2] == '_';
 }
 
-/* The special names a class may define: methods the VM calls, and data. */
-static bool special_ok(const char *s)
+bool vm_special_name_ok(const char *name)
 {
     static const char *const ok[] = {"__init__", "__repr__", "__str__", "__doc__", "__module__",
                                      "__slots__", "__qualname__"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(s, ok[i]) == 0)
+        if (strcmp(name, ok[i]) == 0)
             return true;
     return false;
 }
@@ -691,7 +690,7 @@ int vm_setattr(struct vm_thread *ts, struct vm_object *obj, struct vm_object *na
             vm_raise(ts, VM_EXC_TYPE, "cannot set '%s' attribute of immutable type 'object'", s);
             return -1;
         }
-        if (is_dunder(s, len) && !special_ok(s)) {
+        if (is_dunder(s, len) && !vm_special_name_ok(s)) {
             vm_raise(ts, VM_EXC_TYPE, "special method %s: not supported in gillab's Python subset", s);
             return -1;
         }
@@ -960,7 +959,7 @@ struct vm_object *vm_build_class(struct vm_thread *ts, struct vm_object **args, 
         goto failed;
     for (size_t i = 0; i < ((struct vm_list *)keys)->len; i++) {
         const struct vm_object *k = ((struct vm_list *)keys)->items[i];
-        if (is_dunder(str_data(k), str_len(k)) && !special_ok(str_data(k))) {
+        if (is_dunder(str_data(k), str_len(k)) && !vm_special_name_ok(str_data(k))) {
             vm_raise(ts, VM_EXC_TYPE, "special method %s: not supported in gillab's Python subset", str_data(k));
             vm_decref(ts, keys);
             goto failed;

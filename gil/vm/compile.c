@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,8 @@ static struct vm_object *const_int(struct vm_compiler *c, int64_t v)
 static struct vm_object *const_float(struct vm_compiler *c, double v)
 {
     struct vm_float probe = {{0, VM_IMMORTAL, &vm_float_type}, v};
+    if (isnan(v))   /* a NaN is never equal to another: each is a constant of its own, as in CPython */
+        return make_float(c, &probe.ob);
     return intern_const(c, &probe.ob, make_float);
 }
 
@@ -623,17 +626,6 @@ static void sym_set(struct vm_compiler *c, struct vm_scope *sc, const char *name
     e->value = value;
 }
 
-/* The special names a class body may bind: the special methods the VM calls
-   (classes.c says why the others are refused) and data it keeps. */
-static bool class_special_ok(const char *name)
-{
-    static const char *const ok[] = {"__init__", "__repr__", "__str__", "__slots__", "__doc__", "__module__"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(name, ok[i]) == 0)
-            return true;
-    return false;
-}
-
 /* symtable_add_def, with the checks of its global and nonlocal statements. */
 static void sym_add(struct vm_compiler *c, struct vm_scope *sc, const char *raw, int flag, int line, int col)
 {
@@ -662,7 +654,7 @@ static void sym_add(struct vm_compiler *c, struct vm_scope *sc, const char *raw,
     if (flag == DEF_LOCAL && sc->kind == SCOPE_CLASS) {
         size_t n = strlen(name);
         if (n > 4 && name[0] == '_' && name[1] == '_' && name[n - 1] == '_' && name[n - 2] == '_' &&
-            !class_special_ok(name))
+            !vm_special_name_ok(name))
             vm_compile_error(c, line, col, "SyntaxError: special method %s: not supported in gillab's Python subset",
                              name);
     }
@@ -1411,7 +1403,8 @@ static void emit_const(struct vm_compiler *c, struct vm_object *o)
         emit(c, VM_OP_LOAD_CONST, add_const(c, o));
 }
 
-/* An instruction on co_names (attributes, imports): the name is mangled. */
+/* An instruction on co_names (attributes, methods, imports): the name is
+   mangled; in dead code it is not added (compiler_addop_name). */
 static void emit_name(struct vm_compiler *c, int op, const char *name)
 {
     struct vm_unit *u = c->unit;
@@ -1423,7 +1416,9 @@ static void emit_name(struct vm_compiler *c, int op, const char *name)
 
 enum name_ctx { CTX_LOAD, CTX_STORE, CTX_DEL };
 
-/* compiler_nameop: the instruction a name's scope asks for. */
+/* compiler_nameop: the instruction a name's scope asks for. In dead code a
+   global's or a name's name still joins co_names, as in CPython 3.8 (it is
+   added before compiler_addop_i declines to emit); a local's does not. */
 static void nameop(struct vm_compiler *c, const char *raw, enum name_ctx ctx)
 {
     static const int fast[] = {VM_OP_LOAD_FAST, VM_OP_STORE_FAST, VM_OP_DELETE_FAST};
@@ -1431,8 +1426,6 @@ static void nameop(struct vm_compiler *c, const char *raw, enum name_ctx ctx)
     static const int name[] = {VM_OP_LOAD_NAME, VM_OP_STORE_NAME, VM_OP_DELETE_NAME};
     static const int deref[] = {VM_OP_LOAD_DEREF, VM_OP_STORE_DEREF, VM_OP_DELETE_DEREF};
     struct vm_unit *u = c->unit;
-    if (c->no_emit)
-        return;
     const char *n = mangle(c, u->private_name, raw);
     int sc;
     if (u->kind == UNIT_MODULE)
@@ -1449,7 +1442,8 @@ static void nameop(struct vm_compiler *c, const char *raw, enum name_ctx ctx)
     }
     case SC_LOCAL:
         if (u->kind == UNIT_FUNCTION) {
-            emit(c, fast[ctx], add_to(c, &u->varidx, &u->varnames, &u->nvarnames, &u->capvarnames, n));
+            if (!c->no_emit)   /* in dead code a local is not added (compiler_addop_o) */
+                emit(c, fast[ctx], add_to(c, &u->varidx, &u->varnames, &u->nvarnames, &u->capvarnames, n));
             return;
         }
         break;
@@ -1914,8 +1908,10 @@ static void gen_implicit_return(struct vm_compiler *c)
 
 static void gen_def(struct vm_compiler *c, const struct vm_stmt *s)
 {
-    if (c->no_emit)
-        return;   /* dead code: CPython emits nothing for it either */
+    if (c->no_emit) {   /* dead code: no code, but the name is one of the unit's */
+        nameop(c, s->u.def.name, CTX_STORE);
+        return;
+    }
     const char *qualname = qualname_of(c, s->u.def.name);
     struct vm_unit *u = unit_new(c, UNIT_FUNCTION, s->u.def.scope, s->u.def.name, qualname, s->line);
     u->argcount = s->u.def.nparams;
@@ -1939,8 +1935,12 @@ static void gen_def(struct vm_compiler *c, const struct vm_stmt *s)
 
 static void gen_class(struct vm_compiler *c, const struct vm_stmt *s)
 {
-    if (c->no_emit)
+    if (c->no_emit) {   /* dead code: no code, but its names are the unit's */
+        if (s->u.cls.base)
+            gen_expr(c, s->u.cls.base);
+        nameop(c, s->u.cls.name, CTX_STORE);
         return;
+    }
     const char *name = s->u.cls.name, *qualname = qualname_of(c, name);
     struct vm_unit *u = unit_new(c, UNIT_CLASS, s->u.cls.scope, name, qualname, s->line);
     nameop(c, intern_str(c, "__name__", 8), CTX_LOAD);

@@ -596,6 +596,10 @@ struct vm_object *vm_cell_new(struct vm_thread *ts, struct vm_object *v);  /* st
 /* A cell's value as a new reference, or NULL when it is unbound (no error set). */
 struct vm_object *vm_cell_get(struct vm_thread *ts, struct vm_cell *c);
 void vm_cell_set(struct vm_thread *ts, struct vm_cell *c, struct vm_object *v); /* steals v; NULL unbinds */
+/* The dunder names a class may bind: the special methods the VM calls
+   (__init__, __repr__, __str__) and data it keeps; any other would make an
+   operator behave differently from CPython, so it is refused. */
+bool vm_special_name_ok(const char *name);
 /* type(o).__name__: the class's name for instances. */
 const char *vm_type_name(const struct vm_object *o);
 /* Look name up on cls and its bases: a new reference, or NULL (no error set). */

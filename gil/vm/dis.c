@@ -150,9 +150,10 @@ static void dis_recursive(const struct vm_code *co, FILE *out)
         const struct vm_object *c = co->consts[i];
         if (c->type != &vm_code_type)
             continue;
-        char repr[300];
-        vm_const_repr(c, repr, sizeof repr);
-        fprintf(out, "\nDisassembly of %s:\n", repr);
+        struct vm_buf repr = {0};
+        vm_const_repr_into(&repr, c);
+        fprintf(out, "\nDisassembly of %s:\n", repr.p ? repr.p : "?");
+        vm_buf_free(&repr);
         dis_recursive((const struct vm_code *)c, out);
     }
 }

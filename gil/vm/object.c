@@ -756,6 +756,8 @@ struct vm_object *vm_binary(struct vm_thread *ts, enum vm_binop op, struct vm_ob
     if (is_number(a) && is_number(b))
         return float_binop(ts, op, as_double(a), as_double(b));
     const struct vm_type *ta = a->type, *tb = b->type;
+    if (op == VM_BIN_MOD && ta == &vm_str_type)   /* Python formats; gillab would not say the same */
+        return vm_raise(ts, VM_EXC_TYPE, "str %% formatting is not supported in gillab's Python subset");
     if (op == VM_BIN_ADD) {
         if (ta == &vm_str_type) {
             if (tb == &vm_str_type)
@@ -803,9 +805,10 @@ struct vm_object *vm_binary(struct vm_thread *ts, enum vm_binop op, struct vm_ob
             }
             return r;
         }
-        if ((ta == &vm_str_type || ta == &vm_list_type) && (tb == &vm_float_type))
+        /* A sequence times anything but an int (CPython's sequence_repeat). */
+        if (ta == &vm_str_type || ta == &vm_list_type)
             return vm_raise(ts, VM_EXC_TYPE, "can't multiply sequence by non-int of type '%s'", tname(b));
-        if ((tb == &vm_str_type || tb == &vm_list_type) && (ta == &vm_float_type))
+        if (tb == &vm_str_type || tb == &vm_list_type)
             return vm_raise(ts, VM_EXC_TYPE, "can't multiply sequence by non-int of type '%s'", tname(a));
     }
     return binop_type_error(ts, op, a, b, inplace);
@@ -1183,7 +1186,9 @@ int vm_del_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *k
         return 0;
     }
     if (o->type != &vm_list_type) {
-        vm_raise(ts, VM_EXC_TYPE, "'%s' object doesn't support item deletion", tname(o));
+        /* CPython's words differ for sequences and for everything else. */
+        bool seq = o->type == &vm_str_type || o->type == &vm_tuple_type || o->type == &vm_range_type;
+        vm_raise(ts, VM_EXC_TYPE, "'%s' object %s support item deletion", tname(o), seq ? "doesn't" : "does not");
         return -1;
     }
     if (!vm_is_intlike(key)) {
