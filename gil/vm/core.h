@@ -34,9 +34,12 @@
 
 #define VM_INT_FREELIST_MAX 1024          /* knob: freed ints a thread keeps for reuse */
 #define VM_DATASTACK_CHUNK_BYTES (256u << 10) /* knob: frame stack grows in chunks this big */
-#define VM_MAX_NESTING 100                /* knob: nested brackets/blocks/unary ops in source */
-#define VM_MAX_EXPR_DEPTH 3000            /* knob: deepest expression tree the compiler accepts */
-#define VM_MAX_INDENT 100                 /* knob: indentation levels (CPython's MAXINDENT) */
+#define VM_MAX_PARENS 200                 /* knob: nested brackets (CPython's tokenizer MAXLEVEL) */
+#define VM_MAX_INDENT 100                 /* knob: indentation levels, this one refused (CPython's MAXINDENT) */
+#define VM_MAX_EXPR_DEPTH 3000            /* knob: deepest expression tree the compiler accepts
+                                             (CPython 3.11 gives up near it: RecursionError) */
+#define VM_MAX_NESTING (VM_MAX_PARENS + VM_MAX_INDENT + VM_MAX_EXPR_DEPTH)
+                                          /* the parser's recursion: brackets, blocks, unary ops */
 #define VM_COMPILE_MEMORY_MAX ((size_t)1 << 30) /* knob: syntax-tree memory for one statement */
 #define VM_MAX_SEQ_LEN ((size_t)1 << 26)  /* knob: longest list or str a program may build */
 #define VM_SPINS_BEFORE_YIELD 64          /* knob: object-lock spins before sched_yield */

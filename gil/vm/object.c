@@ -313,41 +313,55 @@ struct vm_object *vm_list_new(struct vm_thread *ts, size_t len)
 }
 
 /* Make room for `extra` more items; call with the list lock held. */
+/* Room for `extra` more items: 0, ERANGE past VM_MAX_SEQ_LEN, or ENOMEM. */
 static int list_reserve(struct vm_list *l, size_t extra)
 {
     if (l->len + extra <= l->cap)
         return 0;
     if (l->len + extra > VM_MAX_SEQ_LEN)
-        return -1;
+        return ERANGE;
     size_t cap = l->cap < 4 ? 4 : l->cap + (l->cap >> 1);
     if (cap < l->len + extra)
         cap = l->len + extra;
     struct vm_object **n = realloc(l->items, cap * sizeof *n);
     if (!n)
-        return -1;
+        return ENOMEM;
     l->items = n;
     l->cap = cap;
     return 0;
+}
+
+/* The error list_reserve's answer means; returns -1. */
+static int list_grow_error(struct vm_thread *ts, int rc, size_t want)
+{
+    if (rc == ERANGE)
+        vm_raise(ts, VM_EXC_MEMORY, "a list of %zu items is longer than gillab allows (%zu)", want,
+                 (size_t)VM_MAX_SEQ_LEN);
+    else
+        vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+    return -1;
 }
 
 int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
 {
     vm_objlock(ts, &l->lock);
     int rc = list_reserve(l, 1);
+    size_t want = l->len + 1;
     if (rc == 0)
         l->items[l->len++] = v;
     vm_objunlock(ts, &l->lock);
     if (rc != 0) {
         vm_decref(ts, v);
-        vm_raise(ts, VM_EXC_MEMORY, "list too long");
+        return list_grow_error(ts, rc, want);
     }
-    return rc;
+    return 0;
 }
 
 int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm_object *v)
 {
     vm_objlock(ts, &l->lock);
     int rc = list_reserve(l, 1);
+    size_t want = l->len + 1;
     if (rc == 0) {
         int64_t n = (int64_t)l->len;
         if (i < 0)
@@ -361,9 +375,9 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
     vm_objunlock(ts, &l->lock);
     if (rc != 0) {
         vm_decref(ts, v);
-        vm_raise(ts, VM_EXC_MEMORY, "list too long");
+        return list_grow_error(ts, rc, want);
     }
-    return rc;
+    return 0;
 }
 
 /* Lists are freed through a per-thread queue (CPython's "trashcan"), so that
@@ -714,11 +728,13 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
             return -1;
         /* Copy first: `a += a` reads the list it grows. */
         struct vm_object **tmp = malloc((s.n ? s.n : 1) * sizeof *tmp);
-        int rc = tmp ? 0 : -1;
+        int rc = tmp ? 0 : ENOMEM;
+        size_t want = s.n;
         if (tmp) {
             if (s.n)
                 memcpy(tmp, s.items, s.n * sizeof *tmp);   /* an empty list may have no array */
             vm_objlock(ts, &a->lock);
+            want += a->len;
             rc = list_reserve(a, s.n);
             if (rc == 0) {
                 for (size_t i = 0; i < s.n; i++) {
@@ -730,9 +746,7 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
             free(tmp);
         }
         snap_release(ts, &s);
-        if (rc != 0)
-            vm_raise(ts, VM_EXC_MEMORY, "list too long");
-        return rc;
+        return rc != 0 ? list_grow_error(ts, rc, want) : 0;
     }
     struct vm_object *it = vm_get_iter(ts, src);
     if (!it)
