@@ -78,11 +78,14 @@ struct vm_thread;
 
 /* ---- objects ------------------------------------------------------------------------- */
 
-#define VM_IMMORTAL 1u   /* vm_object.flags: refcount never touched, never freed by a run */
+#define VM_IMMORTAL 1u     /* vm_object.flags: refcount never touched, never freed by a run */
+#define VM_IMMORTALISED 2u /* made immortal by vm_runtime_immortalize: freed when the run ends */
+#define VM_SEEN 4u         /* transient: visited by the vm_runtime_immortalize under way */
 
 struct vm_object {
     int32_t refcnt;                 /* SERIAL/UNSAFE: the GIL (or nothing); ATOMIC: __atomic ops */
-    uint32_t flags;                 /* immutable after creation */
+    uint32_t flags;                 /* set at creation; changed only by vm_runtime_immortalize,
+                                       while no other VM thread runs */
     const struct vm_type *type;     /* immutable after creation */
 };
 
@@ -352,6 +355,10 @@ struct vm_runtime {
        classes), for the same reason: SERIAL: the GIL; ATOMIC: gc_lock. */
     struct vm_gchead *gc_objects;
     atomic_uchar gc_lock;
+    /* The objects vm_runtime_immortalize made immortal (immortal.c), freed when
+       the run ends: written only while no other VM thread runs. */
+    struct vm_object **immortals;
+    size_t nimmortals, capimmortals;
 };
 
 struct vm_chunk {                   /* a piece of a thread's frame stack */
@@ -522,6 +529,12 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
    constructor does) and take it out (its dealloc does). */
 void vm_gc_track(struct vm_thread *ts, struct vm_gchead *g);
 void vm_gc_untrack(struct vm_thread *ts, struct vm_gchead *g);
+/* Free an object vm_runtime_immortalize made immortal, when the run ends,
+   touching no object it refers to (they may be freed already): only its own
+   memory and its place in a registry. */
+void vm_free_immortal(struct vm_thread *ts, struct vm_object *o);
+/* The run is over (immortal.c): free what vm_runtime_immortalize made immortal. */
+void vm_immortals_free(struct vm_thread *ts);
 
 static inline bool vm_is_intlike(const struct vm_object *o)
 {

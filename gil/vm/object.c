@@ -420,6 +420,39 @@ void vm_dealloc(struct vm_thread *ts, struct vm_object *o)
     ts->in_dealloc = false;
 }
 
+void vm_free_immortal(struct vm_thread *ts, struct vm_object *o)
+{
+    /* What each type's dealloc frees besides its references: the registries
+       (lists; dicts, cells and instances) and the memory it owns that is no
+       object. Once the run has ended, vm_break_cycles has emptied the
+       containers, so nothing but immortal objects is referred to any more. */
+    switch (o->type->kind) {
+    case VM_K_LIST: {
+        struct vm_list *l = (struct vm_list *)o;
+        list_unregister(ts, l);
+        free(l->items);
+        break;
+    }
+    case VM_K_DICT: {
+        struct vm_dict *d = (struct vm_dict *)o;
+        vm_gc_untrack(ts, &d->gc);
+        free(d->entries);
+        free(d->index);
+        break;
+    }
+    case VM_K_CELL:
+    case VM_K_INSTANCE:
+        vm_gc_untrack(ts, (struct vm_gchead *)o);
+        break;
+    case VM_K_CLASS:
+        free(((struct vm_class *)o)->slot_names);
+        break;
+    default:
+        break;
+    }
+    vm_free(ts, o);
+}
+
 static void function_dealloc(struct vm_thread *ts, struct vm_object *o)
 {
     struct vm_function *fn = (struct vm_function *)o;

@@ -118,20 +118,39 @@ static void thread_release(struct vm_thread *ts)
     ts->opcounts = NULL;
 }
 
+/* The program is over, as at interpreter exit: drop the module's globals,
+   break reference cycles (emptying immortal containers too), then free the
+   objects made immortal (immortal.c), so every object the run made is freed. */
+static void end_run(struct vm_thread *ts)
+{
+    globals_clear(ts);
+    vm_break_cycles(ts);
+    vm_immortals_free(ts);
+}
+
+void vm_runtime_end(struct vm_runtime *rt)
+{
+    /* Every VM thread is gone: a private thread state frees what globals hold,
+       and its counts join the runtime's, so vm_live_objects sees the frees. */
+    struct vm_thread *ts = calloc(1, sizeof *ts);
+    if (!ts)
+        return;   /* no memory: what the run made stays (reported as live objects) */
+    ts->rt = rt;
+    ts->safety = GIL_VM_SERIAL;   /* single-threaded now; the joins ordered all else */
+    end_run(ts);
+    thread_release(ts);
+    /* relaxed: see vm_live_objects. */
+    atomic_fetch_add_explicit(&rt->folded_allocs, ts->allocs, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt->folded_frees, ts->frees, memory_order_relaxed);
+    free(ts);
+}
+
 void vm_runtime_free(struct vm_runtime *rt)
 {
     if (!rt)
         return;
-    /* Every VM thread is gone: a private thread state frees what globals hold. */
-    struct vm_thread *ts = calloc(1, sizeof *ts);
-    if (ts) {
-        ts->rt = rt;
-        ts->safety = GIL_VM_SERIAL;   /* single-threaded now; the joins ordered all else */
-        globals_clear(ts);
-        vm_break_cycles(ts);
-        thread_release(ts);
-        free(ts);
-    }
+    vm_runtime_end(rt);
+    free(rt->immortals);   /* NULL once ended; not when the end had no memory */
     free(rt->globals);
     free(rt);
 }
@@ -246,10 +265,7 @@ enum vm_result vm_run_main(struct vm_runtime *rt, struct vm_thread *ts, struct v
     memset(err, 0, sizeof *err);
     gil_take(&ts->gt);
     enum vm_result r = run_module(ts, rt->prog->str_main, err);
-    /* The program is over, as at interpreter exit: drop the module's globals
-       and break reference cycles, so every object the run made is freed. */
-    globals_clear(ts);
-    vm_break_cycles(ts);
+    end_run(ts);
     gil_drop(&ts->gt);
     return r;
 }
