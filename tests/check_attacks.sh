@@ -278,6 +278,41 @@ run run "$T/empty.py"; [ "$rc" -eq 0 ] && ok "an empty file runs and prints noth
 printf '\x00\x01\x02binary' >"$T/bin.py"
 expect "a binary file is a clear error" 2 "bin.py" -- run "$T/bin.py"
 
+# Bad source gets CPython 3.11's message at CPython's position (exit 2: a compile error).
+src() { printf '%s\n' "$2" >"$T/$1.py"; }
+src none_assign 'None = 1'
+expect "None = 1" 2 "none_assign\.py:1:1: SyntaxError: cannot assign to None\$" -- run "$T/none_assign.py"
+src none_aug 'None += 1'
+expect "None += 1" 2 "none_aug\.py:1:1: SyntaxError: 'None' is an illegal expression for augmented assignment\$" -- run "$T/none_aug.py"
+src true_later $'x = 1\nTrue = x'
+expect "True = x on line 2" 2 "true_later\.py:2:1: SyntaxError: cannot assign to True\$" -- run "$T/true_later.py"
+src lit_assign '1 = x'
+expect "1 = x" 2 "lit_assign\.py:1:1: SyntaxError: cannot assign to literal here\. Maybe you meant '==' instead of '='\?" -- \
+    run "$T/lit_assign.py"
+src chained $'x = 1 = y'
+expect "x = 1 = y" 2 "chained\.py:1:5: SyntaxError: cannot assign to literal\$" -- run "$T/chained.py"
+src del_none 'del None'
+expect "del None" 2 "del_none\.py:1:5: SyntaxError: cannot delete None\$" -- run "$T/del_none.py"
+python3 -c "print(''.join('    ' * i + 'if True:\n' for i in range(99)) + '    ' * 99 + 'print(99)')" >"$T/deep99.py"
+run run "$T/deep99.py"
+[ "$rc" -eq 0 ] && [ "$out" = 99 ] && ok "99 nested if blocks run, as in python3" || bad "99 nested ifs: exit $rc" "$err"
+python3 -c "print(''.join('    ' * i + 'if True:\n' for i in range(100)) + '    ' * 100 + 'print(100)')" >"$T/deep100.py"
+expect "100 nested if blocks: CPython's indentation limit" 2 "deep100\.py:101:[0-9]+: IndentationError: too many levels of indentation\$" -- \
+    run "$T/deep100.py"
+python3 -c "print('x = ' + '(' * 200 + '1' + ')' * 200 + '\nprint(x)')" >"$T/paren200.py"
+run run "$T/paren200.py"
+[ "$rc" -eq 0 ] && [ "$out" = 1 ] && ok "200 nested parentheses, as python3 takes them" || bad "200 parens: exit $rc" "$err"
+python3 -c "print('x = ' + '(' * 201 + '1' + ')' * 201)" >"$T/paren201.py"
+expect "201 nested parentheses" 2 "paren201\.py:1:[0-9]+: SyntaxError: too many nested parentheses\$" -- run "$T/paren201.py"
+python3 -c "print('x = ' + '-' * 2000 + '1\nprint(x)')" >"$T/unary2000.py"
+run run "$T/unary2000.py"
+[ "$rc" -eq 0 ] && [ "$out" = 1 ] && ok "2000 unary minuses, as python3 takes them" || bad "2000 unary: exit $rc" "$err"
+python3 -c "print('def f(*a):\n    return 1\nf(' + ', '.join(['0'] * 65281) + ')')" >"$T/args.py"
+expect "a call with too many arguments names gillab's limit" 2 "args\.py:3:1: SyntaxError: (.*)too many arguments \(gillab's limit is 65280\)|not supported" -- \
+    run "$T/args.py"
+src bigrepeat 'x = [0] * 10000000000'
+expect "a list repeated past gillab's length limit" 1 "^MemoryError: repeated list is too long\$" -- run "$T/bigrepeat.py"
+
 # ---- no process left behind ---------------------------------------------------------------------
 sleep 0.3
 left=$(grep -l "GILLAB_ATTACK_TAG=$GILLAB_ATTACK_TAG" /proc/[0-9]*/environ 2>/dev/null |

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "locks/gil.h"
+#include "vm/core.h"   /* reference counts and flags, for the immortal objects' tests */
 #include "vm/vm.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -460,6 +461,157 @@ static void test_function_arity(void **state)
     mod_free(&m);
 }
 
+/* ---- objects made immortal at a point of the run ---------------------------------------- */
+
+/* Lists, strs, ints, floats, instances with a __dict__ and with __slots__,
+   classes, a closure and a function reachable through its own cell, a bound
+   method, an instance's dict, and two cycles: a list holding itself and an
+   instance holding itself. */
+static const char IMMORTAL_SRC[] =
+    "class Point:\n"
+    "    def __init__(self, x, y):\n"
+    "        self.x = x\n"
+    "        self.y = y\n"
+    "\n"
+    "\n"
+    "class Slotted:\n"
+    "    __slots__ = ['a', 'b']\n"
+    "\n"
+    "    def __init__(self, a):\n"
+    "        self.a = a\n"
+    "\n"
+    "\n"
+    "def make_counter():\n"
+    "    n = 0\n"
+    "\n"
+    "    def bump():\n"
+    "        nonlocal n\n"
+    "        n += 1\n"
+    "        return n\n"
+    "    return bump\n"
+    "\n"
+    "\n"
+    "def outer():\n"
+    "    def down(n):\n"
+    "        if n == 0:\n"
+    "            return 0\n"
+    "        return down(n - 1)\n"
+    "    return down\n"
+    "\n"
+    "\n"
+    "data = []\n"
+    "for i in range(100):\n"
+    "    data.append([str(i * 1000), i * 1000, i * 0.5, Point(i * 1000, -i)])\n"
+    "loop = [1000 * 3, 2]\n"
+    "loop.append(loop)\n"
+    "me = Point(0, 0)\n"
+    "me.self = me\n"
+    "counter = make_counter()\n"
+    "down = outer()\n"
+    "slotted = Slotted([7 * 1000, 8 * 1000])\n"
+    "init = me.__init__\n"
+    "attrs = me.__dict__\n"
+    "\n"
+    "\n"
+    "def walk():\n"
+    "    total = 0\n"
+    "    for row in data:\n"
+    "        for x in row:\n"
+    "            total += 1\n"
+    "    for x in loop:\n"
+    "        total += 1\n"
+    "    return total + down(3) + len(attrs) + slotted.a[1] + counter()\n"
+    "\n"
+    "\n"
+    "def grow(k):\n"
+    "    data.append([str(k * 7777), k * 7777])\n"
+    "    me.extra = [k * 3333]\n"
+    "    slotted.b = [k * 4444]\n"
+    "    back = [data]\n"
+    "    data.append(back)\n"
+    "    attrs['more'] = Point(k * 1000, 0)\n"
+    "    return len(data)\n";
+
+/* The object in global `name` (core.h: the test looks at reference counts). */
+static struct vm_object *global_named(struct vm_runtime *rt, const char *name)
+{
+    for (int i = 0; i < rt->prog->nslots; i++)
+        if (strcmp(rt->prog->slot_names[i], name) == 0)
+            return rt->globals[i];
+    fail_msg("no global %s", name);
+    return NULL;
+}
+
+static void test_immortalize_then_free_everything_at_the_end(void **state)
+{
+    (void)state;
+    struct vm_error e;
+    struct vm_program *p = NULL;
+    struct vm_runtime *rt = NULL;
+    struct vm_thread *ts = NULL;
+    struct gil *g = noop_gil();
+    char repr[64];
+    assert_int_equal(vm_compile_source("imm.py", IMMORTAL_SRC, strlen(IMMORTAL_SRC), &p, &e), VM_OK);
+    assert_int_equal(vm_runtime_new(p, g, stdout, &rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(rt, 0, NULL, &ts, &e), VM_OK);
+    long start = vm_live_objects(rt);
+    assert_int_equal(vm_load_module(rt, ts, &e), VM_OK);
+    long loaded = vm_live_objects(rt);
+
+    /* Everything reachable from the globals: 100 rows of a list, a str, an
+       int, a float and a Point with its dict (and the two ints in it), ... */
+    long made = vm_runtime_immortalize(rt);
+    assert_true(made > 100 * 8);
+    assert_int_equal(vm_live_objects(rt), loaded);   /* made immortal, not copied */
+    assert_int_equal(vm_runtime_immortalize(rt), 0);  /* nothing new */
+
+    /* Walking the data writes no reference count of it. */
+    struct vm_list *data = (struct vm_list *)global_named(rt, "data");
+    struct vm_list *row = (struct vm_list *)data->items[7];
+    int32_t rc_data = data->ob.refcnt, rc_row = row->ob.refcnt, rc_str = row->items[0]->refcnt;
+    assert_true((data->ob.flags & VM_IMMORTAL) && (row->items[3]->flags & VM_IMMORTAL));
+    assert_int_equal(vm_call(rt, ts, "walk", NULL, 0, repr, sizeof repr, &e), VM_OK);
+    /* 400 items, 3 in loop, down(3) == 0, 3 attributes, 8000 and counter() == 1 (as python3) */
+    assert_string_equal(repr, "8407");
+    assert_int_equal(data->ob.refcnt, rc_data);
+    assert_int_equal(row->ob.refcnt, rc_row);
+    assert_int_equal(row->items[0]->refcnt, rc_str);
+    assert_int_equal(vm_live_objects(rt), loaded);
+
+    /* Mortal objects stored into immortal containers (a list, an instance's
+       dict, a slot, a dict), one of them a new cycle through `data`. */
+    int64_t k = 5;
+    assert_int_equal(vm_call(rt, ts, "grow", &k, 1, repr, sizeof repr, &e), VM_OK);
+    assert_string_equal(repr, "102");
+    long grown = vm_live_objects(rt);
+    assert_true(grown > loaded);
+    /* A second call makes those immortal too: [str, int], [int] twice, [data],
+       and a Point with its dict and its x. */
+    assert_int_equal(vm_runtime_immortalize(rt), 3 + 2 + 2 + 1 + 3);
+    assert_int_equal(vm_call(rt, ts, "grow", &k, 1, repr, sizeof repr, &e), VM_OK);
+    assert_int_equal(vm_call(rt, ts, "walk", NULL, 0, repr, sizeof repr, &e), VM_OK);
+
+    /* The end of the run frees every object it made, immortal or not. */
+    vm_runtime_end(rt);
+    assert_int_equal(vm_live_objects(rt), start);
+    vm_thread_free(ts);
+    vm_runtime_free(rt);   /* ends nothing twice (ASan: no double free) */
+    vm_program_free(p);
+    gil_free(g);
+}
+
+static void test_immortalize_an_empty_module(void **state)
+{
+    (void)state;
+    struct mod m;
+    mod_load(&m, "empty.py", "x = 1\n");
+    long before = vm_live_objects(m.rt);
+    assert_int_equal(vm_runtime_immortalize(m.rt), 0);   /* 1 is immortal from birth */
+    vm_runtime_end(m.rt);
+    assert_int_equal(vm_live_objects(m.rt), before);
+    mod_free(&m);
+}
+
 /* ---- 64-bit ints ---------------------------------------------------------------------------- */
 
 static void test_overflow_at_64_bit_edges(void **state)
@@ -776,6 +928,8 @@ int main(void)
         cmocka_unit_test(test_call_with_args_returns_repr),
         cmocka_unit_test(test_call_errors),
         cmocka_unit_test(test_function_arity),
+        cmocka_unit_test(test_immortalize_then_free_everything_at_the_end),
+        cmocka_unit_test(test_immortalize_an_empty_module),
         cmocka_unit_test(test_overflow_at_64_bit_edges),
         cmocka_unit_test(test_dis_layout),
         cmocka_unit_test(test_dis_names_the_opcodes),

@@ -53,9 +53,12 @@
 
 #define VM_INT_FREELIST_MAX 1024          /* knob: freed ints a thread keeps for reuse */
 #define VM_DATASTACK_CHUNK_BYTES (256u << 10) /* knob: frame stack grows in chunks this big */
-#define VM_MAX_NESTING 100                /* knob: nested brackets/blocks/unary ops in source */
-#define VM_MAX_EXPR_DEPTH 3000            /* knob: deepest expression tree the compiler accepts */
-#define VM_MAX_INDENT 100                 /* knob: indentation levels (CPython's MAXINDENT) */
+#define VM_MAX_PARENS 200                 /* knob: nested brackets (CPython's tokenizer MAXLEVEL) */
+#define VM_MAX_INDENT 100                 /* knob: indentation levels, this one refused (CPython's MAXINDENT) */
+#define VM_MAX_EXPR_DEPTH 3000            /* knob: deepest expression tree the compiler accepts
+                                             (CPython 3.11 gives up near it: RecursionError) */
+#define VM_MAX_NESTING (VM_MAX_PARENS + VM_MAX_INDENT + VM_MAX_EXPR_DEPTH)
+                                          /* the parser's recursion: brackets, blocks, unary ops */
 #define VM_COMPILE_MEMORY_MAX ((size_t)1 << 30) /* knob: syntax-tree memory for one statement */
 #define VM_MAX_SEQ_LEN ((size_t)1 << 26)  /* knob: longest list or str a program may build */
 #define VM_SPINS_BEFORE_YIELD 64          /* knob: object-lock spins before sched_yield */
@@ -97,7 +100,9 @@ struct vm_thread;
 
 /* ---- objects ------------------------------------------------------------------------- */
 
-#define VM_IMMORTAL 1u   /* vm_object.flags: refcount never touched, never freed by a run */
+#define VM_IMMORTAL 1u     /* vm_object.flags: refcount never touched, never freed by a run */
+#define VM_IMMORTALISED 2u /* made immortal by vm_runtime_immortalize: freed when the run ends */
+#define VM_SEEN 4u         /* transient: visited by the vm_runtime_immortalize under way */
 #define VM_MAX_OWNER_ID 0xfffeu   /* BIASED: owner ids are 1..this; 0 is nobody */
 #define VM_OWNER_NOBODY 0xffffu   /* the owner id of an ATOMIC thread: no object's */
 
@@ -107,8 +112,9 @@ struct vm_object {
        owner has exited, by the one thread that merges it under
        rt->threads_lock). */
     int32_t refcnt;
-    /* VM_IMMORTAL. Written before the object is shared, or by immortalisation
-       while no VM thread runs: plain reads are race-free. */
+    /* VM_IMMORTAL and the bits above. Set at creation; changed only by
+       vm_runtime_immortalize, while no other VM thread runs: plain reads are
+       race-free. */
     uint16_t flags;
     /* BIASED: the owner thread's id, 0 once the counts are merged (or for an
        object no thread owns). Cleared by a merge with a relaxed atomic store
@@ -412,6 +418,10 @@ struct vm_runtime {
        classes), for the same reason: SERIAL: the GIL; ATOMIC: gc_lock. */
     struct vm_gchead *gc_objects;
     atomic_uchar gc_lock;
+    /* The objects vm_runtime_immortalize made immortal (immortal.c), freed when
+       the run ends: written only while no other VM thread runs. */
+    struct vm_object **immortals;
+    size_t nimmortals, capimmortals;
 };
 
 struct vm_chunk {                   /* a piece of a thread's frame stack */
@@ -725,6 +735,12 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
    constructor does) and take it out (its dealloc does). */
 void vm_gc_track(struct vm_thread *ts, struct vm_gchead *g);
 void vm_gc_untrack(struct vm_thread *ts, struct vm_gchead *g);
+/* Free an object vm_runtime_immortalize made immortal, when the run ends,
+   touching no object it refers to (they may be freed already): only its own
+   memory and its place in a registry. */
+void vm_free_immortal(struct vm_thread *ts, struct vm_object *o);
+/* The run is over (immortal.c): free what vm_runtime_immortalize made immortal. */
+void vm_immortals_free(struct vm_thread *ts);
 
 static inline bool vm_is_intlike(const struct vm_object *o)
 {

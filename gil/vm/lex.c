@@ -454,9 +454,8 @@ static enum vm_tok match_op(struct vm_lexer *lx, size_t *n)
 
 static void bracket_open(struct vm_lexer *lx, char ch, int line, int col)
 {
-    if (lx->nparen >= VM_MAX_NESTING)
-        vm_compile_error(lx->c, line, col, "SyntaxError: too many nested parentheses (limit %d)",
-                         VM_MAX_NESTING);
+    if (lx->nparen >= VM_MAX_PARENS)
+        vm_compile_error(lx->c, line, col, "SyntaxError: too many nested parentheses");
     lx->parens[lx->nparen].ch = ch;
     lx->parens[lx->nparen].line = line;
     lx->parens[lx->nparen].col = col;
@@ -573,10 +572,9 @@ static void lex_one(struct vm_lexer *lx, struct vm_token *t)
                         vm_compile_error(lx->c, line, tcol,
                                          "TabError: inconsistent use of tabs and spaces in indentation");
                 } else if (col > top) {
-                    if (lx->nindent >= VM_MAX_INDENT)
+                    if (lx->nindent + 1 >= VM_MAX_INDENT)
                         vm_compile_error(lx->c, line, tcol,
-                                         "IndentationError: too many levels of indentation (limit %d)",
-                                         VM_MAX_INDENT);
+                                         "IndentationError: too many levels of indentation");
                     if (alt <= alttop)
                         vm_compile_error(lx->c, line, tcol,
                                          "TabError: inconsistent use of tabs and spaces in indentation");

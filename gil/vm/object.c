@@ -409,10 +409,10 @@ struct vm_object *vm_list_new(struct vm_thread *ts, size_t len)
     return &l->ob;
 }
 
-/* Make room for `extra` more items; call with the list lock held. Under a
-   multi-threaded policy the array is replaced, never resized in place, and
-   *retired gets the old one, for vm_defer_free once the lock is dropped
-   (NULL when nothing was replaced). */
+/* Room for `extra` more items; call with the list lock held: 0, ERANGE past
+   VM_MAX_SEQ_LEN, or ENOMEM. Under a multi-threaded policy the array is
+   replaced, never resized in place, and *retired gets the old one, for
+   vm_defer_free once the lock is dropped (NULL when nothing was replaced). */
 static int list_reserve(struct vm_thread *ts, struct vm_list *l, size_t extra,
                         struct vm_object ***retired)
 {
@@ -420,17 +420,17 @@ static int list_reserve(struct vm_thread *ts, struct vm_list *l, size_t extra,
     if (l->len + extra <= l->cap)
         return 0;
     if (l->len + extra > VM_MAX_SEQ_LEN)
-        return -1;
+        return ERANGE;
     size_t cap = l->cap < 4 ? 4 : l->cap + (l->cap >> 1);
     if (cap < l->len + extra)
         cap = l->len + extra;
     struct vm_object **n;
     if (!ts->mt) {
         if (!(n = realloc(l->items, cap * sizeof *n)))
-            return -1;
+            return ENOMEM;
     } else {
         if (!(n = malloc(cap * sizeof *n)))
-            return -1;
+            return ENOMEM;
         if (l->len)
             memcpy(n, l->items, l->len * sizeof *n);
         *retired = l->items;
@@ -447,11 +447,23 @@ static void list_retire(struct vm_thread *ts, struct vm_object **retired)
         vm_defer_free(ts, retired);
 }
 
+/* The error list_reserve's answer means; returns -1. */
+static int list_grow_error(struct vm_thread *ts, int rc, size_t want)
+{
+    if (rc == ERANGE)
+        vm_raise(ts, VM_EXC_MEMORY, "a list of %zu items is longer than gillab allows (%zu)", want,
+                 (size_t)VM_MAX_SEQ_LEN);
+    else
+        vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+    return -1;
+}
+
 int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
 {
     struct vm_object **retired;
     vm_objlock(ts, &l->lock);
     int rc = list_reserve(ts, l, 1, &retired);
+    size_t want = l->len + 1;
     if (rc == 0) {
         list_store(&l->items[l->len], v);
         list_set_len(l, l->len + 1);
@@ -460,9 +472,9 @@ int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
     list_retire(ts, retired);
     if (rc != 0) {
         vm_decref(ts, v);
-        vm_raise(ts, VM_EXC_MEMORY, "list too long");
+        return list_grow_error(ts, rc, want);
     }
-    return rc;
+    return 0;
 }
 
 int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm_object *v)
@@ -470,6 +482,7 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
     struct vm_object **retired;
     vm_objlock(ts, &l->lock);
     int rc = list_reserve(ts, l, 1, &retired);
+    size_t want = l->len + 1;
     if (rc == 0) {
         int64_t n = (int64_t)l->len;
         if (i < 0)
@@ -487,9 +500,9 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
     list_retire(ts, retired);
     if (rc != 0) {
         vm_decref(ts, v);
-        vm_raise(ts, VM_EXC_MEMORY, "list too long");
+        return list_grow_error(ts, rc, want);
     }
-    return rc;
+    return 0;
 }
 
 void vm_list_close_gap(struct vm_list *l, int64_t i)
@@ -540,6 +553,39 @@ void vm_dealloc(struct vm_thread *ts, struct vm_object *o)
             o->type->dealloc(ts, o);
     }
     ts->in_dealloc = false;
+}
+
+void vm_free_immortal(struct vm_thread *ts, struct vm_object *o)
+{
+    /* What each type's dealloc frees besides its references: the registries
+       (lists; dicts, cells and instances) and the memory it owns that is no
+       object. Once the run has ended, vm_break_cycles has emptied the
+       containers, so nothing but immortal objects is referred to any more. */
+    switch (o->type->kind) {
+    case VM_K_LIST: {
+        struct vm_list *l = (struct vm_list *)o;
+        list_unregister(ts, l);
+        free(l->items);
+        break;
+    }
+    case VM_K_DICT: {
+        struct vm_dict *d = (struct vm_dict *)o;
+        vm_gc_untrack(ts, &d->gc);
+        free(d->entries);
+        free(d->index);
+        break;
+    }
+    case VM_K_CELL:
+    case VM_K_INSTANCE:
+        vm_gc_untrack(ts, (struct vm_gchead *)o);
+        break;
+    case VM_K_CLASS:
+        free(((struct vm_class *)o)->slot_names);
+        break;
+    default:
+        break;
+    }
+    vm_free(ts, o);
 }
 
 static void function_dealloc(struct vm_thread *ts, struct vm_object *o)
@@ -890,7 +936,8 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
             return -1;
         /* Copy first: `a += a` reads the list it grows. */
         struct vm_object **tmp = malloc((s.n ? s.n : 1) * sizeof *tmp);
-        int rc = tmp ? 0 : -1;
+        int rc = tmp ? 0 : ENOMEM;
+        size_t want = s.n;
         if (tmp) {
             if (s.n)
                 memcpy(tmp, s.items, s.n * sizeof *tmp);   /* an empty list may have no array */
@@ -898,6 +945,7 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
             for (size_t i = 0; i < s.n; i++)
                 vm_incref(ts, tmp[i]);
             vm_objlock(ts, &a->lock);
+            want += a->len;
             rc = list_reserve(ts, a, s.n, &retired);
             if (rc == 0) {
                 for (size_t i = 0; i < s.n; i++)
@@ -912,9 +960,7 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
             free(tmp);
         }
         snap_release(ts, &s);
-        if (rc != 0)
-            vm_raise(ts, VM_EXC_MEMORY, "list too long");
-        return rc;
+        return rc != 0 ? list_grow_error(ts, rc, want) : 0;
     }
     struct vm_object *it = vm_get_iter(ts, src);
     if (!it)

@@ -5,10 +5,12 @@
  * Python accepts is recognised far enough to say precisely what is not
  * supported, at the offending token ("file:line:col: SyntaxError: lambda
  * expressions: not supported in gillab's Python subset"), never "invalid
- * syntax" for valid Python. Recursion is bounded: brackets, blocks and unary
- * operators together may nest VM_MAX_NESTING deep, and no expression tree may be
- * higher than VM_MAX_EXPR_DEPTH (long `a + b + ...` chains), so neither this
- * file nor the code generator can run out of C stack.
+ * syntax" for valid Python. Recursion is bounded as CPython bounds it: the lexer
+ * refuses more than VM_MAX_PARENS nested brackets and VM_MAX_INDENT levels of
+ * indentation, and no expression tree may be higher than VM_MAX_EXPR_DEPTH
+ * (long `a + b + ...` chains, `- - - x`), so neither this file nor the code
+ * generator can run out of C stack; VM_MAX_NESTING, their sum, guards the
+ * parser's recursion as it goes down.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +95,7 @@ static void nest_enter(struct vm_compiler *c, const struct vm_token *t)
 {
     if (++c->nesting > VM_MAX_NESTING)
         vm_compile_error(c, t->line, t->col,
-                         "SyntaxError: too deeply nested (more than %d levels of brackets, blocks "
-                         "and unary operators)",
-                         VM_MAX_NESTING);
+                         "RecursionError: maximum recursion depth exceeded during compilation");
 }
 
 /* ---- scratch stack for building arrays -------------------------------------------------- */
@@ -146,8 +146,7 @@ static void set_depth(struct vm_compiler *c, struct vm_expr *e, int child_depth)
         e->depth = child_depth + 1;
     if (e->depth > VM_MAX_EXPR_DEPTH)
         vm_compile_error(c, e->line, e->col,
-                         "SyntaxError: expression too complex (more than %d nested operations)",
-                         VM_MAX_EXPR_DEPTH);
+                         "RecursionError: maximum recursion depth exceeded during compilation");
 }
 
 static struct vm_expr *parse_expr(struct vm_compiler *c);
@@ -288,7 +287,8 @@ static struct vm_expr *parse_primary(struct vm_compiler *c)
             call->u.call.fn = e;
             call->u.call.args = (struct vm_expr **)scratch_take(c, mark, &call->u.call.n);
             if (call->u.call.n > 255 * 256)
-                vm_compile_error(c, call->line, call->col, "SyntaxError: too many arguments");
+                vm_compile_error(c, call->line, call->col,
+                                 "SyntaxError: too many arguments (gillab's limit is %d)", 255 * 256);
             set_depth(c, call, depth);
             e = call;
         } else if (t->kind == VM_T_LSQB) {
@@ -584,20 +584,38 @@ static struct vm_block parse_suite(struct vm_compiler *c, const char *what, int 
 
 enum target_use { TARGET_ASSIGN, TARGET_AUG, TARGET_DEL };
 
-static bool target_ok(struct vm_compiler *c, struct vm_expr *e, enum target_use use)
+/* Can e be assigned to (a name, an item, an attribute)? */
+static bool assignable(const struct vm_expr *e)
+{
+    return e->kind == VM_E_NAME || e->kind == VM_E_SUBSCR || e->kind == VM_E_ATTR;
+}
+
+/* An expression at CPython's grammar level `bitwise_or` other than a display or a
+   constant name: `1 = x` and `f() = 1` are then, unless chained, "cannot assign to
+   literal here. Maybe you meant '==' instead of '='?" (3.11's invalid_named_expression). */
+static bool bitwise_or_level(const struct vm_expr *e)
+{
+    switch (e->kind) {
+    case VM_E_INT: case VM_E_FLOAT: case VM_E_STR: case VM_E_BINOP: case VM_E_UNARY:
+    case VM_E_CALL: case VM_E_CONST:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool target_ok(struct vm_compiler *c, struct vm_expr *e, enum target_use use, bool maybe_eq)
 {
     const char *what;
-    switch (e->kind) {
-    case VM_E_NAME:
-    case VM_E_SUBSCR:
-    case VM_E_ATTR:
+    if (assignable(e))
         return true;
+    switch (e->kind) {
     case VM_E_CALL: what = "function call"; break;
     case VM_E_INT: case VM_E_FLOAT: case VM_E_STR: what = "literal"; break;
-    case VM_E_NONE: case VM_E_TRUE: case VM_E_FALSE:
-        if (use == TARGET_DEL) { what = "literal"; break; }
-        what = "constant";
-        break;
+    /* CPython names the constant: "cannot assign to None" */
+    case VM_E_NONE: what = "None"; break;
+    case VM_E_TRUE: what = "True"; break;
+    case VM_E_FALSE: what = "False"; break;
     case VM_E_LIST:
         if (use == TARGET_AUG) { what = "list display"; break; }
         unsupported(c, e->line, e->col, use == TARGET_DEL ? "deleting a list of targets" : "unpacking assignments");
@@ -607,8 +625,8 @@ static bool target_ok(struct vm_compiler *c, struct vm_expr *e, enum target_use 
     if (use == TARGET_AUG)
         vm_compile_error(c, e->line, e->col,
                          "SyntaxError: '%s' is an illegal expression for augmented assignment", what);
-    vm_compile_error(c, e->line, e->col, "SyntaxError: cannot %s %s", use == TARGET_DEL ? "delete" : "assign to",
-                     what);
+    vm_compile_error(c, e->line, e->col, "SyntaxError: cannot %s %s%s", use == TARGET_DEL ? "delete" : "assign to",
+                     what, maybe_eq ? " here. Maybe you meant '==' instead of '='?" : "");
 }
 
 static int aug_op(enum vm_tok k)
@@ -721,7 +739,7 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
             if (check(c, VM_T_NEWLINE) || check(c, VM_T_SEMI) || check(c, VM_T_EOF))
                 bad_token(c, peek(c));
             struct vm_expr *e = parse_expr(c);
-            target_ok(c, e, TARGET_DEL);
+            target_ok(c, e, TARGET_DEL, false);
             scratch_push(c, e);
         } while (accept(c, VM_T_COMMA) && !check(c, VM_T_NEWLINE) && !check(c, VM_T_SEMI) &&
                  !check(c, VM_T_EOF));
@@ -753,14 +771,23 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
         s = new_stmt(c, VM_S_ASSIGN, t);
         size_t mark = c->nscratch;
         struct vm_expr *value = e;
+        bool first = true;
         while (accept(c, VM_T_EQUAL)) {
-            target_ok(c, value, TARGET_ASSIGN);
-            scratch_push(c, value);
+            struct vm_expr *target = value;
+            /* A first target like `1` is judged once the value is read: whether
+               the statement goes on with another '=' changes CPython's words. */
+            bool later = first && !assignable(target) && bitwise_or_level(target);
+            if (!later)
+                target_ok(c, target, TARGET_ASSIGN, false);
+            scratch_push(c, target);
             if (check(c, VM_T_KW_YIELD))
                 bad_token(c, peek(c));
             value = parse_expr(c);
+            if (later)
+                target_ok(c, target, TARGET_ASSIGN, !check(c, VM_T_EQUAL) && !check(c, VM_T_COLONEQUAL));
             if (check(c, VM_T_COMMA))
                 unsupported(c, peek(c)->line, peek(c)->col, "tuples");
+            first = false;
         }
         s->u.assign.targets = (struct vm_expr **)scratch_take(c, mark, &s->u.assign.n);
         s->u.assign.value = value;
@@ -768,7 +795,7 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
     }
     int op = aug_op(n->kind);
     if (op >= 0) {
-        target_ok(c, e, TARGET_AUG);
+        target_ok(c, e, TARGET_AUG, false);
         s = new_stmt(c, VM_S_AUGASSIGN, t);
         advance(c);
         s->u.aug.target = e;
@@ -893,7 +920,7 @@ static struct vm_stmt *parse_for(struct vm_compiler *c)
     struct vm_expr *target = parse_primary(c);
     if (check(c, VM_T_COMMA))
         unsupported(c, peek(c)->line, peek(c)->col, "tuples");
-    target_ok(c, target, TARGET_ASSIGN);
+    target_ok(c, target, TARGET_ASSIGN, false);
     expect(c, VM_T_KW_IN, "'in'");
     s->u.fo.target = target;
     s->u.fo.iter = parse_expr(c);

@@ -226,23 +226,42 @@ static void settle(struct vm_thread *ts)
     }
 }
 
+/* The program is over, as at interpreter exit: drop the module's globals,
+   break reference cycles (emptying immortal containers too), then free the
+   objects made immortal (immortal.c), so every object the run made is freed.
+   Only ts runs. Under a multi-threaded policy what waited for a merge or a
+   grace period is completed at each step (settle), so that no deferred
+   release touches an object after the end freed it. */
+static void end_run(struct vm_thread *ts)
+{
+    settle(ts);
+    globals_clear(ts);
+    settle(ts);
+    vm_break_cycles(ts);
+    settle(ts);
+    vm_immortals_free(ts);
+}
+
+void vm_runtime_end(struct vm_runtime *rt)
+{
+    /* Every VM thread is gone: a private thread state frees what globals hold,
+       under the runtime's own policy (the objects' headers are the policy's),
+       and its counts join the runtime's, so vm_live_objects sees the frees. */
+    struct vm_thread *ts = private_thread(rt);
+    if (!ts)
+        return;   /* no memory: what the run made stays (reported as live objects) */
+    end_run(ts);
+    thread_unregister(ts);
+    thread_release(ts);
+    free(ts);
+}
+
 void vm_runtime_free(struct vm_runtime *rt)
 {
     if (!rt)
         return;
-    /* Every VM thread is gone: a private thread state frees what globals hold,
-       under the runtime's own policy (the objects' headers are the policy's). */
-    struct vm_thread *ts = private_thread(rt);
-    if (ts) {
-        settle(ts);
-        globals_clear(ts);
-        settle(ts);
-        vm_break_cycles(ts);
-        settle(ts);
-        thread_unregister(ts);
-        thread_release(ts);
-        free(ts);
-    }
+    vm_runtime_end(rt);
+    free(rt->immortals);   /* NULL once ended; not when the end had no memory */
     free(rt->globals);
     free(rt);
 }
@@ -402,12 +421,7 @@ enum vm_result vm_run_main(struct vm_runtime *rt, struct vm_thread *ts, struct v
     memset(err, 0, sizeof *err);
     enter(ts);
     enum vm_result r = run_module(ts, rt->prog->str_main, err);
-    /* The program is over, as at interpreter exit: drop the module's globals
-       and break reference cycles, so every object the run made is freed (what
-       was deferred to a grace period first: a list cycle may be held there). */
-    globals_clear(ts);
-    vm_qsbr_flush(ts);
-    vm_break_cycles(ts);
+    end_run(ts);
     leave(ts);
     return r;
 }

@@ -63,8 +63,7 @@ struct gil_thread *vm_thread_gil(struct vm_thread *ts);
 
 /* Run the module body with __name__ == "__main__" (as `python3 FILE`). Takes
    the lock on entry and drops it on return. The program ends there, as at
-   interpreter exit: the module's globals are cleared and reference cycles
-   broken, so every object the run made is freed. */
+   interpreter exit (see vm_runtime_end), so every object the run made is freed. */
 enum vm_result vm_run_main(struct vm_runtime *rt, struct vm_thread *ts, struct vm_error *err);
 /* Run the module body as an imported module (the `if __name__ == "__main__":`
    block is skipped). Call once per runtime, before any vm_call. */
@@ -79,6 +78,20 @@ enum vm_result vm_call(struct vm_runtime *rt, struct vm_thread *ts, const char *
    format it). */
 enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const char *name,
                             const int64_t *args, int nargs, char **repr, struct vm_error *err);
+/* Make every object reachable from the module's globals immortal: from now on
+   no reference count of theirs is written (PEP 683's immortal objects, made at
+   a point of the run: before a fork, before threads share them). They are
+   freed when the run ends (vm_runtime_end, the end of vm_run_main,
+   vm_runtime_free), never before. Call while no VM thread runs, or from the
+   only one. An immortal container may still be given mortal objects; a later
+   call makes those immortal too. Returns how many objects this call made
+   immortal, or -1 without memory (those made immortal so far stay so). */
+long vm_runtime_immortalize(struct vm_runtime *rt);
+/* End the run as at interpreter exit, while no VM thread runs: the module's
+   globals are cleared, reference cycles broken and the immortalised objects
+   freed, so vm_live_objects is back where it was before the module ran. The
+   runtime runs nothing afterwards; vm_runtime_free ends it when not ended. */
+void vm_runtime_end(struct vm_runtime *rt);
 /* Does the module define a function `name`, and with how many parameters
    (-1 when it does not exist or is not a function)? After vm_load_module. */
 int vm_function_arity(struct vm_runtime *rt, const char *name);
