@@ -33,11 +33,38 @@ struct run {
     long live_before, live_after;
 };
 
+/* The lock (and with it the VM's refcount policy) the helpers below run
+   under: noop, unless a test that walks the policies set another. */
+static const char *policy_design = "noop";
+static const char *policy_sets[2];   /* --set assignments, NULL-terminated */
+
 static struct gil *noop_gil(void)
 {
+    const struct gil_design *d = gil_design_find(policy_design);
+    double v[GIL_MAX_PARAMS];
+    char err[256];
     struct gil *g = NULL;
-    assert_int_equal(gil_new(gil_design_find("noop"), NULL, &g), 0);
+    assert_non_null(d);
+    gil_params_defaults(d, v);
+    for (int i = 0; i < 2 && policy_sets[i]; i++)
+        if (gil_param_set(d, v, policy_sets[i], err, sizeof err) != 0)
+            fail_msg("%s", err);
+    assert_int_equal(gil_new(d, v, &g), 0);
     return g;
+}
+
+/* Run fn once under each reference-count policy of the free-threaded design
+   (one thread: plain counts are safe there too), then under noop again. */
+static void under_each_policy(void (*fn)(void **state))
+{
+    static const char *const sets[] = {"refcounts=atomic", "refcounts=biased", "refcounts=plain"};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        policy_design = "none";
+        policy_sets[0] = sets[i];
+        fn(NULL);
+    }
+    policy_design = "noop";
+    policy_sets[0] = NULL;
 }
 
 /* Compile src (or the file at path when src is NULL) and run it as __main__. */
@@ -247,6 +274,12 @@ static void test_live_objects_balance_after_success(void **state)
     }
 }
 
+static void test_live_objects_balance_after_success_under_each_policy(void **state)
+{
+    (void)state;
+    under_each_policy(test_live_objects_balance_after_success);
+}
+
 static void test_live_objects_balance_after_each_error_kind(void **state)
 {
     (void)state;
@@ -303,6 +336,13 @@ static void test_live_objects_balance_after_each_error_kind(void **state)
         assert_int_equal(r.live_after, r.live_before);
         run_free(&r);
     }
+}
+
+
+static void test_live_objects_balance_after_each_error_kind_under_each_policy(void **state)
+{
+    (void)state;
+    under_each_policy(test_live_objects_balance_after_each_error_kind);
 }
 
 static void test_traceback_lists_frames_outermost_first(void **state)
@@ -598,6 +638,12 @@ static void test_immortalize_then_free_everything_at_the_end(void **state)
     vm_runtime_free(rt);   /* ends nothing twice (ASan: no double free) */
     vm_program_free(p);
     gil_free(g);
+}
+
+static void test_immortalize_under_each_policy(void **state)
+{
+    (void)state;
+    under_each_policy(test_immortalize_then_free_everything_at_the_end);
 }
 
 static void test_immortalize_an_empty_module(void **state)
@@ -920,7 +966,9 @@ int main(void)
         cmocka_unit_test(test_compile_rejects_nul_and_bad_utf8),
         cmocka_unit_test(test_missing_file_is_io_error),
         cmocka_unit_test(test_live_objects_balance_after_success),
+        cmocka_unit_test(test_live_objects_balance_after_success_under_each_policy),
         cmocka_unit_test(test_live_objects_balance_after_each_error_kind),
+        cmocka_unit_test(test_live_objects_balance_after_each_error_kind_under_each_policy),
         cmocka_unit_test(test_traceback_lists_frames_outermost_first),
         cmocka_unit_test(test_recursion_limit),
         cmocka_unit_test(test_corpus_programs_balance),
@@ -929,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_call_errors),
         cmocka_unit_test(test_function_arity),
         cmocka_unit_test(test_immortalize_then_free_everything_at_the_end),
+        cmocka_unit_test(test_immortalize_under_each_policy),
         cmocka_unit_test(test_immortalize_an_empty_module),
         cmocka_unit_test(test_overflow_at_64_bit_edges),
         cmocka_unit_test(test_dis_layout),

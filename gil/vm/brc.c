@@ -31,9 +31,11 @@
  *     a call, a blocking call) and exiting merge too.
  *   The owner has exited: the queuing thread merges the counts itself, under
  *     rt->threads_lock, which the owner's exit took too (so its last writes to
- *     refcnt happened before). A new thread state that gets the same id (the
- *     smallest free one, under the same lock) inherits the exited owner's
- *     objects, ordered the same way.
+ *     refcnt happened before). Ids are fresh while there are: a worker does
+ *     not inherit the objects of the thread that loaded the module, as
+ *     CPython's workers do not own what the main thread imported. A thread
+ *     state that gets an exited owner's id again (once every id was used, under
+ *     the same lock) inherits its objects, ordered the same way.
  *
  * Memory orders. Increments of `shared` are relaxed (in core.h: the thread
  * already holds a reference, so the object cannot die meanwhile). Every

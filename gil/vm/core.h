@@ -408,6 +408,7 @@ struct vm_runtime {
        it reports a quiescent state. */
     _Atomic uint64_t qsbr_seq;
     struct vm_qsbr_batch *qsbr_orphans; /* sealed batches of exited threads: threads_lock */
+    uint32_t next_owner_id;         /* BIASED: the next fresh owner id: threads_lock */
     _Atomic long folded_allocs;     /* counters of freed thread states (relaxed adds) */
     _Atomic long folded_frees;
     /* Every live list, so that reference cycles (a list holding itself) can be

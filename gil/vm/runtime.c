@@ -10,9 +10,10 @@
  *
  * Thread states are registered in the runtime's list (rt->threads, under
  * rt->threads_lock) from vm_thread_new to vm_thread_free. Under biased
- * counting each has an owner id, the smallest not used by another live thread
- * state; an exited owner's objects pass to the next thread state that gets its
- * id, which is safe because the id changes hands under threads_lock (brc.c).
+ * counting each has an owner id, a fresh one while there are (then the
+ * smallest no live thread state has); an exited owner's objects pass to a
+ * thread state that gets its id again, which is safe because the id changes
+ * hands under threads_lock (brc.c).
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -115,6 +116,7 @@ enum vm_result vm_runtime_new(struct vm_program *p, struct gil *g, FILE *out, st
     rt->out = out ? out : stdout;
     atomic_flag_clear(&rt->threads_lock);
     atomic_init(&rt->qsbr_seq, 1);
+    rt->next_owner_id = 1;
     atomic_init(&rt->folded_allocs, 0);
     atomic_init(&rt->folded_frees, 0);
     atomic_init(&rt->lists_lock, 0);
@@ -145,14 +147,20 @@ static int thread_register(struct vm_runtime *rt, struct vm_thread *ts)
     }
     threads_lock(rt);
     if (ts->safety == GIL_VM_BIASED) {
-        /* The smallest id no live thread state has: ids stay small, and one
-           changes hands only here and in vm_thread_free, under this lock. */
-        uint32_t id = 1;
-        while (id <= VM_MAX_OWNER_ID && vm_thread_by_owner(rt, id))
-            id++;
-        if (id > VM_MAX_OWNER_ID) {
-            threads_unlock(rt);
-            return -1;
+        /* A fresh id, so that a worker does not inherit the objects of the
+           thread that loaded the module (as in CPython, where that is the main
+           thread); once all are used, the smallest no live thread state has.
+           An id changes hands only here and in vm_thread_free, under this
+           lock, which orders the old owner's last writes before the new one's. */
+        uint32_t id = rt->next_owner_id++;
+        if (id < 1 || id > VM_MAX_OWNER_ID || vm_thread_by_owner(rt, id)) {
+            id = 1;
+            while (id <= VM_MAX_OWNER_ID && vm_thread_by_owner(rt, id))
+                id++;
+            if (id > VM_MAX_OWNER_ID) {
+                threads_unlock(rt);
+                return -1;
+            }
         }
         ts->owner_id = (uint16_t)id;
         ts->own_owner = (uint16_t)id;
@@ -266,7 +274,7 @@ void vm_runtime_free(struct vm_runtime *rt)
     free(rt);
 }
 
-long vm_live_objects(struct vm_runtime *rt)
+void vm_runtime_settle(struct vm_runtime *rt)
 {
     struct vm_thread *ts = private_thread(rt);
     if (ts) {
@@ -275,6 +283,11 @@ long vm_live_objects(struct vm_runtime *rt)
         thread_release(ts);
         free(ts);
     }
+}
+
+long vm_live_objects(struct vm_runtime *rt)
+{
+    vm_runtime_settle(rt);
     /* relaxed: callers read this only when no VM thread runs (after joins,
        which order every earlier update). */
     long n = atomic_load_explicit(&rt->folded_allocs, memory_order_relaxed) -

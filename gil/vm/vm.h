@@ -112,6 +112,13 @@ const uint64_t *vm_thread_opcounts(const struct vm_thread *ts);
 /* CPython 3.8's name of opcode `op` ("LOAD_FAST"), or NULL when it is not one of gillab's. */
 const char *vm_opcode_name(int op);
 
+/* While no VM thread runs: complete what the threads left pending, counts
+   queued for a merge and releases deferred to a grace period (the
+   multi-threaded policies'), as a collector that stopped the world would.
+   vm_live_objects and the end of a run do it themselves; call it before
+   vm_runtime_immortalize, so that nothing pending refers to an object that
+   the end of the run will free as immortal. */
+void vm_runtime_settle(struct vm_runtime *rt);
 /* Objects alive right now that were allocated by running code (not the
    program's constants). Call only when no VM thread is running: it first
    completes what the threads left pending (counts queued for a merge, and
