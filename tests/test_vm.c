@@ -658,6 +658,108 @@ static void test_immortalize_an_empty_module(void **state)
     mod_free(&m);
 }
 
+/* ---- biased reference counts: the merge queue ------------------------------------------------ */
+
+/* fill makes lists (owned by the calling thread state) and puts them in a
+   shared list; drain takes them out and drops them; spin only runs. */
+static const char HANDOFF_SRC[] =
+    "box = []\n"
+    "def fill(k):\n"
+    "    for i in range(k):\n"
+    "        box.append([i])\n"
+    "    return len(box)\n"
+    "def drain(k):\n"
+    "    for i in range(k):\n"
+    "        box.pop()\n"
+    "    return len(box)\n"
+    "def spin(k):\n"
+    "    while k > 0:\n"
+    "        k -= 1\n"
+    "    return k\n";
+
+struct handoff {
+    struct vm_program *p;
+    struct gil *g;
+    struct vm_runtime *rt;
+    struct vm_thread *a, *b;
+    long start;
+};
+
+static void handoff_open(struct handoff *h)
+{
+    struct vm_error e;
+    memset(h, 0, sizeof *h);
+    policy_design = "none";
+    policy_sets[0] = "refcounts=biased";
+    h->g = noop_gil();
+    policy_design = "noop";
+    policy_sets[0] = NULL;
+    assert_int_equal(vm_compile_source("handoff.py", HANDOFF_SRC, strlen(HANDOFF_SRC), &h->p, &e), VM_OK);
+    assert_int_equal(vm_runtime_new(h->p, h->g, stdout, &h->rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(h->rt, 0, NULL, &h->a, &e), VM_OK);
+    assert_int_equal(vm_thread_new(h->rt, 1, NULL, &h->b, &e), VM_OK);
+    assert_int_equal(vm_load_module(h->rt, h->a, &e), VM_OK);
+    h->start = vm_live_objects(h->rt);
+}
+
+static void call(struct vm_runtime *rt, struct vm_thread *ts, const char *fn, int64_t arg, const char *want)
+{
+    struct vm_error e;
+    char repr[32];
+    if (vm_call(rt, ts, fn, &arg, 1, repr, sizeof repr, &e) != VM_OK)
+        fail_msg("%s", e.msg);
+    assert_string_equal(repr, want);
+}
+
+/* Two thread states take turns on one OS thread, so the order is exact:
+   thread a makes 50 lists, b drops them. Each was counted by its owner (a),
+   so b's drops would take the shared counts below zero: b queues all 50 for
+   a, and a merges them (and frees them) at its next eval-breaker check. */
+static void test_biased_objects_dropped_by_another_thread_are_merged_by_their_owner(void **state)
+{
+    (void)state;
+    struct handoff h;
+    handoff_open(&h);
+    call(h.rt, h.a, "fill", 50, "50");
+    call(h.rt, h.b, "drain", 50, "0");
+    const struct vm_stats *sa = vm_thread_stats(h.a), *sb = vm_thread_stats(h.b);
+    assert_int_equal(sb->biased_queued, 50);
+    assert_int_equal(sb->deferred_releases, 50);   /* each popped item's, for a grace period */
+    assert_int_equal(sa->biased_merged, 0);
+    call(h.rt, h.a, "spin", 10, "0");   /* its first check merges the queue */
+    assert_int_equal(sa->biased_merged, 50);
+    assert_int_equal(sa->biased_queued, 0);
+    assert_int_equal(vm_live_objects(h.rt), h.start);   /* all 50 freed */
+    vm_thread_free(h.a);
+    vm_thread_free(h.b);
+    vm_runtime_free(h.rt);
+    vm_program_free(h.p);
+    gil_free(h.g);
+}
+
+/* The owner has exited: the thread that drops the objects merges each itself. */
+static void test_biased_objects_of_an_exited_owner_are_merged_by_the_dropper(void **state)
+{
+    (void)state;
+    struct handoff h;
+    struct vm_error e;
+    handoff_open(&h);
+    struct vm_thread *c = NULL;
+    assert_int_equal(vm_thread_new(h.rt, 2, NULL, &c, &e), VM_OK);
+    call(h.rt, c, "fill", 30, "30");
+    vm_thread_free(c);
+    call(h.rt, h.b, "drain", 30, "0");
+    const struct vm_stats *sb = vm_thread_stats(h.b);
+    assert_int_equal(sb->biased_queued, 0);
+    assert_int_equal(sb->biased_merged, 30);
+    assert_int_equal(vm_live_objects(h.rt), h.start);
+    vm_thread_free(h.a);
+    vm_thread_free(h.b);
+    vm_runtime_free(h.rt);
+    vm_program_free(h.p);
+    gil_free(h.g);
+}
+
 /* ---- 64-bit ints ---------------------------------------------------------------------------- */
 
 static void test_overflow_at_64_bit_edges(void **state)
@@ -978,6 +1080,8 @@ int main(void)
         cmocka_unit_test(test_function_arity),
         cmocka_unit_test(test_immortalize_then_free_everything_at_the_end),
         cmocka_unit_test(test_immortalize_under_each_policy),
+        cmocka_unit_test(test_biased_objects_dropped_by_another_thread_are_merged_by_their_owner),
+        cmocka_unit_test(test_biased_objects_of_an_exited_owner_are_merged_by_the_dropper),
         cmocka_unit_test(test_immortalize_an_empty_module),
         cmocka_unit_test(test_overflow_at_64_bit_edges),
         cmocka_unit_test(test_dis_layout),
