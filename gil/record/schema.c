@@ -425,7 +425,7 @@ struct describe {
 };
 
 static void describe_one(struct describe *d, const char *name, const char *type, const char *meaning,
-                         const char *source)
+                         const char *source, unsigned policies)
 {
     if (!d->json) {
         fprintf(d->out, "%-18s %-8s %s\n", name, type, meaning);
@@ -436,6 +436,19 @@ static void describe_one(struct describe *d, const char *name, const char *type,
     json_key(d->out, "name"), json_str(d->out, name), fputc(',', d->out);
     json_key(d->out, "type"), json_str(d->out, type), fputc(',', d->out);
     json_key(d->out, "source"), json_str(d->out, source), fputc(',', d->out);
+    if (policies) {   /* a VM counter: the policies (vm_safety kinds) that fill it */
+        json_key(d->out, "policies");
+        fputc('[', d->out);
+        bool first = true;
+        for (int k = GIL_VM_SERIAL; k <= GIL_VM_BIASED; k++)
+            if (policies & VM_STAT_POLICY(k)) {
+                if (!first)
+                    fputc(',', d->out);
+                json_str(d->out, gil_vm_safety_name((enum gil_vm_safety)k));
+                first = false;
+            }
+        fputs("],", d->out);
+    }
     json_key(d->out, "meaning"), json_str(d->out, meaning);
     fputc('}', d->out);
 }
@@ -454,7 +467,7 @@ static void describe_param(void *ctx, const struct gil_design *d, const struct g
     (void)d;
     snprintf(meaning, sizeof meaning, "%s: %s%s%s; empty for other designs", designs, p->help,
              p->unit[0] ? ", in " : "", p->unit);
-    describe_one(ctx, p->name, "param", meaning, "design");
+    describe_one(ctx, p->name, "param", meaning, "design", 0);
 }
 
 static int describe(FILE *out, bool json)
@@ -469,13 +482,13 @@ static int describe(FILE *out, bool json)
         } else if (c->source == SRC_LOCK) {
             char meaning[512];
             stat_meaning(c, meaning, sizeof meaning);
-            describe_one(&d, c->name, type_name(c->type), meaning, "lock");
+            describe_one(&d, c->name, type_name(c->type), meaning, "lock", 0);
         } else if (c->source == SRC_VM) {
             char meaning[512];
             vmstat_meaning(c, meaning, sizeof meaning);
-            describe_one(&d, c->name, type_name(c->type), meaning, "vm");
+            describe_one(&d, c->name, type_name(c->type), meaning, "vm", c->policies);
         } else {
-            describe_one(&d, c->name, type_name(c->type), c->meaning, "run");
+            describe_one(&d, c->name, type_name(c->type), c->meaning, "run", 0);
         }
     }
     if (json) {
