@@ -112,15 +112,24 @@ struct vm_object {
        owner has exited, by the one thread that merges it under
        rt->threads_lock). */
     int32_t refcnt;
-    /* VM_IMMORTAL and the bits above. Set at creation; changed only by
-       vm_runtime_immortalize, while no other VM thread runs: plain reads are
-       race-free. */
-    uint16_t flags;
-    /* BIASED: the owner thread's id, 0 once the counts are merged (or for an
-       object no thread owns). Cleared by a merge with a relaxed atomic store
-       and read with relaxed atomic loads (vm_owner); a byte range of its own,
-       so that it never races with reads of flags. 0 under the other policies. */
-    uint16_t owner;
+    union {
+        struct {
+            /* VM_IMMORTAL and the bits above. Set at creation; changed only by
+               vm_runtime_immortalize, while no other VM thread runs: plain
+               reads are race-free. */
+            uint16_t flags;
+            /* BIASED: the owner thread's id, 0 once the counts are merged (or
+               for an object no thread owns). Cleared by a merge with a relaxed
+               atomic store and read with relaxed atomic loads (vm_owner); bytes
+               of their own, so that it never races with reads of flags. 0
+               under the other policies. */
+            uint16_t owner;
+        };
+        /* Both at once, for the multi-threaded fast path's one comparison
+           with vm_thread.rc_word ("mortal and mine"): a relaxed atomic load
+           (vm_flags_owner), which no store of either half races with. */
+        uint32_t flags_owner;
+    };
     const struct vm_type *type;     /* immutable after creation */
 };
 /* The header of a static immortal object, for initializers. */
@@ -494,6 +503,9 @@ struct vm_thread {
        comparison sends every object to the shared paths. Otherwise 0. */
     uint16_t owner_id;
     uint16_t own_owner;             /* immutable: `owner` of the objects it allocates */
+    /* Immutable: the flags_owner word of a mortal object this thread owns
+       (flags 0, owner owner_id); under ATOMIC no object's word. */
+    uint32_t rc_word;
     uint32_t prefix;                /* immutable: bytes allocated before each object */
     struct vm_stats st;             /* owner thread only (vm.h) */
     long allocs, frees;             /* owner thread only: objects made / freed */
@@ -535,6 +547,12 @@ void vm_dealloc(struct vm_thread *ts, struct vm_object *o);
 void vm_brc_decref_shared(struct vm_thread *ts, struct vm_object *o);
 void vm_brc_local_zero(struct vm_thread *ts, struct vm_object *o);
 
+static inline uint32_t vm_flags_owner(const struct vm_object *o)
+{
+    /* relaxed: as vm_owner; flags do not change while threads run. */
+    return __atomic_load_n(&o->flags_owner, __ATOMIC_RELAXED);
+}
+
 static inline uint16_t vm_owner(const struct vm_object *o)
 {
     /* relaxed: only a merge changes it (to 0), and a thread compares it only
@@ -554,11 +572,14 @@ static inline struct vm_brc *vm_brc(struct vm_object *o)
 void vm_incref_shared(struct vm_thread *ts, struct vm_object *o);
 void vm_decref_shared(struct vm_thread *ts, struct vm_object *o);
 
-/* The multi-threaded halves of vm_incref/vm_decref, for a mortal object
-   (ts->mt), also used by the eval loop's INCREF/DECREF after their own tests. */
+/* The multi-threaded halves of vm_incref/vm_decref (ts->mt), which the eval
+   loop of those policies uses as its INCREF/DECREF: the immortal test, then
+   one comparison says "this thread's" (BIASED), else the shared paths. */
 VM_ALWAYS_INLINE void vm_incref_mt(struct vm_thread *ts, struct vm_object *o)
 {
-    if (VM_LIKELY(vm_owner(o) == ts->owner_id)) {
+    if (VM_UNLIKELY(o->flags & VM_IMMORTAL))   /* flags do not change while threads run */
+        return;
+    if (VM_LIKELY(vm_flags_owner(o) == ts->rc_word)) {
         o->refcnt++;                /* BIASED, mine: the owner's plain local count */
     } else if (ts->safety == GIL_VM_ATOMIC) {
         ts->st.refcount_atomics++;
@@ -571,7 +592,9 @@ VM_ALWAYS_INLINE void vm_incref_mt(struct vm_thread *ts, struct vm_object *o)
 
 VM_ALWAYS_INLINE void vm_decref_mt(struct vm_thread *ts, struct vm_object *o)
 {
-    if (VM_LIKELY(vm_owner(o) == ts->owner_id)) {
+    if (VM_UNLIKELY(o->flags & VM_IMMORTAL))
+        return;
+    if (VM_LIKELY(vm_flags_owner(o) == ts->rc_word)) {
         if (--o->refcnt == 0)       /* BIASED, mine */
             vm_brc_local_zero(ts, o);
     } else if (ts->safety == GIL_VM_ATOMIC) {
@@ -614,14 +637,16 @@ static inline void vm_xdecref(struct vm_thread *ts, struct vm_object *o)
 
 /* Does the caller's frame hold the only two references to o (a local and a
    stack slot), so that no other thread can see it? Multi-threaded policies. */
-bool vm_held_by_frame_only_atomic(struct vm_object *o);
 VM_ALWAYS_INLINE bool vm_held_by_frame_only_mt(struct vm_thread *ts, struct vm_object *o)
 {
-    if (vm_owner(o) == ts->owner_id)   /* BIASED, mine */
+    if (vm_flags_owner(o) == ts->rc_word)   /* BIASED, mortal and mine */
         /* acquire: if another thread held o, its decrement of the shared count
            (a release) happened before, and so did everything it did with o. */
         return o->refcnt == 2 && __atomic_load_n(&vm_brc(o)->shared, __ATOMIC_ACQUIRE) == 0;
-    return ts->safety == GIL_VM_ATOMIC && vm_held_by_frame_only_atomic(o);
+    /* acquire: pairs with the release half of the last other holder's
+       decrement (vm_decref_mt). */
+    return ts->safety == GIL_VM_ATOMIC && !(o->flags & VM_IMMORTAL) &&
+           __atomic_load_n(&o->refcnt, __ATOMIC_ACQUIRE) == 2;
 }
 
 /* ---- deferred releases (qsbr.c) -------------------------------------------------------- */

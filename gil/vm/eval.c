@@ -583,9 +583,6 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
        refcounts it can trust (not GIL_VM_UNSAFE). */
 #if VM_EVAL_MT
     const bool mt_rc = true;
-#define MORTAL(o) VM_LIKELY(!((o)->flags & VM_IMMORTAL))   /* lay the counted path out first */
-#define INCREF_MT(o) vm_incref_mt(ts, (o))
-#define DECREF_MT(o) vm_decref_mt(ts, (o))
 #define HELD_MT(o) vm_held_by_frame_only_mt(ts, (o))
 #else
     const bool mt_rc = ts->mt;
@@ -594,7 +591,11 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
 #define DECREF_MT(o) decref_mt_call(ts, (o))
 #define HELD_MT(o) held_by_frame_only_call(ts, (o))
 #endif
+#if VM_EVAL_MT
+    const bool reuse_ok = true;   /* ATOMIC and BIASED counts can be trusted */
+#else
     const bool reuse_ok = ts->safety != GIL_VM_UNSAFE;
+#endif
 
     struct vm_frame *f = entry;
     struct vm_code *co;
@@ -610,7 +611,13 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         consts = co->consts;          \
     } while (0)
 
-/* vm_incref/vm_decref, with the policy test on the cached mt_rc. */
+/* vm_incref/vm_decref: under the multi-threaded policies their halves for
+   those (one comparison first); otherwise with the policy test on the cached
+   mt_rc, as the one loop of every policy had it. */
+#if VM_EVAL_MT
+#define INCREF(o) vm_incref_mt(ts, (o))
+#define DECREF(o) vm_decref_mt(ts, (o))
+#else
 #define INCREF(o)                                                             \
     do {                                                                      \
         struct vm_object *o_ = (o);                                           \
@@ -633,6 +640,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
             }                                                                 \
         }                                                                     \
     } while (0)
+#endif
 #define XDECREF(o)                        \
     do {                                  \
         struct vm_object *x_ = (o);       \
@@ -1508,9 +1516,11 @@ error : {
 #undef JUMP_TO
 #undef HELD_BY_FRAME_ONLY
 #undef COUNT_OP
+#if !VM_EVAL_MT
 #undef INCREF_MT
 #undef DECREF_MT
-#undef HELD_MT
 #undef MORTAL
+#endif
+#undef HELD_MT
 }
 #endif /* VM_EVAL_LOOP */

@@ -148,13 +148,6 @@ void vm_decref_shared(struct vm_thread *ts, struct vm_object *o)
     }
 }
 
-bool vm_held_by_frame_only_atomic(struct vm_object *o)
-{
-    /* acquire: pairs with the release half of the last other holder's
-       decrement (vm_decref_shared). */
-    return __atomic_load_n(&o->refcnt, __ATOMIC_ACQUIRE) == 2;
-}
-
 /* A freed int on the thread's free list: the value field holds the link. */
 struct vm_free_int {
     struct vm_object ob;

@@ -131,6 +131,14 @@ fail:
     return VM_RUNTIME_ERROR;
 }
 
+/* The flags_owner word of a mortal object owned by `owner` (whatever the
+   byte order). */
+static uint32_t rc_word_of(uint16_t owner)
+{
+    struct vm_object o = {.flags = 0, .owner = owner};
+    return o.flags_owner;
+}
+
 /* The policy's fields of a thread state, and its place in the runtime's list
    (with an owner id under BIASED). 0, or -1 when every owner id is taken. */
 static int thread_register(struct vm_runtime *rt, struct vm_thread *ts)
@@ -140,6 +148,7 @@ static int thread_register(struct vm_runtime *rt, struct vm_thread *ts)
     ts->mt = ts->safety == GIL_VM_ATOMIC || ts->safety == GIL_VM_BIASED;
     ts->prefix = ts->safety == GIL_VM_BIASED ? (uint32_t)sizeof(struct vm_brc) : 0;
     ts->owner_id = ts->safety == GIL_VM_ATOMIC ? VM_OWNER_NOBODY : 0;
+    ts->rc_word = rc_word_of(ts->owner_id);
     atomic_init(&ts->qsbr_seen, 0);   /* offline until it enters the VM */
     if (!ts->gt.breaker) {            /* a private thread state has no lock state */
         atomic_init(&ts->gt.own_breaker, 0);
@@ -164,6 +173,7 @@ static int thread_register(struct vm_runtime *rt, struct vm_thread *ts)
         }
         ts->owner_id = (uint16_t)id;
         ts->own_owner = (uint16_t)id;
+        ts->rc_word = rc_word_of(ts->owner_id);
     }
     ts->next_live = rt->threads;
     rt->threads = ts;
