@@ -168,6 +168,11 @@ long vm_runtime_immortalize(struct vm_runtime *rt)
     return w.nomem ? -1 : w.made;
 }
 
+long vm_runtime_immortals(const struct vm_runtime *rt)
+{
+    return (long)rt->nimmortals;
+}
+
 void vm_immortals_free(struct vm_thread *ts)
 {
     struct vm_runtime *rt = ts->rt;

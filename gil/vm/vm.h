@@ -87,6 +87,9 @@ enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const c
    call makes those immortal too. Returns how many objects this call made
    immortal, or -1 without memory (those made immortal so far stay so). */
 long vm_runtime_immortalize(struct vm_runtime *rt);
+/* How many objects vm_runtime_immortalize (or gc.freeze()) has made immortal
+   in this run so far; they stay alive until its end. */
+long vm_runtime_immortals(const struct vm_runtime *rt);
 /* End the run as at interpreter exit, while no VM thread runs: the module's
    globals are cleared, reference cycles broken and the immortalised objects
    freed, so vm_live_objects is back where it was before the module ran. The
