@@ -148,6 +148,8 @@ static int cmd_scenarios(int argc, char **argv)
         json_key(out, "sequential"), fputs(sc->sequential ? "true," : "false,", out);
         json_key(out, "io_thread"), fputs(sc->io_thread ? "true," : "false,", out);
         json_key(out, "forks"), fputs(sc->forks ? "true," : "false,", out);
+        json_key(out, "max_workers"), json_num(out, sc->forks ? RUN_MAX_WORKERS : 0), fputc(',', out);
+        json_key(out, "max_sample_ms"), json_num(out, sc->forks ? RUN_MAX_SAMPLE_MS : 0), fputc(',', out);
         json_key(out, "default"), fputs(sc == scenario_default ? "true," : "false,", out);
         json_key(out, "options"), json_str(out, opts);
         fputc('}', out);
