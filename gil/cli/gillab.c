@@ -150,6 +150,10 @@ static int cmd_scenarios(int argc, char **argv)
         json_key(out, "forks"), fputs(sc->forks ? "true," : "false,", out);
         json_key(out, "max_workers"), json_num(out, sc->forks ? RUN_MAX_WORKERS : 0), fputc(',', out);
         json_key(out, "max_sample_ms"), json_num(out, sc->forks ? RUN_MAX_SAMPLE_MS : 0), fputc(',', out);
+        json_key(out, "refcount_policies"), fputc('[', out);
+        for (int p = 0; sc->forks && p < RUN_REFCOUNT_POLICIES; p++)
+            fputs(p ? "," : "", out), json_str(out, run_refcount_policies[p]);
+        fputs("],", out);
         json_key(out, "default"), fputs(sc == scenario_default ? "true," : "false,", out);
         json_key(out, "options"), json_str(out, opts);
         fputc('}', out);

@@ -36,8 +36,7 @@ from languages import PYTHON
 from runs import mmss, with_runner
 
 COW_PY = os.path.join(ROOT, "workloads", "cow.py")
-GILLAB_POLICIES = ("plain", "immortal")
-PEER_POLICIES = ("plain", "gc_freeze")
+PEER_POLICIES = ("plain", "gc_freeze")   # peer.py's (gillab's come from its scenario table)
 NO_FREEZE = "gc.freeze() does not exist in "   # how peer.py's row says it
 CELL = ("design", "refcount_policy", "workers", "args")
 FILES = ("cow.csv", "cow_smaps.csv")
@@ -71,8 +70,10 @@ def contenders(o, facts, say, interpreters=None, with_gillab=True):
     peers.py's Interpreters to use (make lab passes its own); None: choose (LAB_PEERS)."""
     out = []
     if with_gillab:
+        policies = [p for s in facts.scenarios if s.get("forks")
+                    for p in s.get("refcount_policies", [])]
         out.append(Contender(default_design(facts), "gillab",
-                             lambda f: [facts.gillab, "run", f], GILLAB_POLICIES))
+                             lambda f: [facts.gillab, "run", f], policies))
     found = peer_discovery.choose(o.peers, say) if interpreters is None else interpreters
     for p in found:
         if p.language is not PYTHON:
@@ -252,8 +253,8 @@ class Group(object):
 
 
 def policy_rank(policy):
-    order = GILLAB_POLICIES + PEER_POLICIES
-    return order.index(policy) if policy in order else len(order)
+    """plain first, the policy that keeps pages shared after it."""
+    return 0 if policy == "plain" else 1
 
 
 def groups(facts, rows):

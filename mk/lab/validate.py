@@ -162,7 +162,8 @@ def check_row(facts, r, bad):
 # The fork scenario's columns (gillab's schema: each described as "fork: ..."), the
 # ones that set a fork row's cell, and the policies a row may name.
 FORK_CELL = ("setup", "refcount_policy", "workers", "worker")
-FORK_POLICIES = ("plain", "immortal", "gc_freeze")
+# gillab's policies come from its scenario table; a peer's own is gc_freeze (peer.py).
+PEER_POLICIES = ("gc_freeze",)
 FORK_MEMORY = ("rss_before_kb", "pss_before_kb", "shared_clean_before_kb", "shared_dirty_before_kb",
                "private_clean_before_kb", "private_dirty_before_kb", "rss_kb", "pss_kb",
                "shared_clean_kb", "shared_dirty_kb", "private_clean_kb", "private_dirty_kb",
@@ -183,8 +184,9 @@ def check_fork(facts, r, bad, ok):
     for col in ("setup", "refcount_policy", "workers"):
         if r[col] == "":
             bad(col, "a fork row names it")
-    if r["refcount_policy"] and r["refcount_policy"] not in FORK_POLICIES:
-        bad("refcount_policy", "expected one of %s" % ", ".join(FORK_POLICIES))
+    policies = list(facts.scenario(r["scenario"]).get("refcount_policies", [])) + list(PEER_POLICIES)
+    if r["refcount_policy"] and r["refcount_policy"] not in policies:
+        bad("refcount_policy", "expected one of %s" % ", ".join(policies))
     if INT.match(r["workers"]) and INT.match(r["worker"]) and \
             not int(r["worker"]) < int(r["workers"]):
         bad("worker", "expected 0..workers-1")
