@@ -82,7 +82,8 @@ struct vm_thread;
 struct vm_object {
     int32_t refcnt;                 /* SERIAL/UNSAFE: the GIL (or nothing); ATOMIC: __atomic ops */
     uint32_t flags;                 /* set at creation; changed only by vm_runtime_immortalize,
-                                       while no other VM thread runs */
+                                       while no other VM thread runs or under a lock
+                                       that serialises them (gc.freeze()) */
     const struct vm_type *type;     /* immutable after creation */
 };
 
