@@ -218,9 +218,20 @@ dfl = lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.
 p = subprocess.Popen([gillab, "run", wl, "--scenario", "fork", "--entry", "nap", "--setup", "build",
                       "--arg", "10", "--workers", "2", "--reps", "3", "--csv", csv_path, "--quiet"],
                      preexec_fn=dfl, stderr=subprocess.PIPE, universal_newlines=True)
-time.sleep(4.5)   # rep 1 (3 s) written, rep 2 under way
-kids = subprocess.run(["pgrep", "-P", str(p.pid)], stdout=subprocess.PIPE,
-                      universal_newlines=True).stdout.split()
+def children():
+    return subprocess.run(["pgrep", "-P", str(p.pid)], stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.split()
+def lines():
+    return len(open(csv_path).readlines()) if os.path.exists(csv_path) else 0
+# Wait (60 s at most) until rep 1's rows are written and rep 2's two workers walk.
+deadline = time.time() + 60
+kids = []
+while time.time() < deadline and p.poll() is None:
+    kids = children()
+    if lines() >= 3 and len(kids) == 2:
+        break
+    time.sleep(0.05)
+time.sleep(0.3)
 p.send_signal(getattr(signal, name))
 err = p.communicate()[1]
 alive = [k for k in kids if os.path.exists("/proc/" + k)]
