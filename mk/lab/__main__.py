@@ -186,7 +186,7 @@ def parser():
 
     p = sub.add_parser("summary", formatter_class=formatter,
                        help="the tables of a results folder",
-                       description="The lab, convoy and sweep tables of the files in DIR.")
+                       description="The lab, convoy, sweep and cow tables of the files in DIR.")
     p.add_argument("dir", metavar="DIR", help="a folder holding lab.csv, convoy.csv, sweep.csv")
     gillab_option(p)
 
@@ -268,7 +268,11 @@ def main(argv):
         import tables
         if not os.path.isdir(o.dir):
             raise LabError("%s: no such folder" % o.dir)
-        sys.stdout.write(tables.summary(facts, o.dir) + "\n")
+        text = tables.summary(facts, o.dir)
+        if os.path.exists(os.path.join(o.dir, "cow.csv")):   # make cow's, when there
+            import cow
+            text += "\n\n" + cow.summary(facts, o.dir)
+        sys.stdout.write(text + "\n")
         return 0
     if cmd == "plots":
         import plots
