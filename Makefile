@@ -63,7 +63,7 @@ $(eval $(call variant,release,$(CC),$(CFLAGS)))
 $(eval $(call variant,tsan,$(CLANG),$(TSAN_FLAGS)))
 $(eval $(call variant,asan,$(CLANG),$(ASAN_FLAGS)))
 
-.PHONY: all deps test test-full lab plots sweep bench scale fidelity race race-check race-score fuzz clean install $(VARIANTS)
+.PHONY: all deps test test-full lab plots sweep bench scale fidelity cow race race-check race-score fuzz clean install $(VARIANTS)
 .SECONDARY:
 
 all: release
@@ -113,6 +113,13 @@ fidelity: deps
 	$(Q)mk/deps.sh ruby || echo "fidelity: ruby could not be installed; ruby is compared with nothing" >&2
 	$(Q)$(MAKE) --no-print-directory release
 	$(Q)QUICK=$(QUICK) python3 mk/lab fidelity
+
+# Copy-on-write after fork: gillab's refcount policies beside python3 (with and without
+# gc.freeze()), pypy3 and CPython 2.7; results/cow.csv, cow.png (python3 mk/lab cow --help).
+cow: deps
+	$(Q)mk/deps.sh pypy3 || echo "cow: pypy3 could not be installed; the runs go on without it" >&2
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)QUICK=$(QUICK) python3 mk/lab cow
 
 race: deps
 	$(Q)$(MAKE) --no-print-directory build/tsan/gillab

@@ -22,6 +22,10 @@
 #     named and skipped. With ruby: SIGINT inside a Ruby peer's cell, then a resume,
 #     the same way. A workload with no translation is skipped for Ruby, said in a line.
 #  4. The schema check catches what a bad resume would do: a repeated rep, a gap.
+#  5. make cow (python3 mk/lab cow): SIGINT while workers walk leaves no process (the
+#     workers included) and no half row; the re-run resumes, every cell's repetitions
+#     1..REPS once, each with all its workers' rows. The short make cow of make lab (1.)
+#     writes cow.csv and cow.png.
 #
 # Env: GILLAB (release binary). Run from the repository root. Prints
 # "N passed, N failed" last; exits non-zero on any failure. No timing is asserted.
@@ -86,6 +90,9 @@ if [ "$rc" -eq 0 ]; then ok "a QUICK lab runs to the end (exit 0)"
 else bad "a QUICK lab runs to the end (exit 0), got $rc" "$(cat "$T/full.err")"; fi
 check "lab.csv, convoy.csv and convoy_samples.csv pass the schema check" \
     validate "$R/lab.csv" "$R/convoy.csv" "$R/convoy_samples.csv"
+check "the short make cow: cow.csv and cow_smaps.csv pass the schema check, gillab's two policies in them" \
+    eval 'validate "$R/cow.csv" "$R/cow_smaps.csv" && grep -q ",fork,.*,immortal," "$R/cow.csv" && [ ! -e "$R/cow.state" ]'
+
 check "every design and default peer: three shapes x reps 1..2, convoy x 2, status ok" \
     "$PY" - "$R" "$T/peers" "$GILLAB" "$T/full.err" <<'EOF'
 import csv, json, os, re, subprocess, sys
@@ -149,7 +156,7 @@ for d in $traced; do
     else bad "trace-$d.csv: header and events" "$(head -n3 "$R/trace-$d.csv" 2>&1)"; fi
 done
 why=""
-for f in runtime rates convoy $(printf 'timeline-%s ' $traced); do
+for f in runtime rates convoy cow $(printf 'timeline-%s ' $traced); do
     [ -s "$R/$f.png" ] && [ -s "$R/$f.svg" ] || why="$why $f;"
 done
 if [ -z "$why" ]; then ok "the figures are drawn"; else bad "the figures are drawn: missing$why" \
@@ -388,6 +395,92 @@ rc=$?
 if [ "$rc" -eq 1 ] && grep -q "hdr.csv:1: not gillab's header: column [0-9]* is 'wall_time', expected 'wall_s'" "$T/hdr.err"
 then ok "validate: another header fails, naming the column"
 else bad "validate: another header fails, naming the column (exit $rc)" "$(cat "$T/hdr.err")"; fi
+
+# ---- 5. make cow: interrupted inside a cell, resumed -------------------------------------------
+# A workload whose walk takes 0.6 s: once the first cell's first repetition is a row,
+# its second is running. gillab and python3, one worker count, two repetitions.
+C=$T/cow
+mkdir -p "$C"
+cat >"$C/slowcow.py" <<'EOF'
+import time
+
+data = []
+
+
+def build(mb):
+    for i in range(mb * 1000):
+        data.append([i * 1000, str(i)])
+    return len(data)
+
+
+def walk():
+    time.sleep(0.6)
+    seen = 0
+    for row in data:
+        for x in row:
+            seen += 1
+    return seen
+EOF
+export COW_REPS=2 COW_MB=1 COW_WORKERS="1 2" COW_PLOTS=0 COW_WORKLOAD=$C/slowcow.py
+RESULTS=$C LAB_PEERS=$PY "$PY" -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$PY" "$LAB" cow >"$T/cow-intr.out" 2>"$T/cow-intr.err" &
+bg=$!
+rows=0
+for _ in $(seq 1500); do   # at most 30 s for the first row
+    rows=$(($(cat "$C/cow.csv" 2>/dev/null | wc -l) - 1))
+    [ "$rows" -ge 1 ] && break
+    kill -0 "$bg" 2>/dev/null || break
+    sleep 0.02
+done
+sleep 0.2   # the second repetition's workers are walking
+kill -INT "$bg" 2>/dev/null
+rc=0
+timeout 30 tail --pid="$bg" -f /dev/null || true
+wait "$bg" || rc=$?
+bg=
+if [ "$rows" -ge 1 ] && [ "$rc" -eq 130 ] && grep -q "interrupted by SIGINT" "$T/cow-intr.err"
+then ok "make cow, SIGINT: exit 130 with a message"
+else bad "make cow, SIGINT: a row, then exit 130 and a message; rows $rows, exit $rc" \
+    "$(cat "$T/cow-intr.err")"; fi
+if pgrep -f "$C/" >/dev/null 2>&1; then bad "make cow, SIGINT: no process left (workers included)" "$(pgrep -af "$C/")"
+else ok "make cow, SIGINT: no process left (workers included)"; fi
+check "make cow, SIGINT: every row whole, the interrupted repetition wrote none" \
+    "$PY" - "$C/cow.csv" <<'EOF'
+import csv, sys
+text = open(sys.argv[1], newline="").read()
+assert text.endswith("\n"), "the last line is incomplete"
+rows = list(csv.reader(text.splitlines()))
+assert all(len(r) == len(rows[0]) for r in rows), "a line with another field count"
+reps = {}
+for r in csv.DictReader(text.splitlines()):
+    reps.setdefault((r["design"], r["refcount_policy"], r["workers"], r["rep"]), []).append(r["worker"])
+# every repetition that has rows has all its workers' rows
+assert all(sorted(w) == [str(i) for i in range(int(k[2]))] for k, w in reps.items()), reps
+print("ok")
+EOF
+check "make cow, SIGINT: the resume state is kept" [ -f "$C/cow.state" ]
+RESULTS=$C LAB_PEERS=$PY timeout -k 5 300 "$PY" "$LAB" cow >"$T/cow-again.out" 2>"$T/cow-again.err"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "resuming" "$T/cow-again.err" && [ ! -e "$C/cow.state" ]
+then ok "make cow: the re-run resumes (exit 0)"
+else bad "make cow: the re-run resumes (exit 0), got $rc" "$(cat "$T/cow-again.err")"; fi
+check "make cow: every cell has reps 1..2 once, each with all its workers; the files pass the schema check" \
+    eval '"$PY" - "$C/cow.csv" "$py3" <<EOF && validate "$C/cow.csv" "$C/cow_smaps.csv"
+import csv, sys
+cells = {}
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    cells.setdefault((r["design"], r["refcount_policy"], r["workers"]), []).append((r["rep"], r["worker"]))
+want = {("py32", "plain"), ("py32", "immortal"), (sys.argv[2], "plain"), (sys.argv[2], "gc_freeze")}
+assert {k[:2] for k in cells} == want, sorted(cells)
+for (d, p, w), got in cells.items():
+    assert sorted(got) == sorted((rep, str(i)) for rep in ("1", "2") for i in range(int(w))), (d, p, w, got)
+print("ok")
+EOF'
+check "make cow: the table on stderr has every contender and policy" \
+    eval 'grep -q "^gillab py32  *immortal" "$T/cow-again.err" && grep -q "^$py3  *gc_freeze" "$T/cow-again.err"'
+unset COW_REPS COW_MB COW_WORKERS COW_PLOTS COW_WORKLOAD
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

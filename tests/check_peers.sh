@@ -7,7 +7,9 @@
 # name). A peer row and a lab row for the same scenario share every column: the same
 # values in workload/entry/args/scenario/threads/placement/cpus/ncpus/cpu_list/rep,
 # lock columns empty in the peer's row and filled in the lab's; convoy rows carry the
-# I/O columns and one samples row per wake-up, in a samples file gillab began. Every
+# I/O columns and one samples row per wake-up, in a samples file gillab began; fork rows
+# (one per worker) carry the memory columns, a worker killed by a signal says so, and
+# SIGINT or SIGTERM leaves no worker and no half row. Every
 # repetition gets its row (a failed warm-up too, with an empty rep), numbered from
 # --first-rep. Bad input gives exit 2 and a clear message. Then the peer runs under
 # EVERY interpreter found (PATH, pyenv, rbenv: `python3 mk/lab peers --list`), each
@@ -99,6 +101,18 @@ if [ "$rc" -eq 2 ] && grep -q "gillab not found at $T/nosuch-gillab (from --gill
 then ok "no gillab: exit 2, says where it looked"
 else bad "no gillab: exit 2, says where it looked" "exit $rc: $err"; fi
 
+# ---- refusals: a helper --------------------------------------------------------------------
+# refused NAME FRAGMENT -- ARGS...: exit 2, FRAGMENT on stderr, no CSV left behind.
+refused() {
+    local name=$1 frag=$2; shift 3
+    rm -f "$T/never.csv"
+    run "$PY" "$PEER" "$@" --csv "$T/never.csv"
+    local why=""
+    [ "$rc" -eq 2 ] || why="exit $rc, expected 2"
+    grep -qF -- "$frag" "$T/err" || why="$why; no '$frag' on stderr"
+    [ -e "$T/never.csv" ] && why="$why; never.csv was created"
+    if [ -z "$why" ]; then ok "refused: $name"; else bad "refused: $name: $why" "$err"; fi
+}
 # ---- the same scenarios under gillab and the peer, into one file -----------------------------
 shapes=("seq 2 all" "threads 2 1" "threads 2 all" "threads 3 0-1")
 for s in "${shapes[@]}"; do
@@ -168,6 +182,112 @@ print("ok")
 EOF
 check "convoy files pass the schema check" validate "$T/convoy.csv" "$T/samples.csv"
 
+# ---- fork: the same rows as gillab's, workers reaped, stopped cleanly ----------------------------
+COW=$PWD/workloads/cow.py
+run "$G" run "$COW" --scenario fork --setup build --arg 2 --entry walk --workers 2 \
+    --csv "$T/fork.csv" --smaps-csv "$T/smaps.csv" --quiet
+[ "$rc" -eq 0 ] || bad "gillab fork" "$err"
+run "$PY" "$PEER" "$COW" --scenario fork --setup build --arg 2 --entry walk --workers 2 \
+    --csv "$T/fork.csv" --smaps-csv "$T/smaps.csv" --sample-ms 1 --quiet
+if [ "$rc" -eq 0 ]; then ok "fork: the peer appends to the files gillab began"
+else bad "fork: the peer appends to the files gillab began" "$err"; fi
+check "fork: peer rows agree with gillab's, one per worker, with the memory columns" \
+    "$PY" - "$T/fork.csv" "$T/smaps.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+readings = list(csv.DictReader(open(sys.argv[2], newline="")))
+assert len(rows) == 4, len(rows)
+lab, peer = rows[:2], rows[2:]
+same = ["workload", "entry", "args", "scenario", "threads", "setup", "refcount_policy", "workers",
+        "worker", "status", "thp"]
+for l, p in zip(lab, peer):
+    for c in same:
+        assert l[c] == p[c], "%s: lab %r, peer %r" % (c, l[c], p[c])
+    for c in ("heap_kb", "rss_before_kb", "private_dirty_kb", "unshared_kb", "pct_still_shared",
+              "frozen_objects", "wall_s", "ctx_voluntary"):
+        assert p[c] != "", "peer row lacks " + c
+    assert p["acquisitions"] == "" and l["acquisitions"] != ""
+    mine = [r for r in readings if r["run_id"] == p["run_id"]]
+    assert len(mine) >= 2 and mine[0]["t_ms"] == "0.000", mine
+print("ok")
+EOF
+check "fork: the mixed files pass the schema check" validate "$T/fork.csv" "$T/smaps.csv"
+refused "fork: gillab's immortal policy" \
+    "--refcount-policy immortal: gillab's policy; a real interpreter cannot make objects immortal on request" \
+    -- "$COW" --scenario fork --setup build --arg 1 --entry walk --refcount-policy immortal
+refused "fork: --workers 0" "--workers 0: expected 1..256" -- \
+    "$COW" --scenario fork --setup build --arg 1 --entry walk --workers 0
+refused "fork: --threads" "--threads: not for --scenario fork" -- \
+    "$COW" --scenario fork --setup build --arg 1 --entry walk --threads 2
+refused "fork: no --setup" "--scenario fork needs --setup NAME" -- "$COW" --scenario fork --entry walk
+refused "fork: --sample-ms without --smaps-csv" "--sample-ms needs --smaps-csv FILE" -- \
+    "$COW" --scenario fork --setup build --arg 1 --entry walk --sample-ms 5
+refused "fork: an entry that takes arguments" "--entry build: build() takes 1 argument(s), 0 given" -- \
+    "$COW" --scenario fork --setup build --arg 1 --entry build
+# A worker that dies, and a stop while workers run.
+cat >"$T/fk.py" <<'EOF'
+import os
+import time
+
+data = []
+
+
+def build(n):
+    for i in range(n):
+        data.append([i * 1000])
+    return len(data)
+
+
+def nap():
+    time.sleep(3)
+    return len(data)
+
+
+def crash():
+    os.abort()
+EOF
+run "$PY" "$PEER" "$T/fk.py" --scenario fork --setup build --arg 10 --entry crash --workers 2 \
+    --csv "$T/crash.csv" --quiet
+check "fork: workers killed by a signal: exit 1, each row says which signal" "$PY" - "$T/crash.csv" "$rc" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert sys.argv[2] == "1", sys.argv[2]
+assert [(r["worker"], r["status"], r["message"]) for r in rows] == \
+    [("0", "error", "killed by signal 6 (SIGABRT)"), ("1", "error", "killed by signal 6 (SIGABRT)")], rows
+EOF
+for sig in SIGINT SIGTERM; do
+    "$PY" - "$PY" "$PEER" "$T/fk.py" "$T/stop-$sig.csv" "$sig" >"$T/stop.out" 2>&1 <<'EOF'
+import os, signal, subprocess, sys, time
+py, peer, wl, csv_path, name = sys.argv[1:]
+dfl = lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM)]
+p = subprocess.Popen([py, peer, wl, "--scenario", "fork", "--setup", "build", "--arg", "10",
+                      "--entry", "nap", "--workers", "2", "--reps", "3", "--csv", csv_path,
+                      "--quiet"], preexec_fn=dfl, stderr=subprocess.PIPE, universal_newlines=True)
+def children():
+    return subprocess.run(["pgrep", "-P", str(p.pid)], stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.split()
+def lines():
+    return len(open(csv_path).readlines()) if os.path.exists(csv_path) else 0
+# Wait (60 s at most) until rep 1's rows are written and rep 2's two workers walk.
+deadline = time.time() + 60
+kids = []
+while time.time() < deadline and p.poll() is None:
+    kids = children()
+    if lines() >= 3 and len(kids) == 2:
+        break
+    time.sleep(0.05)
+time.sleep(0.3)
+p.send_signal(getattr(signal, name))
+err = p.communicate()[1]
+alive = [k for k in kids if os.path.exists("/proc/" + k)]
+print("status", p.returncode, "workers", len(kids), "alive", len(alive))
+print(err.strip())
+EOF
+    num=$("$PY" -c "import signal; print(int(signal.$sig))")
+    check "fork: $sig stops the peer with status $((128 + num)), its workers gone, rep 1's rows whole" \
+        eval '[ "$(head -n1 "$T/stop.out")" = "status $((128 + num)) workers 2 alive 0" ] && grep -q "interrupted by $sig" "$T/stop.out" && [ "$(wc -l <"$T/stop-$sig.csv")" -eq 3 ] && validate "$T/stop-$sig.csv" >/dev/null 2>&1'
+done
+
 # ---- every repetition is recorded, numbered from --first-rep ------------------------------------
 run "$PY" "$PEER" "$T/w.py" --entry fails --arg 1 --threads 2 --warmup 1 --reps 2 --first-rep 4 \
     --csv "$T/err.csv"
@@ -185,17 +305,6 @@ else bad "a workload error: exit 1; a row per repetition, the failed warm-up's w
     "exit $rc: $err $(cat "$T/err.csv" 2>&1)"; fi
 
 # ---- bad input --------------------------------------------------------------------------------
-# refused NAME FRAGMENT -- ARGS...: exit 2, FRAGMENT on stderr, no CSV left behind.
-refused() {
-    local name=$1 frag=$2; shift 3
-    rm -f "$T/never.csv"
-    run "$PY" "$PEER" "$@" --csv "$T/never.csv"
-    local why=""
-    [ "$rc" -eq 2 ] || why="exit $rc, expected 2"
-    grep -qF -- "$frag" "$T/err" || why="$why; no '$frag' on stderr"
-    [ -e "$T/never.csv" ] && why="$why; never.csv was created"
-    if [ -z "$why" ]; then ok "refused: $name"; else bad "refused: $name: $why" "$err"; fi
-}
 allowed=$("$G" scenarios --json | "$PY" -c 'import json,sys; print(", ".join(s["name"] for s in json.load(sys.stdin)["scenarios"]))')
 refused "unknown scenario, with gillab's list" "--scenario: unknown 'diagonal'; allowed: $allowed" -- \
     "$T/w.py" --entry count --arg 1 --scenario diagonal
@@ -240,6 +349,28 @@ while IFS=$'\t' read -r name exe _ driver; do
     run "$exe" "$driver" "${CONVOY%.py}.$ext" --entry cpu --arg 100000000 --scenario convoy \
         --io-arg 3 --io-arg 1000 --csv "$d/rows.csv" --samples-csv "$d/samples.csv" --quiet
     [ "$rc" -eq 0 ] || why="$why convoy: exit $rc: $err;"
+    if [ "$ext" = py ]; then   # the fork scenario: plain, then gc.freeze() where it exists
+        run "$exe" "$driver" "$COW" --scenario fork --setup build --arg 2 --entry walk --workers 2 \
+            --csv "$d/fork.csv" --smaps-csv "$d/smaps.csv" --sample-ms 2 --quiet
+        [ "$rc" -eq 0 ] || why="$why fork: exit $rc: $err;"
+        run "$exe" "$driver" "$COW" --scenario fork --setup build --arg 2 --entry walk --workers 2 \
+            --refcount-policy gc_freeze --csv "$d/fork.csv" --quiet
+        "$exe" -c 'import gc; gc.freeze' 2>/dev/null && want=0 || want=1
+        [ "$rc" -eq "$want" ] || why="$why fork gc_freeze: exit $rc, expected $want: $err;"
+        validate "$d/fork.csv" "$d/smaps.csv" >"$d/vf" 2>&1 || why="$why $(cat "$d/vf")"
+        "$PY" - "$d/fork.csv" "$want" >"$d/cf" 2>&1 <<'EOF' || why="$why $(cat "$d/cf")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+plain = [r for r in rows if r["refcount_policy"] == "plain"]
+frozen = [r for r in rows if r["refcount_policy"] == "gc_freeze"]
+assert [r["status"] for r in plain] == ["ok", "ok"], plain
+if sys.argv[2] == "0":
+    assert [r["status"] for r in frozen] == ["ok", "ok"] and int(frozen[0]["frozen_objects"]) > 0, frozen
+else:
+    assert len(frozen) == 1 and frozen[0]["worker"] == "", frozen
+    assert frozen[0]["message"].startswith("gc.freeze() does not exist in "), frozen[0]["message"]
+EOF
+    fi
     run "$exe" "$driver" --interpreter
     [ "$(cat "$T/out")" = "$name" ] || why="$why --interpreter says '$(cat "$T/out")';"
     [ "$(head -n1 "$d/rows.csv" 2>/dev/null)" = "$gh" ] || why="$why header is not gillab's;"
@@ -252,8 +383,8 @@ assert [(r["scenario"], r["placement"], r["ncpus"], r["rep"]) for r in rows[:2]]
     [("threads", "one", "1", "1"), ("threads", "one", "1", "2")], rows[:2]
 assert rows[3]["io_iters"] == "3", rows[3]["io_iters"]
 EOF
-    if [ -z "$why" ]; then ok "$name ($exe, ${driver##*/}): threads, seq, convoy rows with gillab's header and types"
-    else bad "$name ($exe, ${driver##*/}): threads, seq, convoy rows with gillab's header and types" "$why"; fi
+    if [ -z "$why" ]; then ok "$name ($exe, ${driver##*/}): threads, seq, convoy (and fork) rows with gillab's header and types"
+    else bad "$name ($exe, ${driver##*/}): threads, seq, convoy (and fork) rows with gillab's header and types" "$why"; fi
 done <"$T/peers"
 if command -v ruby >/dev/null 2>&1; then
     if grep -q $'^ruby-[0-9.]*\t.*\tdefault\t.*/peer\.rb$' "$T/peers"; then ok "ruby is found, run by default, by peer.rb"

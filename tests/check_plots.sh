@@ -41,13 +41,13 @@ fresh_data() { # a copy of the fixtures to spoil
 
 # ---- the fixtures are gillab's --------------------------------------------------------
 header=$("$GILLAB" csv-header)
-for f in lab.csv convoy.csv sweep.csv scale.csv; do
+for f in lab.csv convoy.csv sweep.csv scale.csv cow.csv; do
     check "fixture $f has gillab's header (gillab csv-header)" \
         [ "$(head -n1 "$fixtures/$f")" = "$header" ]
 done
 check "the fixtures pass the schema check (mk/lab validate)" \
     python3 mk/lab validate "$fixtures"/lab.csv "$fixtures"/convoy.csv "$fixtures"/sweep.csv \
-    "$fixtures"/scale.csv "$fixtures"/convoy_samples.csv
+    "$fixtures"/scale.csv "$fixtures"/convoy_samples.csv "$fixtures"/cow.csv "$fixtures"/cow_smaps.csv
 mkdir -p "$tmp/regen"
 if python3 "$fixtures/make_fixtures.py" "$tmp/regen" 2>"$tmp/err"; then
     stale=""
@@ -61,7 +61,7 @@ fi
 out=$tmp/out
 if plots "$fixtures" "$out"; then ok "plots exits 0 on the fixtures"; else
     bad "plots exits 0 on the fixtures"; sed 's/^/    /' "$tmp/err"; fi
-for name in runtime rates convoy sweep fidelity scale timeline-py26 timeline-py32; do
+for name in runtime rates convoy sweep fidelity scale cow timeline-py26 timeline-py32; do
     png=$out/$name.png svg=$out/$name.svg
     check "$name.png is a non-empty PNG" eval '[ -s "$png" ] && is_png "$png"'
     size=$(png_size "$png")
@@ -123,7 +123,7 @@ check "only lab.csv: runtime and rates drawn" \
 check "only lab.csv: no sweep, convoy, scale or timeline images" \
     eval '[ ! -e "$tmp/o1/sweep.png" ] && [ ! -e "$tmp/o1/convoy.png" ] && [ ! -e "$tmp/o1/scale.png" ] && [ -z "$(ls "$tmp/o1" | grep timeline)" ]'
 check "only lab.csv: notes name the skipped inputs" \
-    eval 'err_names sweep.csv && err_names convoy_samples.csv && err_names scale.csv && err_names trace-'
+    eval 'err_names sweep.csv && err_names convoy_samples.csv && err_names scale.csv && err_names trace- && err_names cow.csv'
 
 # ---- sparse inputs still draw: one placement, one sweep design, a two-event trace ------
 rm -rf "$tmp/data" && mkdir -p "$tmp/data"
@@ -180,6 +180,21 @@ fresh_data
 rm "$tmp/data/lab.csv"
 refuses "missing lab.csv" lab.csv
 
+# ---- cow: what the figure says, and what it does without readings or with bad ones ------------
+# The fixture's cells: gillab plain and immortal, three peers under plain, two of them
+# without gc.freeze(): every bar's label and the n/a marks are in the SVG.
+check "cow: gillab's plain bars near 1-2%, immortal near 100%, n/a for each peer without gc.freeze()" \
+    eval 'grep -c ">n/a: no gc.freeze()<" "$out/cow.svg" | grep -qx 2 && grep -q ">100%<" "$out/cow.svg" && grep -q ">2%<" "$out/cow.svg"'
+check "cow: one curve per contender and policy with readings (6), titled" \
+    eval '[ "$(grep -c ">gillab py32 immortal<\|>gillab py32 plain<\|>cpython-3.11.2 gc_freeze<\|>cpython-3.11.2 plain<\|>cpython-2.7.18 plain<\|>pypy-7.3.11 plain<" "$out/cow.svg")" -eq 6 ]'
+rm -rf "$tmp/data" && mkdir -p "$tmp/data" && cp "$fixtures/cow.csv" "$tmp/data/"
+check "cow.csv alone (ONLY=cow): exits 0, cow.png drawn without the time series" \
+    eval 'plots "$tmp/data" "$tmp/o-cow" ONLY=cow && [ "$(png_size "$tmp/o-cow/cow.png")" = 1200x700 ] && err_names "no cow_smaps.csv"'
+fresh_data
+col=$(head -n1 "$fixtures/cow.csv" | tr ',' '\n' | grep -nx pct_still_shared | cut -d: -f1)
+sed -i "5s/^\(\([^,]*,\)\{$((col - 1))\}\)[^,]*/\1most/" "$tmp/data/cow.csv"
+refuses "non-numeric pct_still_shared in cow.csv" cow.csv
+
 # ---- ONLY=sweep: make sweep draws its figure without the lab's results -----------------------
 mkdir -p "$tmp/sweep-only"
 cp "$fixtures/sweep.csv" "$tmp/sweep-only/"
@@ -188,7 +203,7 @@ check "ONLY=sweep: sweep.png drawn at 1200x700" [ "$(png_size "$tmp/o-sweep/swee
 check "ONLY=sweep: nothing else drawn" [ "$(ls "$tmp/o-sweep" | tr '\n' ' ')" = "sweep.png sweep.svg " ]
 if plots "$tmp/sweep-only" "$tmp/o-bogus" ONLY=bogus; then bad "ONLY=bogus: exits non-zero"; else
     ok "ONLY=bogus: exits non-zero"; fi
-check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, fidelity, rates, runtime, scale, sweep, timeline"
+check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, cow, fidelity, rates, runtime, scale, sweep, timeline"
 
 # ---- ONLY=scale: make scale draws its figure without the lab's results -----------------------
 mkdir -p "$tmp/scale-only"

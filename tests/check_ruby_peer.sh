@@ -171,6 +171,9 @@ expect_usage() { # name needle args...
     else bad "$name: want exit 2 and '$needle'" "exit $rc: $err"; fi
 }
 expect_usage "unknown scenario" "unknown scenario 'parallel'" "$T/w.rb" --entry count --arg 1 --scenario parallel
+expect_usage "the fork scenario, refused by name" \
+    "--scenario fork: gillab runs this scenario, but peer.rb does not support it" \
+    "$T/w.rb" --entry count --arg 1 --scenario fork
 expect_usage "bad --cpus" "--cpus '9999'" "$T/w.rb" --entry count --arg 1 --cpus 9999
 expect_usage "missing entry function" "defines no function 'nope'" "$T/w.rb" --entry nope --arg 1
 expect_usage "wrong number of arguments" "takes 1 argument(s), 2 given" "$T/w.rb" --entry count --arg 1 --arg 2

@@ -38,7 +38,11 @@ static const char *const documented[] = {
     "wait_max_s", "block_s", "hold_s", "refcount_atomics", "biased_queued", "biased_merged",
     "objlock_contended", "deferred_releases", "interval_wall_us", "ctx_voluntary", "ctx_involuntary",
     "io_iters", "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
-    "latency_max_us", "status", "message", NULL};
+    "latency_max_us", "setup", "refcount_policy", "workers", "worker", "frozen_objects", "heap_kb",
+    "thp", "rss_before_kb", "pss_before_kb", "shared_clean_before_kb", "shared_dirty_before_kb",
+    "private_clean_before_kb", "private_dirty_before_kb", "rss_kb", "pss_kb", "shared_clean_kb",
+    "shared_dirty_kb", "private_clean_kb", "private_dirty_kb", "anon_huge_kb", "unshared_kb",
+    "pct_still_shared", "status", "message", NULL};
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -281,7 +285,11 @@ static const char *const int_cols[] = {
     "threads", "ncpus", "rep", "acquisitions", "releases", "switches", "futile_wakeups", "timeouts",
     "drop_requests", "drops_honoured", "yields", "blocks", "wakeups", "unslept", "ctx_voluntary", "ctx_involuntary", "io_iters",
     "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us", "check_interval",
-    "refcount_atomics", "biased_queued", "biased_merged", "objlock_contended", "deferred_releases", NULL};
+    "refcount_atomics", "biased_queued", "biased_merged", "objlock_contended", "deferred_releases",
+    "workers", "worker", "frozen_objects", "heap_kb", "rss_before_kb", "pss_before_kb",
+    "shared_clean_before_kb", "shared_dirty_before_kb", "private_clean_before_kb",
+    "private_dirty_before_kb", "rss_kb", "pss_kb", "shared_clean_kb", "shared_dirty_kb",
+    "private_clean_kb", "private_dirty_kb", "anon_huge_kb", "unshared_kb", NULL};
 static const char *const sec_cols[] = {"wall_s", "user_s", "sys_s", "others_cpu_s", "steal_s",
                                        "wait_s", "wait_max_s", "block_s", "hold_s", NULL};
 static const char *const lock_cols[] = {"acquisitions", "releases", "switches", "wakeups",
@@ -290,6 +298,31 @@ static const char *const lock_cols[] = {"acquisitions", "releases", "switches", 
                                         "block_s", "hold_s", "interval_wall_us", NULL};
 static const char *const io_cols[] = {"io_iters", "io_iters_per_s", "latency_p50_us",
                                       "latency_p90_us", "latency_p99_us", "latency_max_us", NULL};
+/* The fork scenario's columns: empty in any other row. */
+static const char *const fork_cols[] = {
+    "setup", "refcount_policy", "workers", "worker", "frozen_objects", "heap_kb", "thp",
+    "rss_before_kb", "pss_before_kb", "shared_clean_before_kb", "shared_dirty_before_kb",
+    "private_clean_before_kb", "private_dirty_before_kb", "rss_kb", "pss_kb", "shared_clean_kb",
+    "shared_dirty_kb", "private_clean_kb", "private_dirty_kb", "anon_huge_kb", "unshared_kb",
+    "pct_still_shared", NULL};
+
+/* The id of a fork column (those are all plain columns, no parameters). */
+static int column_id(const char *name)
+{
+#define ID(col) {#col, REC_##col}
+    static const struct { const char *name; int id; } ids[] = {
+        ID(setup), ID(refcount_policy), ID(workers), ID(worker), ID(frozen_objects), ID(heap_kb),
+        ID(thp), ID(rss_before_kb), ID(pss_before_kb), ID(shared_clean_before_kb),
+        ID(shared_dirty_before_kb), ID(private_clean_before_kb), ID(private_dirty_before_kb),
+        ID(rss_kb), ID(pss_kb), ID(shared_clean_kb), ID(shared_dirty_kb), ID(private_clean_kb),
+        ID(private_dirty_kb), ID(anon_huge_kb), ID(unshared_kb), ID(pct_still_shared)};
+#undef ID
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (strcmp(ids[i].name, name) == 0)
+            return ids[i].id;
+    fail_msg("no fork column %s", name);
+    return -1;
+}
 
 /* The index of VM counter column c in vm_stat_infos, or -1. */
 static int vm_col(const char *c)
@@ -322,6 +355,7 @@ static void check_row_types(const struct rec_row *r)
     char *hf[MAXF], *rf[MAXF];
     char *line = format_line(r);
     bool has_lock = is_set(r, REC_GIL_acquisitions), has_io = is_set(r, REC_io_iters);
+    bool is_fork = is_set(r, REC_workers);
     char *h = strdup(header());
     h[strcspn(h, "\n")] = '\0';
     int nh = split(h, hf), nr = split(line, rf);
@@ -343,6 +377,16 @@ static void check_row_types(const struct rec_row *r)
                          r->design ? r->design->name : "a peer", v);
             continue;
         }
+        if (in(fork_cols, c) && (!is_fork || !is_set(r, (enum rec_col)column_id(c)))) {
+            if (v[0] != '\0')
+                fail_msg("column %s should be empty, is '%s'", c, v);
+            continue;
+        }
+        if (strcmp(c, "interval_wall_us") == 0 && v[0] == '\0')
+            continue;   /* empty when no periodic release happened */
+        bool ctx = strcmp(c, "ctx_voluntary") == 0 || strcmp(c, "ctx_involuntary") == 0;
+        if (ctx && !has_lock && v[0] == '\0')
+            continue;   /* no thread reported (a peer row has them, a dead worker's not) */
         if ((in(lock_cols, c) && !has_lock) || (in(io_cols, c) && !has_io)) {
             if (v[0] != '\0')
                 fail_msg("column %s should be empty, is '%s'", c, v);
@@ -353,7 +397,8 @@ static void check_row_types(const struct rec_row *r)
             ok = matches("^-?[0-9]+$", v);
         else if (in(sec_cols, c))
             ok = matches("^[0-9]+\\.[0-9]{6}$", v);
-        else if (strcmp(c, "io_iters_per_s") == 0 || strcmp(c, "interval_wall_us") == 0)
+        else if (strcmp(c, "io_iters_per_s") == 0 || strcmp(c, "interval_wall_us") == 0 ||
+                 strcmp(c, "pct_still_shared") == 0)
             ok = matches("^[0-9]+\\.[0-9]{3}$", v);
         else if (strcmp(c, "interval_us") == 0)
             ok = matches("^[0-9]+(\\.[0-9]+)?$", v);
@@ -376,7 +421,12 @@ static void check_row_types(const struct rec_row *r)
         else if (strcmp(c, "design") == 0)
             ok = gil_design_find(v) != NULL;
         else if (strcmp(c, "scenario") == 0)
-            ok = strcmp(v, "seq") == 0 || strcmp(v, "threads") == 0 || strcmp(v, "convoy") == 0;
+            ok = strcmp(v, "seq") == 0 || strcmp(v, "threads") == 0 || strcmp(v, "convoy") == 0 ||
+                 strcmp(v, "fork") == 0;
+        else if (strcmp(c, "refcount_policy") == 0)
+            ok = strcmp(v, "plain") == 0 || strcmp(v, "immortal") == 0;
+        else if (strcmp(c, "thp") == 0)
+            ok = strcmp(v, "always") == 0 || strcmp(v, "madvise") == 0 || strcmp(v, "never") == 0;
         else if (strcmp(c, "status") == 0)
             ok = strcmp(v, row_ok(r) ? "ok" : "error") == 0;
         else if (strcmp(c, "message") == 0)
@@ -483,6 +533,116 @@ static void a_row_matches_its_values(void **state)
     free_fields(rf, nr);
     free(h);
     free(line);
+    rec_row_free(&r);
+}
+
+/* The cell of `name` in r's formatted line. */
+static char *field_of(const struct rec_row *r, const char *name)
+{
+    char *hf[MAXF], *rf[MAXF];
+    char *line = format_line(r);
+    char *h = strdup(header());
+    h[strcspn(h, "\n")] = '\0';
+    int nh = split(h, hf), nr = split(line, rf);
+    assert_int_equal(nh, nr);
+    char *v = NULL;
+    for (int i = 0; i < nh; i++)
+        if (strcmp(hf[i], name) == 0)
+            v = strdup(rf[i]);
+    free_fields(hf, nh);
+    free_fields(rf, nr);
+    free(h);
+    free(line);
+    assert_non_null(v);
+    return v;
+}
+
+static void expect_field(const struct rec_row *r, const char *name, const char *want)
+{
+    char *v = field_of(r, name);
+    if (strcmp(v, want) != 0)
+        fail_msg("column %s: '%s', expected '%s'", name, v, want);
+    free(v);
+}
+
+/* A fork repetition as the runner hands it over: a worker that walked the
+   structure and made most of it private, one whose call left more shared than
+   before (library pages it touched), one killed by a signal. */
+static void fork_rows_say_what_each_worker_did(void **state)
+{
+    (void)state;
+    struct run_config c = {0};
+    char err[256];
+    c.file = "workloads/cow.py";
+    c.entry = "walk";
+    c.setup = "build";
+    c.args[0] = 100;
+    c.nargs = 1;
+    c.design = gil_design_find("py32") ? gil_design_find("py32") : gil_designs[0];
+    gil_params_defaults(c.design, c.values);
+    c.scenario = scenario_find("fork");
+    c.workers = 3;
+    c.refcount_policy = RUN_REFCOUNTS_IMMORTAL;
+    assert_non_null(c.scenario);
+    assert_int_equal(run_prepare(&c, err, sizeof err), 0);
+    struct run_worker w[3] = {0};
+    struct run_smaps before = {.rss_kb = 104000, .pss_kb = 26000, .shared_clean_kb = 900,
+                               .shared_dirty_kb = 103000, .private_dirty_kb = 64};
+    struct run_smaps after = {.rss_kb = 104400, .pss_kb = 103000, .shared_clean_kb = 1200,
+                              .shared_dirty_kb = 2000, .private_dirty_kb = 101000};
+    w[0] = (struct run_worker){.pid = 10, .end = RUN_WORKER_OK, .repr = "1634136", .has_before = true,
+                               .has_after = true, .before = before, .after = after};
+    w[0].stats.wall_s = 0.25;
+    w[1] = w[0];
+    w[1].after = before;
+    w[1].after.shared_clean_kb += 400;   /* 400 kB more shared than before */
+    w[2] = (struct run_worker){.pid = 12, .end = RUN_WORKER_SIGNAL, .signal = 9, .has_before = true,
+                               .before = before};
+    snprintf(w[2].message, sizeof w[2].message, "killed by signal 9 (SIGKILL)");
+    struct run_rep rep = {.rep = 2, .started = (int64_t)time(NULL), .nworkers = 3, .workers = w,
+                          .heap_kb = 100000, .has_heap = true, .frozen_objects = 1770000,
+                          .thp = "madvise", .message = "worker 2: killed by signal 9 (SIGKILL)",
+                          .has_load = true, .others_s = 0.5};
+    struct rec_row r;
+    assert_int_equal(rec_row_from_fork(&r, &c, &rep, 0), 0);
+    check_row_types(&r);
+    expect_field(&r, "scenario", "fork");
+    expect_field(&r, "setup", "build");
+    expect_field(&r, "args", "100");
+    expect_field(&r, "refcount_policy", "immortal");
+    expect_field(&r, "workers", "3");
+    expect_field(&r, "worker", "0");
+    expect_field(&r, "threads", "1");
+    expect_field(&r, "heap_kb", "100000");
+    expect_field(&r, "frozen_objects", "1770000");
+    expect_field(&r, "unshared_kb", "100700");   /* 103900 shared before, 3200 after */
+    expect_field(&r, "pct_still_shared", "0.000");   /* more than the heap: 0, not below */
+    expect_field(&r, "private_dirty_before_kb", "64");
+    expect_field(&r, "private_dirty_kb", "101000");
+    expect_field(&r, "status", "ok");
+    rec_row_free(&r);
+    assert_int_equal(rec_row_from_fork(&r, &c, &rep, 1), 0);
+    check_row_types(&r);
+    expect_field(&r, "unshared_kb", "-400");
+    expect_field(&r, "pct_still_shared", "100.000");   /* more than all of it: 100, not above */
+    rec_row_free(&r);
+    assert_int_equal(rec_row_from_fork(&r, &c, &rep, 2), 0);
+    check_row_types(&r);
+    expect_field(&r, "status", "error");
+    expect_field(&r, "message", "killed by signal 9 (SIGKILL)");
+    expect_field(&r, "rss_before_kb", "104000");
+    expect_field(&r, "rss_kb", "");   /* no after: it was gone */
+    expect_field(&r, "pct_still_shared", "");
+    expect_field(&r, "acquisitions", "");   /* it never reported its counters */
+    rec_row_free(&r);
+    /* A setup that raised: one row, no worker. */
+    struct run_rep failed = {.rep = 1, .started = (int64_t)time(NULL), .message = "setup: ZeroDivisionError: x",
+                             .has_load = true};
+    assert_int_equal(rec_row_from_fork(&r, &c, &failed, -1), 0);
+    check_row_types(&r);
+    expect_field(&r, "worker", "");
+    expect_field(&r, "workers", "3");
+    expect_field(&r, "message", "setup: ZeroDivisionError: x");
     rec_row_free(&r);
 }
 
@@ -785,6 +945,7 @@ int main(void)
         cmocka_unit_test(not_applicable_columns_are_empty),
         cmocka_unit_test(vm_columns_follow_the_policy),
         cmocka_unit_test(a_row_matches_its_values),
+        cmocka_unit_test(fork_rows_say_what_each_worker_did),
         cmocka_unit_test(message_is_quoted_per_rfc4180),
         cmocka_unit_test(separators_in_text_columns_cannot_break_the_row),
         cmocka_unit_test(run_ids_are_unique),

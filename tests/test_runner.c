@@ -4,12 +4,15 @@
  * every rep starts from fresh module state, warm-ups are shown but written only
  * when they fail, a failing thread does not stop the others, still gives a row,
  * and does not stop the later repetitions, the I/O thread returns its samples,
- * pinning is applied, and bad input is refused before any file is touched.
+ * pinning is applied, bad input is refused before any file is touched, and
+ * the fork scenario's workers report their memory and are all reaped.
  *
  * Everything is recorded by the per-rep sink (which runs on this, the test
  * thread) and asserted afterwards.
  */
+#include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -72,7 +75,28 @@ static const char workload[] =
     "    n = 0\n"
     "    while not done and n < limit:\n"
     "        n += 1\n"
-    "    return n\n";
+    "    return n\n"
+    "\n"
+    "\n"
+    "data = []\n"
+    "\n"
+    "\n"
+    "def build(n):\n"
+    "    for i in range(n):\n"
+    "        data.append([str(i * 1000 + 7) + '-padding-padding-padding', i * 1000, i * 0.5])\n"
+    "    return len(data)\n"
+    "\n"
+    "\n"
+    "def walk():\n"
+    "    seen = 0\n"
+    "    for row in data:\n"
+    "        for x in row:\n"
+    "            seen += 1\n"
+    "    return seen\n"
+    "\n"
+    "\n"
+    "def walk_off_the_end():\n"
+    "    return data[len(data) + 5]\n";
 
 /* What the callback saw. */
 #define MAX_SEEN 8
@@ -520,6 +544,146 @@ static void wake_ups_are_real_sleeps(void **state)
     }
 }
 
+/* ---- the fork scenario -------------------------------------------------------------------- */
+
+/* Sanitizers change what a walk writes (TSan records every access in shadow
+   memory) and what a setup allocates (ASan's redzones and shadow): the share
+   of pages a walk leaves shared is asserted in the plain build only. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
+struct seen_fork {
+    int nreps, nworkers;
+    bool ok, has_heap;
+    int64_t heap_kb;
+    long frozen;
+    int pid[4];
+    enum run_worker_end end[4];
+    bool has_before[4], has_after[4];
+    int64_t unshared_kb[4];
+    char message[256];
+    size_t nsamples;
+};
+static struct seen_fork fk;
+
+static int fork_sink(void *ctx, const struct run_config *cfg, const struct run_rep *r, char *err,
+                     size_t errcap)
+{
+    (void)ctx, (void)cfg, (void)err, (void)errcap;
+    fk.nreps++;
+    fk.ok = r->ok;
+    fk.nworkers = r->nworkers;
+    fk.has_heap = r->has_heap;
+    fk.heap_kb = r->heap_kb;
+    fk.frozen = r->frozen_objects;
+    fk.nsamples = r->nsmaps_samples;
+    snprintf(fk.message, sizeof fk.message, "%s", r->message ? r->message : "");
+    for (int i = 0; i < r->nworkers && i < 4; i++) {
+        const struct run_worker *w = &r->workers[i];
+        fk.pid[i] = w->pid;
+        fk.end[i] = w->end;
+        fk.has_before[i] = w->has_before;
+        fk.has_after[i] = w->has_after;
+        fk.unshared_kb[i] = (w->before.shared_clean_kb + w->before.shared_dirty_kb) -
+                            (w->after.shared_clean_kb + w->after.shared_dirty_kb);
+    }
+    return 0;
+}
+
+static enum run_status run_fork(const char *entry, int workers, enum run_refcount_policy policy,
+                                int64_t rows, char *err, size_t errcap)
+{
+    struct run_config c;
+    config(&c, entry, "fork", 0);
+    c.setup = "build";
+    c.args[0] = rows;
+    c.nargs = 1;
+    c.workers = workers;
+    c.refcount_policy = policy;
+    c.sample_ms = 1;
+    memset(&fk, 0, sizeof fk);
+    if (run_prepare(&c, err, errcap) != 0)
+        return RUN_ERROR;
+    return run(&c, fork_sink, NULL, err, errcap);
+}
+
+static bool reaped(int pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+static void fork_workers_report_their_memory_and_are_reaped(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    /* 40000 rows of a str, an int and a float: about 5 MB. */
+    for (int policy = 0; policy < RUN_REFCOUNT_POLICIES; policy++) {
+        assert_int_equal(run_fork("walk", 2, (enum run_refcount_policy)policy, 40000, err, sizeof err),
+                         RUN_OK);
+        assert_int_equal(fk.nreps, 1);
+        assert_int_equal(fk.nworkers, 2);
+        if (!fk.ok || !fk.has_heap || (!UNDER_SANITIZER && fk.heap_kb < 2000))
+            fail_msg("ok %d, heap %d, %lld kB: %s", fk.ok, fk.has_heap, (long long)fk.heap_kb, fk.message);
+        assert_true(fk.nsamples >= 4);   /* before and after, per worker */
+        assert_int_equal(fk.frozen > 0, policy == RUN_REFCOUNTS_IMMORTAL);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(fk.end[i], RUN_WORKER_OK);
+            assert_true(fk.has_before[i] && fk.has_after[i]);
+            assert_true(reaped(fk.pid[i]));
+            if (UNDER_SANITIZER)
+                continue;
+            /* plain: most of the structure made private; immortal: almost none. */
+            if (policy == RUN_REFCOUNTS_PLAIN && fk.unshared_kb[i] < fk.heap_kb / 2)
+                fail_msg("plain: worker %d unshared %lld of %lld kB", i, (long long)fk.unshared_kb[i],
+                         (long long)fk.heap_kb);
+            if (policy == RUN_REFCOUNTS_IMMORTAL && fk.unshared_kb[i] > fk.heap_kb / 10)
+                fail_msg("immortal: worker %d unshared %lld of %lld kB", i,
+                         (long long)fk.unshared_kb[i], (long long)fk.heap_kb);
+        }
+    }
+}
+
+static void a_worker_whose_call_raises_fails_its_row_only(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    assert_int_equal(run_fork("walk_off_the_end", 2, RUN_REFCOUNTS_PLAIN, 100, err, sizeof err),
+                     RUN_FAILED);
+    assert_int_equal(fk.nworkers, 2);
+    assert_false(fk.ok);
+    assert_int_equal(fk.end[0], RUN_WORKER_ERROR);
+    assert_int_equal(fk.end[1], RUN_WORKER_ERROR);
+    assert_string_equal(fk.message, "worker 0: IndexError: list index out of range");
+    assert_true(reaped(fk.pid[0]) && reaped(fk.pid[1]));
+}
+
+static void fork_options_are_checked_before_anything_runs(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    assert_int_equal(run_fork("walk", -1, RUN_REFCOUNTS_PLAIN, 10, err, sizeof err), RUN_ERROR);
+    assert_string_equal(err, "--workers -1: expected 1..256");
+    assert_int_equal(run_fork("walk", RUN_MAX_WORKERS + 1, RUN_REFCOUNTS_PLAIN, 10, err, sizeof err),
+                     RUN_ERROR);
+    assert_string_equal(err, "--workers 257: expected 1..256");
+    assert_int_equal(run_fork("count", 1, RUN_REFCOUNTS_PLAIN, 10, err, sizeof err), RUN_ERROR);
+    assert_non_null(strstr(err, "--entry count: count() takes 1 argument, got 0"));
+    struct run_config c;
+    config(&c, "walk", "fork", 2);
+    c.setup = "build";
+    assert_int_equal(run_prepare(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--threads: not for --scenario fork"));
+    config(&c, "walk", "fork", 0);
+    assert_int_equal(run_prepare(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--scenario fork needs --setup NAME"));
+    assert_int_equal(fk.nreps, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +698,9 @@ int main(void)
         cmocka_unit_test(bad_input_is_refused_before_any_file_is_left),
         cmocka_unit_test(the_trace_of_the_last_rep_is_written),
         cmocka_unit_test(wake_ups_are_real_sleeps),
+        cmocka_unit_test(fork_workers_report_their_memory_and_are_reaped),
+        cmocka_unit_test(a_worker_whose_call_raises_fails_its_row_only),
+        cmocka_unit_test(fork_options_are_checked_before_anything_runs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -187,10 +187,11 @@ static void *worker_main(void *arg)
 
 /* Load `path` (or the source src, named path) under design d (policy: its
    parameter's value, if it has one), run `entry(arg)` once alone for the
-   expected result, then in nthreads threads at once; check results and live
-   objects, and that the end of the run frees everything. */
+   expected result, then in nthreads threads at once (with every object made
+   immortal first if `immortal`); check results and live objects, and that the
+   end of the run frees everything. */
 static void run_policy_src(const struct gil_design *d, int policy, const char *path, const char *src,
-                           const char *entry, int64_t arg, int nthreads)
+                           const char *entry, int64_t arg, int nthreads, bool immortal)
 {
     struct vm_program *p = NULL;
     struct vm_error e;
@@ -215,6 +216,10 @@ static void run_policy_src(const struct gil_design *d, int policy, const char *p
     char want[128];
     if (vm_call(rt, main_ts, entry, &arg, 1, want, sizeof want, &e) != VM_OK)
         fail_msg("%s", e.msg);
+    /* Objects made immortal before the threads start: they read and write
+       them without touching their counts (pthread_create orders the flags). */
+    if (immortal)
+        assert_true(vm_runtime_immortalize(rt) > 0);
     long base = vm_live_objects(rt);
 
     struct worker w[MAX_THREADS];
@@ -237,8 +242,11 @@ static void run_policy_src(const struct gil_design *d, int policy, const char *p
             assert_string_equal(w[i].repr[k], want);
         }
     }
-    assert_int_equal(vm_live_objects(rt), base);
-    vm_runtime_end(rt);
+    /* With immortal objects, what the threads stored last into them stays
+       alive beside the immortal values it replaced, until the end. */
+    if (!immortal)
+        assert_int_equal(vm_live_objects(rt), base);
+    vm_runtime_end(rt);   /* every object the run made is freed, immortal or not */
     if (vm_live_objects(rt) != start)
         fail_msg("%s policy %d: %ld objects left after the run ended (%ld before loading)", d->name,
                  policy, vm_live_objects(rt), start);
@@ -251,17 +259,17 @@ static void run_policy_src(const struct gil_design *d, int policy, const char *p
 
 /* Under test-mutex once; under test-nolock once per policy. */
 static void run_threads_src(const struct gil_design *d, const char *path, const char *src, const char *entry,
-                            int64_t arg, int nthreads)
+                            int64_t arg, int nthreads, bool immortal)
 {
     int npolicies = d->nparams ? (int)NPOLICIES : 1;
     for (int k = 0; k < npolicies; k++)
-        run_policy_src(d, k, path, src, entry, arg, nthreads);
+        run_policy_src(d, k, path, src, entry, arg, nthreads, immortal);
 }
 
 static void run_threads(const struct gil_design *d, const char *path, const char *entry, int64_t arg,
                         int nthreads)
 {
-    run_threads_src(d, path, NULL, entry, arg, nthreads);
+    run_threads_src(d, path, NULL, entry, arg, nthreads, false);
 }
 
 /* Objects shared by every thread: instances (with a __dict__ and with
@@ -411,19 +419,73 @@ static void test_calls_without_lock_3_threads(void **state)
 static void test_objects_under_mutex_4_threads(void **state)
 {
     (void)state;
-    run_threads_src(&test_mutex_design, "objects.py", OBJECTS_SRC, "objects", 300, 4);
+    run_threads_src(&test_mutex_design, "objects.py", OBJECTS_SRC, "objects", 300, 4, false);
 }
 
 static void test_objects_without_lock_2_threads(void **state)
 {
     (void)state;
-    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 2);
+    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 2, false);
 }
 
 static void test_objects_without_lock_4_threads(void **state)
 {
     (void)state;
-    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 4);
+    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 4, false);
+}
+
+static void test_immortal_objects_under_mutex_4_threads(void **state)
+{
+    (void)state;
+    run_threads_src(&test_mutex_design, "objects.py", OBJECTS_SRC, "objects", 300, 4, true);
+}
+
+static void test_immortal_objects_without_lock_4_threads(void **state)
+{
+    (void)state;
+    run_threads_src(&test_nolock_design, "objects.py", OBJECTS_SRC, "objects", 300, 4, true);
+}
+
+/* gc.freeze() writes flags other threads read: without a lock it is refused
+   while another thread state exists; under a serialising lock it is not. */
+static void freeze_beside_another_thread(const struct gil_design *d, enum vm_result want)
+{
+    static const char src[] = "import gc\ndata = [[1000 * 2]]\n\n\ndef f(n):\n    gc.freeze()\n"
+                              "    return len(data) + n\n";
+    struct vm_program *p = NULL;
+    struct vm_error e;
+    struct gil *g = NULL;
+    struct vm_runtime *rt = NULL;
+    struct vm_thread *a = NULL, *b = NULL;
+    char repr[64];
+    int64_t one = 1;
+    assert_int_equal(vm_compile_source("freeze.py", src, strlen(src), &p, &e), VM_OK);
+    assert_int_equal(gil_new(d, NULL, &g), 0);
+    assert_int_equal(vm_runtime_new(p, g, stdout, &rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(rt, 0, NULL, &a, &e), VM_OK);
+    assert_int_equal(vm_load_module(rt, a, &e), VM_OK);
+    assert_int_equal(vm_call(rt, a, "f", &one, 1, repr, sizeof repr, &e), VM_OK);   /* alone */
+    assert_int_equal(vm_thread_new(rt, 1, NULL, &b, &e), VM_OK);
+    assert_int_equal(vm_call(rt, a, "f", &one, 1, repr, sizeof repr, &e), want);
+    if (want != VM_OK)
+        assert_non_null(strstr(e.msg, "RuntimeError: gc.freeze() while other threads run without a lock"));
+    vm_thread_free(b);
+    vm_thread_free(a);
+    vm_runtime_free(rt);
+    vm_program_free(p);
+    gil_free(g);
+}
+
+static void test_freeze_refused_beside_a_thread_without_lock(void **state)
+{
+    (void)state;
+    freeze_beside_another_thread(&test_nolock_design, VM_RUNTIME_ERROR);
+}
+
+static void test_freeze_allowed_beside_a_thread_under_a_lock(void **state)
+{
+    (void)state;
+    freeze_beside_another_thread(&test_mutex_design, VM_OK);
 }
 
 int main(void)
@@ -442,6 +504,10 @@ int main(void)
         cmocka_unit_test(test_objects_under_mutex_4_threads),
         cmocka_unit_test(test_objects_without_lock_2_threads),
         cmocka_unit_test(test_objects_without_lock_4_threads),
+        cmocka_unit_test(test_immortal_objects_under_mutex_4_threads),
+        cmocka_unit_test(test_immortal_objects_without_lock_4_threads),
+        cmocka_unit_test(test_freeze_refused_beside_a_thread_without_lock),
+        cmocka_unit_test(test_freeze_allowed_beside_a_thread_under_a_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

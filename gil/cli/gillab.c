@@ -126,9 +126,14 @@ static int cmd_scenarios(int argc, char **argv)
         char opts[128];
         run_scenario_flags(sc->options, opts, sizeof opts);
         if (!s.json) {
-            fprintf(out, "%s%s — %s\n    --threads T: %s (%d..%d, default %d)\n", sc == scenarios ? "" : "\n",
-                    sc->name, sc->summary, sc->threads_means, sc->min_threads, RUN_MAX_THREADS,
-                    sc->default_threads);
+            if (sc->forks)
+                fprintf(out, "%s%s — %s\n    --workers N: worker processes (1..%d, default 1); --threads: "
+                             "%s\n", sc == scenarios ? "" : "\n", sc->name, sc->summary,
+                        RUN_MAX_WORKERS, sc->threads_means);
+            else
+                fprintf(out, "%s%s — %s\n    --threads T: %s (%d..%d, default %d)\n",
+                        sc == scenarios ? "" : "\n", sc->name, sc->summary, sc->threads_means,
+                        sc->min_threads, RUN_MAX_THREADS, sc->default_threads);
             if (opts[0])
                 fprintf(out, "    its own options: %s\n", opts);
             continue;
@@ -142,6 +147,13 @@ static int cmd_scenarios(int argc, char **argv)
         json_key(out, "default_threads"), json_num(out, sc->default_threads), fputc(',', out);
         json_key(out, "sequential"), fputs(sc->sequential ? "true," : "false,", out);
         json_key(out, "io_thread"), fputs(sc->io_thread ? "true," : "false,", out);
+        json_key(out, "forks"), fputs(sc->forks ? "true," : "false,", out);
+        json_key(out, "max_workers"), json_num(out, sc->forks ? RUN_MAX_WORKERS : 0), fputc(',', out);
+        json_key(out, "max_sample_ms"), json_num(out, sc->forks ? RUN_MAX_SAMPLE_MS : 0), fputc(',', out);
+        json_key(out, "refcount_policies"), fputc('[', out);
+        for (int p = 0; sc->forks && p < RUN_REFCOUNT_POLICIES; p++)
+            fputs(p ? "," : "", out), json_str(out, run_refcount_policies[p]);
+        fputs("],", out);
         json_key(out, "default"), fputs(sc == scenario_default ? "true," : "false,", out);
         json_key(out, "options"), json_str(out, opts);
         fputc('}', out);

@@ -5,6 +5,7 @@
  * (run_prepare); this file checks only the syntax of each option.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ enum opt_id {
     OPT_ENTRY, OPT_ARG, OPT_GIL, OPT_SET, OPT_SCENARIO, OPT_THREADS, OPT_CPUS, OPT_REPS,
     OPT_WARMUP, OPT_FIRST_REP, OPT_CSV, OPT_SAMPLES_CSV, OPT_TRACE, OPT_TRACE_JSON,
     OPT_IO_ENTRY, OPT_IO_ARG, OPT_QUIET, OPT_OPSTATS, OPT_OPSTATS_CSV, OPT_HELP,
+    OPT_WORKERS, OPT_SETUP, OPT_REFCOUNT_POLICY, OPT_SAMPLE_MS, OPT_SMAPS_CSV,
 };
 
 struct option_spec {
@@ -56,6 +58,15 @@ static const struct option_spec options[] = {
      "the same as Chrome trace-event JSON (Perfetto opens it)"},
     {"--io-entry", "NAME", OPT_IO_ENTRY, true, SCN_OPT_IO, "the I/O thread's function (default io)"},
     {"--io-arg", "V", OPT_IO_ARG, true, SCN_OPT_IO, "an integer argument for it (repeatable)"},
+    {"--workers", "N", OPT_WORKERS, true, SCN_OPT_FORK, "worker processes to fork (default 1)"},
+    {"--setup", "NAME", OPT_SETUP, true, SCN_OPT_FORK,
+     "the function the parent calls, with the --arg values, before it forks"},
+    {"--refcount-policy", "%P", OPT_REFCOUNT_POLICY, true, SCN_OPT_FORK,
+     "reference counts at fork: as they are, or every object of the globals immortal (default plain)"},
+    {"--sample-ms", "MS", OPT_SAMPLE_MS, true, SCN_OPT_FORK,
+     "also read each worker's memory every MS ms while it runs (needs --smaps-csv)"},
+    {"--smaps-csv", "FILE", OPT_SMAPS_CSV, true, SCN_OPT_FORK,
+     "append the workers' memory readings: run_id,design,rep,worker,t_ms,rss_kb,..."},
     {"--quiet", NULL, OPT_QUIET, true, 0, "no per-thread table on stderr"},
     {"--help", NULL, OPT_HELP, false, 0, "this help"},
 };
@@ -69,10 +80,21 @@ static const struct option_spec *find_option(const char *flag)
     return NULL;
 }
 
+/* An option's value as usage shows it; "%P": the refcount policies. */
+static const char *metavar_text(const struct option_spec *o, char *buf, size_t cap)
+{
+    if (o->metavar && strcmp(o->metavar, "%P") == 0) {
+        run_refcount_policy_names(buf, cap, "|");
+        return buf;
+    }
+    return o->metavar;
+}
+
 static void print_help_line(FILE *out, const struct option_spec *o)
 {
-    char left[64], help[512], names[256];
-    snprintf(left, sizeof left, "%s%s%s", o->flag, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+    char left[128], help[512], names[256], mv[64];
+    const char *metavar = metavar_text(o, mv, sizeof mv);
+    snprintf(left, sizeof left, "%s%s%s", o->flag, metavar ? " " : "", metavar ? metavar : "");
     size_t n = 0;
     for (const char *h = o->help; *h && n + 1 < sizeof help; h++) {
         if (h[0] == '%' && (h[1] == 'S' || h[1] == 'D' || h[1] == 'G' || h[1] == 'C')) {
@@ -168,6 +190,17 @@ static int exit_for(enum run_status st)
     return st == RUN_OK ? 0 : st == RUN_FAILED ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
+/* A fork run stopped by a signal (its workers already reaped): die of it, as
+   the signal would have had its way, so that a caller sees 128 + signal. */
+static int die_of_stop_signal(void)
+{
+    int sig = run_stop_signal();
+    fflush(NULL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return 128 + sig;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_config c = {0};
@@ -199,8 +232,9 @@ int cmd_run(int argc, char **argv)
         }
         const char *val = NULL;
         if (o->metavar) {
+            char mv[64];
             if (i + 1 >= argc)
-                return fail_usage("run: option %s needs a value (%s)", a, o->metavar);
+                return fail_usage("run: option %s needs a value (%s)", a, metavar_text(o, mv, sizeof mv));
             val = argv[++i];
         }
         if (o->lab && !first_lab)
@@ -267,6 +301,28 @@ int cmd_run(int argc, char **argv)
         case OPT_QUIET: sinks.show.quiet = true; break;
         case OPT_OPSTATS: sinks.show.opstats = c.opstats = true; break;
         case OPT_OPSTATS_CSV: paths.opstats_csv = val; c.opstats = true; break;
+        case OPT_WORKERS:
+            if (parse_int(a, val, 1, RUN_MAX_WORKERS, &c.workers) != 0)
+                return EXIT_USAGE;
+            if (c.workers == 0)   /* 0 would mean "the default" to the runner */
+                return fail_usage("%s %s: expected 1..%d", a, val, RUN_MAX_WORKERS);
+            break;
+        case OPT_SETUP: c.setup = val; break;
+        case OPT_REFCOUNT_POLICY: {
+            int p = run_refcount_policy_find(val);
+            if (p < 0) {
+                char names[128];
+                run_refcount_policy_names(names, sizeof names, ", ");
+                return fail_usage("%s: unknown '%s'; allowed: %s", a, val, names);
+            }
+            c.refcount_policy = (enum run_refcount_policy)p;
+            break;
+        }
+        case OPT_SAMPLE_MS:
+            if (parse_int(a, val, 0, RUN_MAX_SAMPLE_MS, &c.sample_ms) != 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_SMAPS_CSV: paths.smaps_csv = val; break;
         case OPT_HELP: break;
         }
     }
@@ -277,6 +333,8 @@ int cmd_run(int argc, char **argv)
         return fail_usage("--arg needs --entry NAME");
     if (first_lab && !c.entry)
         return fail_usage("%s needs --entry NAME", first_lab);
+    if (c.sample_ms && !paths.smaps_csv)
+        return fail_usage("--sample-ms needs --smaps-csv FILE, where the readings go");
 
     c.design = gil_design_find(gil_name);
     if (!c.design) {
@@ -323,7 +381,9 @@ int cmd_run(int argc, char **argv)
     enum run_status st = run(&c, record_and_show, &sinks, err, sizeof err);
     rec_close(&sinks.rec);
     fflush(stdout);
-    if (st == RUN_ERROR)
-        fprintf(stderr, "%s%s\n", strncmp(err, "--", 2) == 0 ? "gillab: " : "", err);
+    if (st == RUN_ERROR || st == RUN_INTERRUPTED)
+        fprintf(stderr, "%s%s\n", strncmp(err, "--", 2) == 0 || st == RUN_INTERRUPTED ? "gillab: " : "", err);
+    if (st == RUN_INTERRUPTED)
+        return die_of_stop_signal();
     return exit_for(st);
 }

@@ -48,8 +48,9 @@ void show_opstats(const uint64_t *const *counts, int n)
     }
 }
 
-/* Each line of a traceback, prefixed "thread N: " when several threads ran. */
-static void print_traceback(int thread, int nthreads, const char *msg)
+/* Each line of a traceback, prefixed "thread N: " (or "worker N: ") when
+   several ran. */
+static void print_traceback(const char *who, int thread, int nthreads, const char *msg)
 {
     if (nthreads == 1) {
         fprintf(stderr, "%s\n", msg);
@@ -57,7 +58,7 @@ static void print_traceback(int thread, int nthreads, const char *msg)
     }
     for (const char *p = msg; *p;) {
         size_t n = strcspn(p, "\n");
-        fprintf(stderr, "thread %d: %.*s\n", thread, (int)n, p);
+        fprintf(stderr, "%s %d: %.*s\n", who, thread, (int)n, p);
         p += n + (p[n] == '\n');
     }
 }
@@ -117,6 +118,67 @@ static void table(const struct run_rep *r)
     fprintf(stderr, "wall %.6f s  user %.6f s  sys %.6f s\n", r->wall_s, r->user_s, r->sys_s);
 }
 
+static void smaps_pair(int64_t before, int64_t after, bool has_before, bool has_after)
+{
+    char b[24] = "-", a[24] = "-";
+    if (has_before)
+        snprintf(b, sizeof b, "%lld", (long long)before);
+    if (has_after)
+        snprintf(a, sizeof a, "%lld", (long long)after);
+    fprintf(stderr, " %9s -> %9s", b, a);
+}
+
+/* The fork scenario: results, errors, and a table of each worker's memory. */
+static void show_fork(const struct show *s, const struct run_config *c, const struct run_rep *r)
+{
+    for (int i = 0; i < r->nworkers; i++) {
+        const struct run_worker *w = &r->workers[i];
+        if (w->error)
+            print_traceback("worker", i, 2, w->error);
+        else if (w->end != RUN_WORKER_OK)
+            fprintf(stderr, "gillab: worker %d (pid %d) %s\n", i, w->pid, w->message);
+    }
+    if (r->warmup || !s->print_results || r->nworkers == 0)
+        ;
+    else {
+        for (int i = 0; i < r->nworkers; i++)
+            if (r->workers[i].repr)
+                printf("worker %d: %s\n", i, r->workers[i].repr);
+        fflush(stdout);
+    }
+    if (s->quiet || r->warmup || r->nworkers == 0)
+        return;
+    fprintf(stderr, "%s fork %s, %d worker%s, refcount policy %s", c->design->name, c->entry,
+            r->nworkers, r->nworkers == 1 ? "" : "s", run_refcount_policies[c->refcount_policy]);
+    if (c->reps > 1)
+        fprintf(stderr, ", rep %d/%d", r->rep - c->first_rep + 1, c->reps);
+    fprintf(stderr, "; the setup %s() added %.1f MB to the parent; %ld objects immortal at fork\n",
+            c->setup, r->has_heap ? (double)r->heap_kb / 1024 : 0.0, r->frozen_objects);
+    fprintf(stderr, "%6s %8s %-6s %10s %28s %28s %12s %8s\n", "worker", "pid", "status", "wall_s",
+            "private_dirty_kb before/after", "shared_kb before/after", "unshared_kb", "shared");
+    for (int i = 0; i < r->nworkers; i++) {
+        const struct run_worker *w = &r->workers[i];
+        const struct run_smaps *b = &w->before, *a = &w->after;
+        fprintf(stderr, "%6d %8d %-6s %10.6f", i, w->pid,
+                w->end == RUN_WORKER_OK ? "ok" : w->end == RUN_WORKER_ERROR ? "error"
+                                                 : w->end == RUN_WORKER_SIGNAL ? "killed" : "exited",
+                w->stats.wall_s);
+        smaps_pair(b->private_dirty_kb, a->private_dirty_kb, w->has_before, w->has_after);
+        smaps_pair(b->shared_clean_kb + b->shared_dirty_kb, a->shared_clean_kb + a->shared_dirty_kb,
+                   w->has_before, w->has_after);
+        if (w->has_before && w->has_after) {
+            int64_t unshared = (b->shared_clean_kb + b->shared_dirty_kb) -
+                               (a->shared_clean_kb + a->shared_dirty_kb);
+            double pct = r->has_heap && r->heap_kb > 0
+                             ? 100.0 * (double)(r->heap_kb - unshared) / (double)r->heap_kb : -1;
+            fprintf(stderr, " %12lld", (long long)unshared);
+            if (pct >= 0)
+                fprintf(stderr, " %7.1f%%", pct < 0 ? 0 : pct > 100 ? 100 : pct);
+        }
+        fputc('\n', stderr);
+    }
+}
+
 int show_rep(void *ctx, const struct run_config *c, const struct run_rep *r, char *err, size_t errcap)
 {
     const struct show *s = ctx;
@@ -129,9 +191,15 @@ int show_rep(void *ctx, const struct run_config *c, const struct run_rep *r, cha
     }
     for (int i = 0; i < r->nthreads; i++)
         if (r->threads[i].error) {
-            print_traceback(i, r->nthreads, r->threads[i].error);
+            print_traceback("thread", i, r->nthreads, r->threads[i].error);
             any_thread_failed = true;
         }
+    if (c->scenario->forks && r->nworkers > 0) {
+        show_fork(s, c, r);
+        if (r->warmup && !r->ok)
+            fprintf(stderr, "gillab: warm-up %d of %d failed\n", r->rep, c->warmup);
+        return 0;
+    }
     if (!r->ok && !any_thread_failed)
         fprintf(stderr, "gillab: %s\n", r->message);
     if (r->warmup) {

@@ -109,6 +109,206 @@ nomem:
     return -1;
 }
 
+/* ---- the fork scenario's rows ------------------------------------------------------------------- */
+
+static void set_smaps(struct rec_row *row, const struct run_smaps *m, bool before)
+{
+    static const enum rec_col b[] = {REC_rss_before_kb, REC_pss_before_kb, REC_shared_clean_before_kb,
+                                     REC_shared_dirty_before_kb, REC_private_clean_before_kb,
+                                     REC_private_dirty_before_kb};
+    static const enum rec_col a[] = {REC_rss_kb, REC_pss_kb, REC_shared_clean_kb, REC_shared_dirty_kb,
+                                     REC_private_clean_kb, REC_private_dirty_kb};
+    const int64_t v[] = {m->rss_kb, m->pss_kb, m->shared_clean_kb, m->shared_dirty_kb,
+                         m->private_clean_kb, m->private_dirty_kb};
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        rec_set_int(row, before ? b[k] : a[k], v[k]);
+    if (!before)
+        rec_set_int(row, REC_anon_huge_kb, m->anon_huge_kb);
+}
+
+int rec_row_from_fork(struct rec_row *row, const struct run_config *c, const struct run_rep *rep, int i)
+{
+    const char *slash = strrchr(c->file, '/');
+    const struct run_worker *w = i >= 0 ? &rep->workers[i] : NULL;
+    cpu_set_t used = w ? w->cpus : c->cpus.set;
+    char list[4096];
+    rec_row_init(row);
+    row->design = c->design;
+    memcpy(row->values, c->values, sizeof row->values);
+    if (CPU_COUNT(&used) == 0)   /* it died before it said: the CPUs it was given */
+        used = c->cpus.set;
+    if (run_cpus_format(&used, false, list, sizeof list) < 0)
+        list[0] = '\0';
+    if (rec_stamp(row, rep->started) != 0 || rec_set_text(row, REC_design, c->design->name) != 0 ||
+        rec_set_text(row, REC_workload, slash ? slash + 1 : c->file) != 0 ||
+        rec_set_text(row, REC_entry, c->entry) != 0 || set_args(row, c->args, c->nargs) != 0 ||
+        rec_set_text(row, REC_scenario, c->scenario->name) != 0 ||
+        rec_set_text(row, REC_placement, run_cpus_placement(c->cpus.mode)) != 0 ||
+        rec_set_text(row, REC_cpus, c->cpus.requested) != 0 ||
+        rec_set_text(row, REC_cpu_list, list) != 0 || rec_set_text(row, REC_setup, c->setup) != 0 ||
+        rec_set_text(row, REC_refcount_policy, run_refcount_policies[c->refcount_policy]) != 0 ||
+        (rep->thp && rec_set_text(row, REC_thp, rep->thp) != 0))
+        goto nomem;
+    rec_set_int(row, REC_ncpus, CPU_COUNT(&used));
+    rec_set_int(row, REC_threads, c->threads);
+    if (!rep->warmup)
+        rec_set_int(row, REC_rep, rep->rep);
+    rec_set_int(row, REC_workers, c->workers);
+    rec_set_int(row, REC_frozen_objects, rep->frozen_objects);
+    if (rep->has_heap)
+        rec_set_int(row, REC_heap_kb, rep->heap_kb);
+    if (rep->has_load) {
+        rec_set_real(row, REC_others_cpu_s, rep->others_s);
+        rec_set_real(row, REC_steal_s, rep->steal_s);
+    }
+    bool ok = w ? w->end == RUN_WORKER_OK : false;
+    if (w) {
+        rec_set_int(row, REC_worker, i);
+        /* A worker's times are its call's: wall, and the whole process's CPU. */
+        rec_set_real(row, REC_wall_s, w->stats.wall_s);
+        rec_set_real(row, REC_user_s, w->stats.user_s);
+        rec_set_real(row, REC_sys_s, w->stats.sys_s);
+        if (w->end == RUN_WORKER_OK || w->end == RUN_WORKER_ERROR) {   /* it reported */
+            rec_set_gil_stats(row, &w->stats.gil);
+            if (w->stats.gil.yields > 0)
+                rec_set_real(row, REC_interval_wall_us,
+                             (double)w->stats.gil.hold_ns / 1e3 / (double)w->stats.gil.yields);
+            rec_set_int(row, REC_ctx_voluntary, w->stats.ctx_voluntary);
+            rec_set_int(row, REC_ctx_involuntary, w->stats.ctx_involuntary);
+        }
+        if (w->has_before)
+            set_smaps(row, &w->before, true);
+        if (w->has_after)
+            set_smaps(row, &w->after, false);
+        if (w->has_before && w->has_after) {
+            int64_t unshared = (w->before.shared_clean_kb + w->before.shared_dirty_kb) -
+                               (w->after.shared_clean_kb + w->after.shared_dirty_kb);
+            rec_set_int(row, REC_unshared_kb, unshared);
+            if (rep->has_heap && rep->heap_kb > 0) {
+                double pct = 100.0 * (double)(rep->heap_kb - unshared) / (double)rep->heap_kb;
+                rec_set_real(row, REC_pct_still_shared, pct < 0 ? 0 : pct > 100 ? 100 : pct);
+            }
+        }
+    } else {
+        /* Nothing was forked: no worker, no call, no time. */
+        rec_set_real(row, REC_wall_s, 0);
+        rec_set_real(row, REC_user_s, 0);
+        rec_set_real(row, REC_sys_s, 0);
+    }
+    if (rec_set_text(row, REC_status, ok ? "ok" : "error") != 0)
+        goto nomem;
+    if (!ok) {
+        const char *why = w ? w->message : rep->message ? rep->message : "";
+        int rc = rep->warmup ? rec_set_textf(row, REC_message, "warm-up %d: %s", rep->rep, why)
+                             : rec_set_text(row, REC_message, why);
+        if (rc != 0)
+            goto nomem;
+    }
+    return 0;
+nomem:
+    rec_row_free(row);
+    return -1;
+}
+
+/* Every row of a fork repetition, in one buffer (appended with one write). */
+static char *fork_rows(const struct run_config *c, const struct run_rep *rep, char ***ids, size_t *len)
+{
+    int n = rep->nworkers > 0 ? rep->nworkers : 1;
+    char *all = NULL;
+    size_t total = 0;
+    *ids = calloc((size_t)n, sizeof **ids);
+    if (!*ids)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        struct rec_row row;
+        size_t l;
+        if (rec_row_from_fork(&row, c, rep, rep->nworkers > 0 ? i : -1) != 0)
+            goto nomem;
+        char *line = rec_format(&row, &l);
+        (*ids)[i] = strdup(row.cells[REC_run_id].text);
+        rec_row_free(&row);
+        char *grown = line && (*ids)[i] ? realloc(all, total + l + 1) : NULL;
+        if (!grown) {
+            free(line);
+            goto nomem;
+        }
+        all = grown;
+        memcpy(all + total, line, l + 1);
+        total += l;
+        free(line);
+    }
+    *len = total;
+    return all;
+nomem:
+    free(all);
+    for (int i = 0; i < n; i++)
+        free((*ids)[i]);
+    free(*ids);
+    *ids = NULL;
+    return NULL;
+}
+
+/* --smaps-csv: the readings of each worker, under the run_id of its row. */
+static char *smaps_rows(const struct run_config *c, const struct run_rep *rep, char *const *ids, size_t *len)
+{
+    char *all = NULL;
+    size_t total = 0, cap = 0;
+    for (size_t k = 0; k < rep->nsmaps_samples; k++) {
+        const struct run_smaps_sample *s = &rep->smaps_samples[k];
+        char line[512];
+        int l = snprintf(line, sizeof line, "%s,%s,%d,%d,%.3f,%lld,%lld,%lld,%lld\n", ids[s->worker],
+                         c->design->name, rep->rep, s->worker, s->t_ms, (long long)s->m.rss_kb,
+                         (long long)s->m.pss_kb, (long long)(s->m.shared_clean_kb + s->m.shared_dirty_kb),
+                         (long long)s->m.private_dirty_kb);
+        if (total + (size_t)l + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            while (ncap < total + (size_t)l + 1)
+                ncap *= 2;
+            char *g = realloc(all, ncap);
+            if (!g) {
+                free(all);
+                return NULL;
+            }
+            all = g;
+            cap = ncap;
+        }
+        memcpy(all + total, line, (size_t)l + 1);
+        total += (size_t)l;
+    }
+    *len = total;
+    return all ? all : strdup("");
+}
+
+static int record_fork(struct recorder *r, const struct run_config *c, const struct run_rep *rep, char *err,
+                       size_t errcap)
+{
+    char **ids = NULL;
+    size_t len = 0;
+    int n = rep->nworkers > 0 ? rep->nworkers : 1, rc = 0;
+    char *rows = fork_rows(c, rep, &ids, &len);
+    if (!rows) {
+        snprintf(err, errcap, "--csv: cannot build the rows: %s", strerror(ENOMEM));
+        return -1;
+    }
+    if (r->have_csv)
+        rc = rec_file_append(&r->csv, rows, len, err, errcap);
+    if (rc == 0 && r->have_smaps && !rep->warmup && rep->nsmaps_samples > 0) {
+        char *lines = smaps_rows(c, rep, ids, &len);
+        if (!lines) {
+            snprintf(err, errcap, "--smaps-csv %s: %s", r->smaps.path, strerror(ENOMEM));
+            rc = -1;
+        } else if (len > 0) {
+            rc = rec_file_append(&r->smaps, lines, len, err, errcap);
+        }
+        free(lines);
+    }
+    free(rows);
+    for (int i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return rc;
+}
+
 /* ---- files --------------------------------------------------------------------------------- */
 
 static void outfile_close(struct rec_outfile *o)
@@ -225,11 +425,11 @@ static int distinct(const struct opened *o, int n, char *err, size_t errcap)
 
 int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t errcap)
 {
-    struct opened o[5];
+    struct opened o[6];
     int n = 0;
     char *header = NULL;
     memset(r, 0, sizeof *r);
-    r->csv.fd = r->samples.fd = r->opstats.fd = -1;
+    r->csv.fd = r->samples.fd = r->opstats.fd = r->smaps.fd = -1;
     r->trace_csv.fd = r->trace_json.fd = -1;
     if (p->csv) {
         if (!(header = rec_header())) {
@@ -247,6 +447,12 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
             goto fail;
         r->have_samples = true;
         o[n++] = (struct opened){"--samples-csv", p->samples_csv, r->samples.fd};
+    }
+    if (p->smaps_csv) {
+        if (rec_file_open(&r->smaps, "--smaps-csv", p->smaps_csv, REC_SMAPS_HEADER, err, errcap) != 0)
+            goto fail;
+        r->have_smaps = true;
+        o[n++] = (struct opened){"--smaps-csv", p->smaps_csv, r->smaps.fd};
     }
     if (p->opstats_csv) {
         if (rec_file_open(&r->opstats, "--opstats-csv", p->opstats_csv, REC_OPSTATS_HEADER, err,
@@ -267,7 +473,7 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
         goto fail;
     outfile_defer(&r->trace_csv);
     outfile_defer(&r->trace_json);
-    r->csv.on_wait = r->samples.on_wait = r->opstats.on_wait = p->on_wait;
+    r->csv.on_wait = r->samples.on_wait = r->opstats.on_wait = r->smaps.on_wait = p->on_wait;
     free(header);
     return 0;
 fail:
@@ -314,6 +520,8 @@ int rec_record(struct recorder *r, const struct run_config *c, const struct run_
     int rc = 0;
     if (rep->warmup && rep->ok)
         return 0;   /* warm-ups are not written, unless they failed */
+    if (c->scenario->forks)
+        return record_fork(r, c, rep, err, errcap);
     if (rec_row_from_run(&row, c, rep) != 0) {
         snprintf(err, errcap, "--csv: cannot build the row: %s", strerror(ENOMEM));
         return -1;
@@ -365,5 +573,7 @@ void rec_close(struct recorder *r)
         rec_file_close(&r->samples);
     if (r->have_opstats)
         rec_file_close(&r->opstats);
-    r->have_csv = r->have_samples = r->have_opstats = false;
+    if (r->have_smaps)
+        rec_file_close(&r->smaps);
+    r->have_csv = r->have_samples = r->have_opstats = r->have_smaps = false;
 }

@@ -4,9 +4,10 @@
  * (record/schema.h). It may read the runner's results and the lock registry; it
  * runs nothing and prints nothing.
  *
- * Files: --csv (one row per measured repetition, and per failed warm-up),
- * --samples-csv (one row per I/O wake-up), --opstats-csv (runs per opcode, per
- * thread and measured repetition), --trace and --trace-json (the lock events of
+ * Files: --csv (one row per measured repetition, and per failed warm-up; the
+ * fork scenario: one per worker), --samples-csv (one row per I/O wake-up),
+ * --smaps-csv (one per reading of a fork worker's memory), --opstats-csv (runs
+ * per opcode, per thread and measured repetition), --trace and --trace-json (the lock events of
  * the last measured repetition). All of them are checked and opened
  * before anything runs: each must be a regular file (or not exist yet), and no
  * two options may name the same file. Rows go out whole (record/csvfile.h);
@@ -29,6 +30,7 @@ struct rec_paths {
     const char *trace_csv;
     const char *trace_json;
     const char *opstats_csv;   /* --opstats-csv: runs per opcode */
+    const char *smaps_csv;     /* --smaps-csv: fork workers' memory readings */
     /* Called before an append waits for another process's lock on a results
        file (see csvfile.h); NULL: wait silently. */
     void (*on_wait)(const char *flag, const char *path);
@@ -45,8 +47,8 @@ struct rec_outfile {
 };
 
 struct recorder {
-    struct rec_file csv, samples, opstats;
-    bool have_csv, have_samples, have_opstats;
+    struct rec_file csv, samples, opstats, smaps;
+    bool have_csv, have_samples, have_opstats, have_smaps;
     struct rec_outfile trace_csv, trace_json;
 };
 
@@ -64,5 +66,8 @@ int rec_record_opstats(struct recorder *r, const uint64_t *counts, char *err, si
 
 /* The row for a repetition (exposed for the tests). 0, or -1 when out of memory. */
 int rec_row_from_run(struct rec_row *row, const struct run_config *c, const struct run_rep *rep);
+/* A fork repetition's row for worker i (rep->workers[i]), or with i = -1 the one
+   row of a repetition whose setup failed before any fork. 0, or -1 (no memory). */
+int rec_row_from_fork(struct rec_row *row, const struct run_config *c, const struct run_rep *rep, int i);
 
 #endif

@@ -495,6 +495,8 @@ static int describe(FILE *out, bool json)
         /* The other files gillab writes: the convoy samples and the traces. */
         fputs("\n],\"samples\":", out);
         json_csv_list(out, REC_SAMPLES_HEADER);
+        fputs(",\"smaps\":", out);
+        json_csv_list(out, REC_SMAPS_HEADER);
         fputs(",\"opstats\":", out);
         json_csv_list(out, REC_OPSTATS_HEADER);
         fputs(",\"trace\":", out);

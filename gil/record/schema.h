@@ -75,6 +75,28 @@ enum rec_type {
     COL(latency_p90_us, REC_INT, "convoy: 90th percentile lateness, us")                        \
     COL(latency_p99_us, REC_INT, "convoy: 99th percentile lateness, us")                        \
     COL(latency_max_us, REC_INT, "convoy: worst lateness, us")                                  \
+    COL(setup, REC_TEXT, "fork: the function the parent called before forking (given args)")  \
+    COL(refcount_policy, REC_TEXT, "fork: plain or immortal (gillab); plain or gc_freeze (a peer)") \
+    COL(workers, REC_INT, "fork: how many worker processes the parent forked")                 \
+    COL(worker, REC_INT, "fork: this row's worker, from 0; empty when none was forked")        \
+    COL(frozen_objects, REC_INT, "fork: objects immortal (gillab) or frozen (gc.freeze) at fork") \
+    COL(heap_kb, REC_INT, "fork: what the setup added to the parent's anonymous memory, kB")   \
+    COL(thp, REC_TEXT, "fork: the kernel's transparent huge page mode (the run turns THP off)") \
+    COL(rss_before_kb, REC_INT, "fork: the worker's Rss before its call (smaps_rollup), kB")   \
+    COL(pss_before_kb, REC_INT, "fork: its Pss before its call, kB")                            \
+    COL(shared_clean_before_kb, REC_INT, "fork: its Shared_Clean before its call, kB")          \
+    COL(shared_dirty_before_kb, REC_INT, "fork: its Shared_Dirty before its call, kB")          \
+    COL(private_clean_before_kb, REC_INT, "fork: its Private_Clean before its call, kB")        \
+    COL(private_dirty_before_kb, REC_INT, "fork: its Private_Dirty before its call, kB")        \
+    COL(rss_kb, REC_INT, "fork: the worker's Rss after its call, kB")                           \
+    COL(pss_kb, REC_INT, "fork: its Pss after its call, kB")                                    \
+    COL(shared_clean_kb, REC_INT, "fork: its Shared_Clean after its call, kB")                  \
+    COL(shared_dirty_kb, REC_INT, "fork: its Shared_Dirty after its call, kB")                  \
+    COL(private_clean_kb, REC_INT, "fork: its Private_Clean after its call, kB")                \
+    COL(private_dirty_kb, REC_INT, "fork: its Private_Dirty after its call, kB")                \
+    COL(anon_huge_kb, REC_INT, "fork: its memory in transparent huge pages after its call, kB") \
+    COL(unshared_kb, REC_INT, "fork: shared memory its call made private: shared before less after, kB") \
+    COL(pct_still_shared, REC_REAL, "fork: 100 x (heap_kb - unshared_kb) / heap_kb, in 0..100") \
     COL(status, REC_TEXT, "ok, or error when the repetition failed")                            \
     COL(message, REC_MESSAGE, "when status is error: the last line of the first error")
 
@@ -159,6 +181,10 @@ int rec_schema_json(FILE *out);
    NULL), malloc'd (*out, *len); 0 or ENOMEM. */
 int rec_opstats_format(const char *run_id, int64_t rep, const uint64_t *const *counts, int nthreads,
                        char **out, size_t *len);
+
+/* --smaps-csv: one row per reading of a fork worker's memory (before its call,
+   every --sample-ms during it, after it). */
+#define REC_SMAPS_HEADER "run_id,design,rep,worker,t_ms,rss_kb,pss_kb,shared_kb,private_dirty_kb\n"
 
 /* results/convoy_samples.csv: one row per I/O wake-up. */
 #define REC_SAMPLES_HEADER "run_id,design,rep,sample,latency_us\n"

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "base/panic.h"
+#include "runner/fork.h"
 
 #define DEFAULT_IO_ENTRY "io"
 
@@ -50,6 +51,8 @@ int run_prepare(struct run_config *c, char *err, size_t errcap)
     if (!c->scenario)
         c->scenario = scenario_default;
     const struct scenario *s = c->scenario;
+    if (s->forks && fork_prepare(c, err, errcap) != 0)
+        return -1;
     if (c->threads == 0)
         c->threads = s->default_threads;
     if (c->threads < s->min_threads || c->threads > RUN_MAX_THREADS) {
@@ -485,11 +488,13 @@ enum run_status run(const struct run_config *cfg, run_sink *sink, void *ctx, cha
     /* Every repetition runs, whatever became of the ones before; a failed one
        makes the whole run RUN_FAILED, a sink or set-up error stops it. */
     enum run_status worst = RUN_OK;
-    for (int i = 0; i < cfg->warmup + cfg->reps && worst != RUN_ERROR; i++) {
+    for (int i = 0; i < cfg->warmup + cfg->reps && worst < RUN_ERROR; i++) {
         bool warmup = i < cfg->warmup;
         int rep = warmup ? i + 1 : cfg->first_rep + (i - cfg->warmup);
         bool traced = cfg->trace && i == cfg->warmup + cfg->reps - 1;
-        enum run_status st = run_rep(&R, warmup, rep, traced, err, errcap);
+        enum run_status st = cfg->scenario->forks
+                                 ? fork_rep(cfg, R.prog, warmup, rep, sink, ctx, err, errcap)
+                                 : run_rep(&R, warmup, rep, traced, err, errcap);
         if (st > worst)
             worst = st;
     }

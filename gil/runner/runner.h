@@ -31,6 +31,21 @@
 #define RUN_MAX_THREADS 256
 #define RUN_MAX_ARGS 16
 #define RUN_MAX_REPS 1000000
+#define RUN_MAX_WORKERS 256      /* fork: worker processes at most */
+#define RUN_MAX_SAMPLE_MS 60000  /* fork: the longest --sample-ms */
+
+/* The fork scenario's reference-count policies at fork time (--refcount-policy,
+   the refcount_policy column). */
+enum run_refcount_policy {
+    RUN_REFCOUNTS_PLAIN = 0,     /* as the run left them: every read writes a count */
+    RUN_REFCOUNTS_IMMORTAL,      /* every object reachable from the globals made
+                                    immortal before the fork (vm_runtime_immortalize) */
+    RUN_REFCOUNT_POLICIES
+};
+extern const char *const run_refcount_policies[RUN_REFCOUNT_POLICIES];
+/* The policy called `name`, or -1; and the names separated by sep. */
+int run_refcount_policy_find(const char *name);
+void run_refcount_policy_names(char *buf, size_t cap, const char *sep);
 
 struct run_config {
     const char *file;                    /* the workload file */
@@ -54,6 +69,12 @@ struct run_config {
        flag of the first of them, for the message when the scenario refuses it. */
     unsigned scn_options;
     const char *scn_option_flag;
+    /* The fork scenario (runner/fork.c). */
+    const char *setup;                   /* the function the parent calls before forking */
+    int workers;                         /* worker processes; 0: 1 */
+    enum run_refcount_policy refcount_policy;
+    int sample_ms;                       /* read each worker's memory this often while it
+                                            runs; 0: before and after only */
     bool prepared;                       /* set by run_prepare */
 };
 
@@ -73,6 +94,45 @@ struct run_thread_result {
     struct run_thread_stats stats;
     cpu_set_t cpus;             /* its affinity mask, read back after pinning */
     const uint64_t *opcounts;   /* with c->opstats: runs per opcode (VM_OPCODE_SLOTS), else NULL */
+};
+
+/* One process's memory from /proc/PID/smaps_rollup, in kB. */
+struct run_smaps {
+    int64_t rss_kb, pss_kb;
+    int64_t shared_clean_kb, shared_dirty_kb, private_clean_kb, private_dirty_kb;
+    int64_t anonymous_kb, anon_huge_kb;
+};
+/* Read it for pid (0: this process). 0, or an errno value (ENOENT: no such
+   process; EINVAL: the file lacks a field, as a zombie's does). */
+int run_smaps_read(int pid, struct run_smaps *out);
+
+/* One worker process of a fork repetition. */
+enum run_worker_end {
+    RUN_WORKER_OK,              /* its call returned */
+    RUN_WORKER_ERROR,           /* its call raised: message, error */
+    RUN_WORKER_SIGNAL,          /* killed by a signal before it reported: signal */
+    RUN_WORKER_EXIT,            /* exited before it reported: exit_status */
+};
+struct run_worker {
+    int pid;
+    enum run_worker_end end;
+    int signal, exit_status;
+    const char *repr;           /* RUN_WORKER_OK: its result's repr (cut at 4 kB) */
+    const char *error;          /* RUN_WORKER_ERROR: its traceback (its end when long) */
+    char message[256];          /* why not ok, one line: the error's last line, "killed
+                                   by signal 9 (SIGKILL)", "exited with status 125 before
+                                   it reported" */
+    bool has_before, has_after; /* the memory was read before its call, after it */
+    struct run_smaps before, after;
+    struct run_thread_stats stats;   /* its call: wall, RUSAGE_SELF, its lock counters */
+    cpu_set_t cpus;             /* its affinity mask, read back after pinning */
+};
+/* A reading of a worker's memory while it ran (--sample-ms), or before (t_ms 0)
+   and after its call. */
+struct run_smaps_sample {
+    int worker;
+    double t_ms;                /* since the workers were released */
+    struct run_smaps m;
 };
 
 /* One repetition's results, valid during the sink call only. */
@@ -97,6 +157,15 @@ struct run_rep {
     size_t nsamples;
     double io_wall_s;           /* its own run time */
     const struct trace *trace;  /* the lock events, on the traced repetition; else NULL */
+    /* the fork scenario: its workers (none when the module or the setup raised) */
+    int nworkers;
+    const struct run_worker *workers;
+    int64_t heap_kb;            /* what the setup added to the parent's anonymous memory */
+    bool has_heap;
+    long frozen_objects;        /* objects made immortal in the run before the fork */
+    const char *thp;            /* the kernel's transparent huge page mode, or NULL */
+    const struct run_smaps_sample *smaps_samples;
+    size_t nsmaps_samples;
 };
 
 /* Called after every repetition, warm-up or measured, on the calling thread.
@@ -110,7 +179,15 @@ enum run_status {
     RUN_FAILED = 1,   /* a repetition failed (a thread or the module body raised) */
     RUN_ERROR = 2,    /* bad input, a compile or file error, or the sink stopped the run:
                          one line in err */
+    RUN_INTERRUPTED = 3,   /* a fork run caught SIGINT, SIGTERM or SIGHUP (run_stop_signal):
+                              its workers were killed and reaped, the repetition under
+                              way reached no sink; one line in err */
 };
+
+/* The signal that interrupted a fork run, or 0. The fork scenario catches
+   SIGINT, SIGTERM and SIGHUP while its workers live, so that none outlives
+   it; the caller decides what to do next (the command line dies of it). */
+int run_stop_signal(void);
 
 /* Run c (prepared) per its scenario. */
 enum run_status run(const struct run_config *c, run_sink *sink, void *ctx, char *err, size_t errcap);

@@ -34,6 +34,17 @@ const struct scenario scenarios[] = {
         .io_thread = true,
         .options = SCN_OPT_IO | SCN_OPT_SAMPLES,
     },
+    {
+        .name = "fork",
+        .summary = "the parent calls the setup function (--setup NAME, given the --arg values), "
+                   "then forks --workers N processes that each call the entry (no arguments) "
+                   "while the parent reads their memory from /proc/PID/smaps_rollup",
+        .threads_means = "not given: each worker process runs one VM thread (the threads column is 1)",
+        .min_threads = 1,
+        .default_threads = 1,
+        .forks = true,
+        .options = SCN_OPT_FORK,
+    },
     {.name = NULL},
 };
 

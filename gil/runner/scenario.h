@@ -18,6 +18,7 @@
 enum scn_option {
     SCN_OPT_IO = 1u << 0,        /* --io-entry, --io-arg: the I/O thread's function */
     SCN_OPT_SAMPLES = 1u << 1,   /* --samples-csv: one row per I/O wake-up */
+    SCN_OPT_FORK = 1u << 2,      /* --workers, --setup, --refcount-policy, --sample-ms, --smaps-csv */
 };
 
 struct scenario {
@@ -29,6 +30,9 @@ struct scenario {
     bool sequential;             /* one thread calls the entry T times in a row */
     bool io_thread;              /* the last of the T threads calls the I/O entry once
                                     every other thread has begun (the convoy) */
+    bool forks;                  /* processes, not threads: the parent calls the setup
+                                    function, then forks workers that each call the
+                                    entry on one VM thread (runner/fork.c) */
     unsigned options;            /* the scenario-only options it accepts (SCN_OPT_*) */
 };
 

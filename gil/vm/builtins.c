@@ -2,11 +2,24 @@
  * builtins.c — the builtin functions (print, len, range, int, float, str, repr,
  * bool, abs, min, max, list, isinstance, and `object`), the list methods (append,
  * pop, insert, extend), the `time` module (sleep, perf_counter, perf_counter_ns,
- * monotonic, time) and __build_class__ (what LOAD_BUILD_CLASS pushes).
+ * monotonic, time), the `gc` module (freeze, disable, enable, isenabled) and
+ * __build_class__ (what LOAD_BUILD_CLASS pushes).
  *
  * time.sleep is the lab's blocking call: like CPython's Py_BEGIN_ALLOW_THREADS
  * it gives the lock up for the whole sleep (gil_block_enter/leave) and sleeps
  * with nanosleep, resuming after signals with the time that was left.
+ *
+ * gc is CPython's module cut to what a pre-fork server calls, with gillab's
+ * meanings (README, "The workload language"). gillab has no collector that
+ * runs during a program: reference counts free what is no longer used at once
+ * and reference cycles are broken when the program ends. So gc.disable() and
+ * gc.enable() only set the flag gc.isenabled() reports. gc.freeze() is where
+ * gillab goes further than CPython: CPython 3.7+ moves every object its
+ * collector tracks into a permanent generation that later collections skip,
+ * but every read still writes the objects' reference counts; gillab makes
+ * every object reachable from the module's globals immortal
+ * (vm_runtime_immortalize), so their counts are never written again, which
+ * is what CPython 3.12's immortal objects do for its own singletons.
  */
 #include <errno.h>
 #include <math.h>
@@ -44,6 +57,10 @@ BUILTIN(t_perf_counter, "perf_counter", tm_perf_counter, false);
 BUILTIN(t_perf_counter_ns, "perf_counter_ns", tm_perf_counter_ns, false);
 BUILTIN(t_monotonic, "monotonic", tm_monotonic, false);
 BUILTIN(t_time, "time", tm_time, false);
+BUILTIN(g_freeze, "freeze", gc_freeze, false);
+BUILTIN(g_disable, "disable", gc_disable, false);
+BUILTIN(g_enable, "enable", gc_enable, false);
+BUILTIN(g_isenabled, "isenabled", gc_isenabled, false);
 
 static struct vm_object *bi_build_class(struct vm_thread *ts, struct vm_object **args, int nargs)
 {
@@ -53,6 +70,28 @@ struct vm_builtin vm_build_class_builtin = {VM_IMMORTAL_HEAD(&vm_builtin_type), 
                                             bi_build_class, false};
 
 struct vm_module vm_time_module = {VM_IMMORTAL_HEAD(&vm_module_type), "time"};
+static struct vm_module gc_module = {VM_IMMORTAL_HEAD(&vm_module_type), "gc"};
+static struct vm_builtin *const gc_members[] = {&g_freeze, &g_disable, &g_enable, &g_isenabled};
+
+/* The modules a program may import, in the order messages name them. */
+static struct vm_module *const modules[] = {&vm_time_module, &gc_module};
+
+struct vm_object *vm_module_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
+        if (strcmp(modules[i]->name, name) == 0)
+            return &modules[i]->ob;
+    return NULL;
+}
+
+void vm_module_names(char *buf, size_t cap)
+{
+    size_t n = 0, last = sizeof modules / sizeof modules[0] - 1;
+    buf[0] = '\0';
+    for (size_t i = 0; i <= last && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s'import %s'", i == 0 ? "" : i == last ? " and " : ", ",
+                              modules[i]->name);
+}
 
 static struct vm_builtin *const globals_table[] = {
     &b_print, &b_len, &b_range, &b_int, &b_float, &b_str, &b_repr, &b_bool, &b_abs, &b_min, &b_max,
@@ -98,6 +137,14 @@ int vm_get_method(struct vm_thread *ts, struct vm_object *obj, struct vm_object 
             vm_raise(ts, VM_EXC_ATTRIBUTE, "module 'time' has no attribute '%s'", name);
             return -1;
         }
+    } else if (obj == &gc_module.ob) {
+        for (size_t i = 0; i < sizeof gc_members / sizeof gc_members[0]; i++)
+            if (strcmp(gc_members[i]->name, name) == 0) {
+                *attrval = &gc_members[i]->ob;
+                return 0;
+            }
+        vm_raise(ts, VM_EXC_ATTRIBUTE, "module 'gc' has no attribute '%s'", name);
+        return -1;
     }
     vm_raise(ts, VM_EXC_ATTRIBUTE, "'%s' object has no attribute '%s'", tname(obj), name);
     return -1;
@@ -695,4 +742,56 @@ static struct vm_object *tm_time(struct vm_thread *ts, struct vm_object **args, 
     if (nargs)
         return no_args(ts, "time", nargs);
     return vm_float_new(ts, clock_s(CLOCK_REALTIME));
+}
+
+/* ---- gc ---------------------------------------------------------------------------------------- */
+
+static struct vm_object *gc_no_args(struct vm_thread *ts, const char *name, int nargs)
+{
+    return vm_raise(ts, VM_EXC_TYPE, "gc.%s() takes no arguments (%d given)", name, nargs);
+}
+
+static struct vm_object *gc_freeze(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    if (nargs)
+        return gc_no_args(ts, "freeze", nargs);
+    /* Immortalising writes flags that other threads read without a lock: only
+       a lock that serialises the VM (held here) or being alone makes it safe. */
+    if (ts->safety != GIL_VM_SERIAL && !vm_thread_alone(ts))
+        return vm_raise(ts, VM_EXC_RUNTIME, "gc.freeze() while other threads run without a "
+                                            "lock: gillab freezes only under a design that "
+                                            "serialises threads, or with one thread");
+    if (vm_runtime_immortalize(ts->rt) < 0)
+        return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+    return none();
+}
+
+static struct vm_object *gc_set(struct vm_thread *ts, int nargs, const char *name, bool on)
+{
+    if (nargs)
+        return gc_no_args(ts, name, nargs);
+    /* relaxed: the flag is only reported back (gc.isenabled()); it orders nothing. */
+    atomic_store_explicit(&ts->rt->gc_enabled, on, memory_order_relaxed);
+    return none();
+}
+
+static struct vm_object *gc_disable(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    return gc_set(ts, nargs, "disable", false);
+}
+
+static struct vm_object *gc_enable(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    return gc_set(ts, nargs, "enable", true);
+}
+
+static struct vm_object *gc_isenabled(struct vm_thread *ts, struct vm_object **args, int nargs)
+{
+    (void)args;
+    if (nargs)
+        return gc_no_args(ts, "isenabled", nargs);
+    return VM_BOOL(atomic_load_explicit(&ts->rt->gc_enabled, memory_order_relaxed));
 }

@@ -115,8 +115,9 @@ struct vm_object {
     union {
         struct {
             /* VM_IMMORTAL and the bits above. Set at creation; changed only by
-               vm_runtime_immortalize, while no other VM thread runs: plain
-               reads are race-free. */
+               vm_runtime_immortalize, while no other VM thread runs or under
+               a lock that serialises them (gc.freeze()): plain reads are
+               race-free. */
             uint16_t flags;
             /* BIASED: the owner thread's id, 0 once the counts are merged (or
                for an object no thread owns). Cleared by a merge with a relaxed
@@ -289,7 +290,7 @@ struct vm_method {                  /* a builtin bound to self: lst.append as a 
     struct vm_object *self;         /* immutable, owned */
 };
 
-struct vm_module {                  /* only `time` */
+struct vm_module {                  /* `time` and `gc` (vm_module_lookup) */
     struct vm_object ob;            /* static and immortal */
     const char *name;               /* immutable */
 };
@@ -432,6 +433,7 @@ struct vm_runtime {
        the run ends: written only while no other VM thread runs. */
     struct vm_object **immortals;
     size_t nimmortals, capimmortals;
+    atomic_bool gc_enabled;         /* gc.enable()/gc.disable(); relaxed: nothing else depends on it */
 };
 
 struct vm_chunk {                   /* a piece of a thread's frame stack */
@@ -876,6 +878,10 @@ int vm_instance_repr_into(struct vm_thread *ts, struct vm_buf *b, struct vm_obje
 extern struct vm_builtin vm_build_class_builtin;
 /* The builtin object called `name`, or NULL. */
 struct vm_object *vm_builtin_lookup(const char *name);
+/* The module a program may import as `import name` (time, gc), or NULL; and
+   their list for a message: "'import time' and 'import gc'". */
+struct vm_object *vm_module_lookup(const char *name);
+void vm_module_names(char *buf, size_t cap);
 /* LOAD_METHOD / LOAD_ATTR: on a method hit, *meth gets the (immortal) builtin and
    the caller keeps self; otherwise *attr gets a new reference. Returns 0 or -1
    (error set). */
@@ -886,6 +892,9 @@ struct vm_object *vm_call_builtin(struct vm_thread *ts, struct vm_object *callab
                                   struct vm_object **args, int nargs);
 
 /* ---- threads and frames (runtime.c, eval.c) -------------------------------------------- */
+
+/* Is ts the runtime's only thread state (no other VM thread can run)? */
+bool vm_thread_alone(struct vm_thread *ts);
 
 struct vm_frame *vm_frame_push(struct vm_thread *ts, struct vm_code *code);
 void vm_frame_pop(struct vm_thread *ts, struct vm_frame *f);

@@ -1445,7 +1445,8 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         }
         TARGET(IMPORT_NAME) {
             sp--;   /* fromlist and level are immortal constants */
-            sp[-1] = &vm_time_module.ob;   /* the compiler admits only `import time` */
+            /* the compiler admits only the modules vm_module_lookup knows (immortal) */
+            sp[-1] = vm_module_lookup(co->names[oparg]);
             NEXT_TICK();
         }
         TARGET(RAISE_OVERFLOW) {

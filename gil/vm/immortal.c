@@ -27,8 +27,11 @@
  *
  * Thread safety: immortalising writes every reachable object's flags, which
  * other threads read without synchronisation, so it runs while no other VM
- * thread runs; the creation of threads afterwards (pthread_create) orders the
- * writes before their reads. The end runs single-threaded too.
+ * thread runs (the creation of threads afterwards, pthread_create, orders the
+ * writes before their reads), or under a lock design that serialises the VM
+ * (gc.freeze() in a program: the other threads read the flags only once they
+ * hold that lock, which orders the writes before). The end runs
+ * single-threaded too.
  */
 #include <stdlib.h>
 
@@ -166,6 +169,11 @@ long vm_runtime_immortalize(struct vm_runtime *rt)
     for (size_t i = 0; i < rt->nimmortals; i++)
         rt->immortals[i]->flags &= ~VM_SEEN;
     return w.nomem ? -1 : w.made;
+}
+
+long vm_runtime_immortals(const struct vm_runtime *rt)
+{
+    return (long)rt->nimmortals;
 }
 
 void vm_immortals_free(struct vm_thread *ts)

@@ -714,8 +714,12 @@ static struct vm_stmt *parse_small(struct vm_compiler *c)
         const struct vm_token *m = peek(c);
         if (m->kind != VM_T_NAME)
             expect(c, VM_T_NAME, "a module name after 'import'");
-        if (strcmp(m->name, "time") != 0 || peek2(c)->kind == VM_T_DOT)
-            unsupported(c, m->line, m->col, "imports other than 'import time'");
+        if (!vm_module_lookup(m->name) || peek2(c)->kind == VM_T_DOT) {
+            char names[128], what[160];
+            vm_module_names(names, sizeof names);
+            snprintf(what, sizeof what, "imports other than %s", names);
+            unsupported(c, m->line, m->col, what);
+        }
         s = new_stmt(c, VM_S_IMPORT, t);
         s->u.imp.module = m->name;
         s->u.imp.asname = m->name;

@@ -121,6 +121,7 @@ enum vm_result vm_runtime_new(struct vm_program *p, struct gil *g, FILE *out, st
     atomic_init(&rt->folded_frees, 0);
     atomic_init(&rt->lists_lock, 0);
     atomic_init(&rt->gc_lock, 0);
+    atomic_init(&rt->gc_enabled, true);
     *rtp = rt;
     return VM_OK;
 fail:
@@ -348,6 +349,14 @@ void vm_thread_free(struct vm_thread *ts)
     thread_unregister(ts);
     thread_release(ts);
     free(ts);
+}
+
+bool vm_thread_alone(struct vm_thread *ts)
+{
+    threads_lock(ts->rt);
+    bool alone = ts->rt->threads == ts && ts->next_live == NULL;
+    threads_unlock(ts->rt);
+    return alone;
 }
 
 struct gil_thread *vm_thread_gil(struct vm_thread *ts)

@@ -83,10 +83,14 @@ enum vm_result vm_call_repr(struct vm_runtime *rt, struct vm_thread *ts, const c
    a point of the run: before a fork, before threads share them). They are
    freed when the run ends (vm_runtime_end, the end of vm_run_main,
    vm_runtime_free), never before. Call while no VM thread runs, or from the
-   only one. An immortal container may still be given mortal objects; a later
+   only one, or from the one holding a lock that serialises the VM (as
+   gc.freeze() does). An immortal container may still be given mortal objects; a later
    call makes those immortal too. Returns how many objects this call made
    immortal, or -1 without memory (those made immortal so far stay so). */
 long vm_runtime_immortalize(struct vm_runtime *rt);
+/* How many objects vm_runtime_immortalize (or gc.freeze()) has made immortal
+   in this run so far; they stay alive until its end. */
+long vm_runtime_immortals(const struct vm_runtime *rt);
 /* End the run as at interpreter exit, while no VM thread runs: the module's
    globals are cleared, reference cycles broken and the immortalised objects
    freed, so vm_live_objects is back where it was before the module ran. The

@@ -55,6 +55,7 @@ QUICK_DEFAULTS = {
     "fidelity": {"reps": (5, 2), "target_s": (0.5, 0.05), "io_iters": (50, 10),
                  "cal_rounds": (5, 2)},
     "scale": {"reps": (3, 1), "target_s": (0.1, 0.01)},
+    "cow": {"reps": (3, 1), "mb": (100, 8), "workers": ("1 2 4", "1 2")},
 }
 
 
@@ -119,6 +120,9 @@ def parser():
                    help="'all', or interpreters, names or paths (LAB_PEERS; default: see peers)")
     p.add_argument("--no-trace", dest="trace", action="store_false",
                    default=flag_env("LAB_TRACE"), help="no traces for the timelines (LAB_TRACE=0)")
+    p.add_argument("--no-cow", dest="cow", action="store_false", default=flag_env("LAB_COW"),
+                   help="no short copy-on-write run for cow.png (LAB_COW=0; make cow runs the "
+                        "full one)")
     p.add_argument("--convoy", metavar="FILE", default=env("LAB_CONVOY", CONVOY_PY),
                    help="a file defining cpu(limit) and io(n, sleep_us) (LAB_CONVOY); "
                         "translated likewise")
@@ -195,11 +199,38 @@ def parser():
     p.add_argument("--convoy", metavar="FILE", default=CONVOY_PY,
                    help="a file defining cpu(limit) and io(n, sleep_us)")
 
+    p = sub.add_parser("cow", formatter_class=formatter,
+                       help="copy-on-write after fork: refcount policies beside real "
+                            "interpreters (make cow)",
+                       description="The fork scenario on workloads/cow.py: gillab under each "
+                                   "refcount policy, the Python peers with and without "
+                                   "gc.freeze(), every worker count; results/cow.csv, "
+                                   "cow_smaps.csv, cow.png and a table (mk/lab/cow.py).")
+    common(p)
+    p.add_argument("--quick", action="store_true", default=quick_setting(),
+                   help="a small structure, one repetition (QUICK=1)")
+    p.add_argument("--reps", metavar="N", type=int, default=env("COW_REPS"),
+                   help="repetitions per cell (COW_REPS; default 3, quick 1)")
+    p.add_argument("--mb", metavar="MB", type=int, default=env("COW_MB"),
+                   help="the structure the parent builds, build(MB) (COW_MB; default 100, quick 8)")
+    p.add_argument("--workers", metavar="'N ...'", default=env("COW_WORKERS"),
+                   help="worker counts (COW_WORKERS; default '1 2 4', quick '1 2')")
+    p.add_argument("--sample-ms", metavar="MS", type=int, default=env("COW_SAMPLE_MS", "10"),
+                   help="read each worker's memory this often during its walk (COW_SAMPLE_MS; "
+                        "default 10)")
+    p.add_argument("--peers", metavar="'P ...'", default=os.environ.get("LAB_PEERS"),
+                   help="'all', or interpreters, names or paths (LAB_PEERS; default: see peers)")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   default=flag_env("COW_PLOTS"), help="no cow.png (COW_PLOTS=0)")
+    p.add_argument("--workload", metavar="FILE", default=env("COW_WORKLOAD",
+                                                             os.path.join(ROOT, "workloads", "cow.py")),
+                   help="a file defining build(mb) and walk() (COW_WORKLOAD)")
+
     p = sub.add_parser("summary", formatter_class=formatter,
                        help="the tables of a results folder",
-                       description="The lab, convoy, sweep and scale tables of the files in DIR.")
+                       description="The lab, convoy, sweep, scale and cow tables of the files in DIR.")
     p.add_argument("dir", metavar="DIR",
-                   help="a folder holding lab.csv, convoy.csv, sweep.csv, scale.csv")
+                   help="a folder holding lab.csv, convoy.csv, sweep.csv, scale.csv, cow.csv")
     gillab_option(p)
 
     p = sub.add_parser("plots", formatter_class=formatter,
@@ -212,7 +243,7 @@ def parser():
                    help="the folder to draw into (OUT; default: DATA)")
     p.add_argument("--only", metavar="LIST", default=env("ONLY", ""),
                    help="figures, comma-separated: runtime,rates,timeline,convoy,sweep,fidelity,"
-                        "scale (ONLY)")
+                        "scale,cow (ONLY)")
     gillab_option(p)
 
     p = sub.add_parser("validate", formatter_class=formatter,
@@ -241,6 +272,16 @@ def main(argv):
         if getattr(o, name, 1) < 1:
             raise LabError("--%s %d: expected 1 or more"
                            % (name.replace("_", "-"), getattr(o, name)))
+    if cmd == "cow":
+        text = str(o.workers)
+        words = text.split()
+        if not words or not all(w.isdigit() and 1 <= int(w) <= 256 for w in words):
+            raise LabError("--workers '%s': expected worker counts in 1..256, e.g. '1 2 4'" % text)
+        o.workers = [int(w) for w in words]
+        if o.mb < 1:
+            raise LabError("--mb %d: expected 1 or more" % o.mb)
+        if o.sample_ms < 0:
+            raise LabError("--sample-ms %d: expected 0 or more" % o.sample_ms)
     if getattr(o, "warmup", 0) < 0:
         raise LabError("--warmup %d: expected 0 or more" % o.warmup)
     for name in ("target_s", "convoy_s"):
@@ -266,11 +307,18 @@ def main(argv):
     if cmd == "fidelity":
         import fidelity
         return fidelity.run(o, facts)
+    if cmd == "cow":
+        import cow
+        return cow.run(o, facts)
     if cmd == "summary":
         import tables
         if not os.path.isdir(o.dir):
             raise LabError("%s: no such folder" % o.dir)
-        sys.stdout.write(tables.summary(facts, o.dir) + "\n")
+        text = tables.summary(facts, o.dir)
+        if os.path.exists(os.path.join(o.dir, "cow.csv")):   # make cow's, when there
+            import cow
+            text += "\n\n" + cow.summary(facts, o.dir)
+        sys.stdout.write(text + "\n")
         return 0
     if cmd == "plots":
         import plots

@@ -54,6 +54,8 @@ class Facts(object):
             self.schema = schema["columns"]
             # The convoy samples file, and a trace file with the events it may hold.
             self.sample_columns = list(schema["samples"])
+            # The fork scenario's memory readings (--smaps-csv).
+            self.smaps_columns = list(schema["smaps"])
             self.trace_columns = list(schema["trace"])
             self.trace_events = tuple(schema["trace_events"])
         except (ValueError, KeyError, TypeError) as e:
@@ -137,6 +139,10 @@ class Facts(object):
 
     def scenario(self, name):
         return self._scenario.get(name)
+
+    def forks(self, name):
+        """Does the scenario fork worker processes (the fork scenario)?"""
+        return bool((self._scenario.get(name) or {}).get("forks"))
 
     def scenario_rank(self, name):
         names = [s["name"] for s in self.scenarios]

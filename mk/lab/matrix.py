@@ -10,7 +10,9 @@ count(N) in three shapes:
 with REPS measured repetitions after WARMUP, N sized once per interpreter so that
 count(N) takes about TARGET_S; then the convoy scenario once per contender; then a
 short two-thread trace per design whose lock serialises the VM, for the timelines;
-then the figures and the summary table (stderr). A contender runs the workload files
+then a short copy-on-write run (mk/lab/cow.py: gillab's reference-count policies and
+the Python peers, with and without gc.freeze(); LAB_COW=0 leaves it out), then the
+figures and the summary table (stderr). A contender runs the workload files
 of its language (languages.py): the designs and the Python peers the files given,
 another language's peer their translations beside them (count.rb for count.py); a
 workload with no translation is skipped for that contender, with one line saying so.
@@ -141,12 +143,13 @@ def contenders(o, facts, runner):
             raise LabError("LAB_DESIGNS: %s runs one thread only; the matrix needs two" % d)
         out.append(Contender(d, lambda f, d=d: [gillab, "run", f, "--gil", d], "gillab",
                              "gillab", PYTHON))
-    for p in peer_discovery.choose(o.peers, runner.say):
+    chosen = peer_discovery.choose(o.peers, runner.say)
+    for p in chosen:
         out.append(Contender(p.name, peer_discovery.runner_command(p, facts), p.name,
                              "%s (%s)" % (p.name, p.executable), p.language))
     if not out:
         raise LabError("nothing to run: LAB_DESIGNS and LAB_PEERS are empty")
-    return out
+    return out, chosen
 
 
 def run(o, facts):
@@ -159,7 +162,7 @@ def run(o, facts):
 
 
 def _run(o, facts, runner):
-    cast = contenders(o, facts, runner)
+    cast, interpreters = contenders(o, facts, runner)
     os.makedirs(o.results, exist_ok=True)
     lab_csv = os.path.join(o.results, "lab.csv")
     convoy_csv = os.path.join(o.results, "convoy.csv")
@@ -318,6 +321,12 @@ def _run(o, facts, runner):
                 "--threads", "2", "--cpus", "all",
                 "--trace", os.path.join(o.results, "trace-%s.csv" % c.design), "--quiet"])
             runner.units_done += 1
+    # Copy-on-write after fork: a short make cow (mk/lab/cow.py), for the tour's figure.
+    cow_ran = False
+    if o.cow:
+        import cow
+        cow_ran = cow.lab_short(o.results, o.quick, facts, runner, interpreters,
+                                any(facts.is_design(c.design) for c in cast)) is not None
     runner.clear()
     elapsed = time.monotonic() - runner.started
     os.unlink(state_path)
@@ -328,6 +337,9 @@ def _run(o, facts, runner):
         plots_failed = plots.draw(facts, o.results, o.results, set(), runner.say) != 0
     try:
         text = tables.summary(facts, o.results, ("lab", "convoy"))
+        if cow_ran:
+            import cow
+            text += "\n\n" + cow.summary(facts, o.results)
     except DataError as e:
         raise LabError(str(e))
     sys.stderr.write("\n" + text + "\n\n")

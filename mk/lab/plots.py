@@ -1,7 +1,8 @@
 """plots.py -- `plots`: the lab's figures, drawn by the gnuplot scripts in plots/.
 
 Reads DATA/lab.csv (needed by runtime and rates), and when present convoy.csv,
-convoy_samples.csv, sweep.csv, scale.csv and trace-*.csv. Every input that exists is checked
+convoy_samples.csv, sweep.csv, scale.csv, trace-*.csv and cow.csv with cow_smaps.csv
+(mk/lab/cow.py prepares that figure). Every input that exists is checked
 first (data.py); a malformed one stops everything with "plots: error: FILE:LINE: ..."
 and nothing is drawn. Then the groups of analysis.py -- the same the summary tables
 print -- become small data files and one NAME.vars.gp per figure in a temporary
@@ -25,7 +26,7 @@ import data
 from facts import ROOT, DataError
 
 PLOTDIR = os.path.join(ROOT, "plots")
-FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep", "fidelity", "scale")
+FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep", "fidelity", "scale", "cow")
 # style.gp's palette, by name; designs take them in registry order.
 PALETTE = ("c_vermillion", "c_blue", "c_green", "c_purple", "c_black", "c_orange", "c_sky",
            "c_yellow")
@@ -699,6 +700,9 @@ def prepare(facts, data_dir, work, wanted, note):
             prep_scale(facts, work, p("scale.csv"), scale, manifest, note)
         else:
             note("no scale.csv in %s; skipping scale (make it with `make scale`)" % data_dir)
+    if "cow" in wanted:   # copy-on-write after fork: mk/lab/cow.py groups and prepares it
+        import cow
+        cow.prep_figure(facts, work, data_dir, manifest, note)
     if "fidelity" in wanted:
         if fidelity_rows is not None:
             prep_fidelity(facts, work, p("fidelity.csv"), fidelity_rows, manifest)

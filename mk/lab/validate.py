@@ -8,13 +8,22 @@ placement consistent with gillab's scenario table and with each other; run ids u
 and the repetitions of each cell (design, parameters, workload, entry, args, scenario,
 threads, cpus) numbered 1, 2, ... n, each once -- a resumed series that numbered again
 from 1 shows as a duplicate. A convoy samples file (its own header) is checked too:
-types, and samples numbered 1..n per run.
+types, and samples numbered 1..n per run; so is a fork scenario's memory readings
+file (--smaps-csv): types, and each worker's readings in time order.
+
+Fork rows (one per worker and repetition) belong to a cell with their setup,
+reference-count policy, worker count and worker; they fill the fork columns, which
+every other row leaves empty.
 """
 import csv
 import re
 
 
 INT = re.compile(r"^\d+$")
+SIGNED_INT = re.compile(r"^-?\d+$")
+# Integer columns that may be negative: a fork worker's call may map more shared
+# pages (library code) than it makes private.
+SIGNED_INT_COLUMNS = ("unshared_kb",)
 NUMBER = re.compile(r"^\d+(\.\d+)?([eE][-+]?\d+)?$")
 INT_LIST = re.compile(r"^\d+( \d+)*$")
 ARGS = re.compile(r"^(-?\d+( -?\d+)*)?$")
@@ -35,7 +44,7 @@ def check_type(facts, col, v):
     t = facts.types[col]
     if v == "":
         return None
-    if t == "int" and not INT.match(v):
+    if t == "int" and not (SIGNED_INT if col in SIGNED_INT_COLUMNS else INT).match(v):
         return "expected a whole number"
     if t in ("seconds", "real") and not NUMBER.match(v):
         return "expected a number"
@@ -142,6 +151,8 @@ def check_row(facts, r, bad):
                                              or r["io_iters"] not in ("", "0")):
             bad(col, "an ok %s row has it" % r["scenario"])
 
+    check_fork(facts, r, bad, ok)
+
     want = PLACEMENTS.get(r["cpus"], "list")
     if r["placement"] and r["placement"] != want:
         bad("placement", "expected %s for cpus=%s" % (want, r["cpus"]))
@@ -156,9 +167,52 @@ def check_row(facts, r, bad):
         bad("cpu_list", "expected CPU ids separated by spaces")
 
 
+# The fork scenario's columns (gillab's schema: each described as "fork: ..."), the
+# ones that set a fork row's cell, and the policies a row may name.
+FORK_CELL = ("setup", "refcount_policy", "workers", "worker")
+# gillab's policies come from its scenario table; a peer's own is gc_freeze (peer.py).
+PEER_POLICIES = ("gc_freeze",)
+FORK_MEMORY = ("rss_before_kb", "pss_before_kb", "shared_clean_before_kb", "shared_dirty_before_kb",
+               "private_clean_before_kb", "private_dirty_before_kb", "rss_kb", "pss_kb",
+               "shared_clean_kb", "shared_dirty_kb", "private_clean_kb", "private_dirty_kb",
+               "anon_huge_kb", "unshared_kb")
+
+
+def fork_columns(facts):
+    return [c["name"] for c in facts.schema if c["meaning"].startswith("fork:")]
+
+
+def check_fork(facts, r, bad, ok):
+    fork = facts.forks(r["scenario"])
+    if not fork:
+        for col in fork_columns(facts):
+            if r.get(col, "") != "":
+                bad(col, "only the fork scenario has fork columns")
+        return
+    for col in ("setup", "refcount_policy", "workers"):
+        if r[col] == "":
+            bad(col, "a fork row names it")
+    policies = list(facts.scenario(r["scenario"]).get("refcount_policies", [])) + list(PEER_POLICIES)
+    if r["refcount_policy"] and r["refcount_policy"] not in policies:
+        bad("refcount_policy", "expected one of %s" % ", ".join(policies))
+    if INT.match(r["workers"]) and INT.match(r["worker"]) and \
+            not int(r["worker"]) < int(r["workers"]):
+        bad("worker", "expected 0..workers-1")
+    if ok:
+        for col in ("worker", "heap_kb") + FORK_MEMORY:
+            if r[col] == "" and (col != "unshared_kb" or r["rss_kb"]):
+                bad(col, "an ok fork row has it")
+    elif r["worker"] == "" and r["rss_kb"] != "":
+        bad("rss_kb", "a row without a worker has no worker's memory")
+    if r["pct_still_shared"] and NUMBER.match(r["pct_still_shared"]) and \
+            not 0 <= float(r["pct_still_shared"]) <= 100:
+        bad("pct_still_shared", "expected 0..100")
+
+
 def cell_of(facts, r):
     return tuple([r["design"]] + [r[c] for c in facts.param_columns]
-                 + [r[c] for c in ("workload", "entry", "args", "scenario", "threads", "cpus")])
+                 + [r[c] for c in ("workload", "entry", "args", "scenario", "threads", "cpus")]
+                 + [r.get(c, "") for c in FORK_CELL])
 
 
 def check_reps(facts, path, rows, problems):
@@ -168,7 +222,7 @@ def check_reps(facts, path, rows, problems):
         if INT.match(r["rep"]):
             cells.setdefault(cell_of(facts, r), []).append((int(r["rep"]), line))
     names = ["design"] + list(facts.param_columns) + ["workload", "entry", "args", "scenario",
-                                                       "threads", "cpus"]
+                                                       "threads", "cpus"] + list(FORK_CELL)
     for key, reps in cells.items():
         shown = " ".join("%s=%s" % (n, v) for n, v in zip(names, key) if v != "")
         seen = {}
@@ -209,6 +263,34 @@ def check_samples(facts, path, records, problems):
     return len(records) - 1
 
 
+def check_smaps(facts, path, records, problems):
+    columns = facts.smaps_columns
+    last = {}
+    for i, fields in enumerate(records[1:], 2):
+        where = "%s:%d" % (path, i)
+        if len(fields) != len(columns):
+            problems.append("%s: %d fields, the header has %d" % (where, len(fields), len(columns)))
+            continue
+        r = dict(zip(columns, fields))
+        for col in columns:
+            if col in ("run_id", "design"):
+                if r[col] == "":
+                    problems.append("%s: %s may not be empty" % (where, col))
+            elif col == "t_ms":
+                if not NUMBER.match(r[col]):
+                    problems.append("%s: column t_ms = '%s': expected a number" % (where, r[col]))
+            elif not INT.match(r[col]):
+                problems.append("%s: column %s = '%s': expected a whole number"
+                                % (where, col, r[col]))
+        if NUMBER.match(r["t_ms"]):
+            t = float(r["t_ms"])
+            if t < last.get(r["run_id"], 0):
+                problems.append("%s: run %s's readings go back in time (t_ms %s)"
+                                % (where, r["run_id"], r["t_ms"]))
+            last[r["run_id"]] = t
+    return len(records) - 1
+
+
 def validate(facts, path):
     """(number of rows, problems) of one file."""
     problems = []
@@ -227,6 +309,8 @@ def validate(facts, path):
         return 0, ["%s: %s" % (path, e)]
     if records[0] == facts.sample_columns:
         return check_samples(facts, path, records, problems), problems
+    if records[0] == facts.smaps_columns:
+        return check_smaps(facts, path, records, problems), problems
     header = facts.header
     if records[0] != header:
         have = records[0]

@@ -47,14 +47,23 @@ import types
 
 # The scenarios this driver can run, by gillab's name. How many threads each starts and
 # which one is the I/O thread come from gillab's table (sequential, io_thread).
-SUPPORTED_SCENARIOS = ("seq", "threads", "convoy")
+SUPPORTED_SCENARIOS = ("seq", "threads", "convoy", "fork")
+# The fork scenario's reference-count policies a real interpreter has: as they are, or
+# gc.freeze() before the fork (CPython 3.7+). gillab's own `immortal` has no equivalent a
+# program can ask for.
+FORK_POLICIES = ("plain", "gc_freeze")
 
 # The columns a peer row fills; the rest of gillab's header stays empty.
 FILLED = ("run_id", "lab_version", "started_utc", "host", "design", "workload", "entry",
           "args", "scenario", "threads", "placement", "cpus", "ncpus", "cpu_list", "rep",
           "wall_s", "user_s", "sys_s", "ctx_voluntary", "ctx_involuntary", "io_iters",
           "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
-          "latency_max_us", "status", "message")
+          "latency_max_us", "status", "message", "setup", "refcount_policy", "workers",
+          "worker", "frozen_objects", "heap_kb", "thp", "rss_before_kb", "pss_before_kb",
+          "shared_clean_before_kb", "shared_dirty_before_kb", "private_clean_before_kb",
+          "private_dirty_before_kb", "rss_kb", "pss_kb", "shared_clean_kb", "shared_dirty_kb",
+          "private_clean_kb", "private_dirty_kb", "anon_huge_kb", "unshared_kb",
+          "pct_still_shared")
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
@@ -76,6 +85,11 @@ options (as gillab run):
   --samples-csv FILE    one row per wake-up of the I/O thread [convoy]
   --io-entry NAME       the I/O thread's function (default io) [convoy]
   --io-arg V            an integer argument for it (repeatable) [convoy]
+  --workers N           worker processes to fork (default 1) [fork]
+  --setup NAME          the function the parent calls, with the --arg values, before it forks [fork]
+  --refcount-policy P   plain (default), or gc_freeze: gc.freeze() before the fork [fork]
+  --smaps-csv FILE      append the workers' memory readings [fork]
+  --sample-ms MS        also read each worker's memory every MS ms (needs --smaps-csv) [fork]
   --quiet               no per-repetition line on stderr
 peer-only options:
   --gillab PATH         the gillab to ask for the header and scenarios ($GILLAB, else this tree's)
@@ -237,6 +251,14 @@ class Gillab(object):
                                  % self.path())
         return self._sample_columns
 
+    def smaps_columns(self):
+        """The fork scenario's memory readings file's columns, from gillab's csv-schema."""
+        try:
+            return list(json.loads(ask_gillab(self.path(), "csv-schema", "--json"))["smaps"])
+        except (ValueError, KeyError, TypeError):
+            raise UsageError("`%s csv-schema --json` did not list the smaps file's columns"
+                             % self.path())
+
     def scenarios(self):
         if self._scenarios is None:
             try:
@@ -338,14 +360,18 @@ TAKES_VALUE = {
     "--cpus": "cpus", "--reps": "reps", "--warmup": "warmup", "--first-rep": "first_rep",
     "--csv": "csv", "--samples-csv": "samples_csv", "--io-entry": "io_entry",
     "--io-arg": "io_args", "--design": "design", "--lab-version": "lab_version",
-    "--gillab": "gillab",
+    "--gillab": "gillab", "--workers": "workers", "--setup": "setup",
+    "--refcount-policy": "refcount_policy", "--smaps-csv": "smaps_csv",
+    "--sample-ms": "sample_ms",
 }
 FLAGS = {"--header": "header", "--interpreter": "interpreter", "--identify": "identify",
          "--scenarios": "list_scenarios", "--quiet": "quiet"}
 LAB_ONLY = ("--gil", "--set", "--trace", "--trace-json")
 # Options that belong to particular scenarios: gillab's table lists them per scenario.
 SCENARIO_OPTIONS = {"samples_csv": "--samples-csv", "io_entry": "--io-entry",
-                    "io_args": "--io-arg"}
+                    "io_args": "--io-arg", "workers": "--workers", "setup": "--setup",
+                    "refcount_policy": "--refcount-policy", "smaps_csv": "--smaps-csv",
+                    "sample_ms": "--sample-ms"}
 
 
 def parse_args(argv):
@@ -353,7 +379,8 @@ def parse_args(argv):
         "file": None, "entry": None, "args": [], "scenario": None, "threads": None,
         "cpus": "all", "reps": 1, "warmup": 0, "first_rep": 1, "csv": None,
         "samples_csv": None, "io_entry": None, "io_args": [], "design": None,
-        "lab_version": None, "gillab": None,
+        "lab_version": None, "gillab": None, "workers": None, "setup": None,
+        "refcount_policy": None, "smaps_csv": None, "sample_ms": None,
     }
     for key in FLAGS.values():
         o[key] = False
@@ -376,7 +403,7 @@ def parse_args(argv):
             key, val = TAKES_VALUE[a], argv[i]
             if key in ("args", "io_args"):
                 o[key].append(parse_int(a, val))
-            elif key in ("threads", "reps", "warmup", "first_rep"):
+            elif key in ("threads", "reps", "warmup", "first_rep", "workers", "sample_ms"):
                 o[key] = parse_int(a, val)
             else:
                 o[key] = val
@@ -388,6 +415,35 @@ def parse_args(argv):
             o["file"] = a
         i += 1
     return o
+
+
+def check_fork_args(o, sc):
+    """The fork scenario's options, as gillab run checks them."""
+    if o["threads"] is not None:
+        raise UsageError("--threads: not for --scenario %s (its workers are processes, each "
+                         "running one thread: use --workers N)" % sc["name"])
+    if o["workers"] is None:
+        o["workers"] = 1
+    if not 1 <= o["workers"] <= sc.get("max_workers", 256):
+        raise UsageError("--workers %d: expected 1..%d" % (o["workers"], sc.get("max_workers", 256)))
+    if o["setup"] is None:
+        raise UsageError("--scenario %s needs --setup NAME: the function the parent calls before "
+                         "it forks" % sc["name"])
+    if o["refcount_policy"] is None:
+        o["refcount_policy"] = "plain"
+    if o["refcount_policy"] == "immortal":
+        raise UsageError("--refcount-policy immortal: gillab's policy; a real interpreter cannot "
+                         "make objects immortal on request (CPython 3.12's immortal objects are "
+                         "its own, PEP 683): peer.py has %s" % ", ".join(FORK_POLICIES))
+    if o["refcount_policy"] not in FORK_POLICIES:
+        raise UsageError("--refcount-policy: unknown '%s'; allowed: %s"
+                         % (o["refcount_policy"], ", ".join(FORK_POLICIES)))
+    if o["sample_ms"] is None:
+        o["sample_ms"] = 0
+    if not 0 <= o["sample_ms"] <= sc.get("max_sample_ms", 0):
+        raise UsageError("--sample-ms %d: expected 0..%d" % (o["sample_ms"], sc.get("max_sample_ms", 0)))
+    if o["sample_ms"] and not o["smaps_csv"]:
+        raise UsageError("--sample-ms needs --smaps-csv FILE, where the readings go")
 
 
 def check_args(o, scenarios):
@@ -408,11 +464,13 @@ def check_args(o, scenarios):
                          "support it yet (peer.py runs: %s)"
                          % (o["scenario"], ", ".join(SUPPORTED_SCENARIOS)))
     sc = scenarios[names.index(o["scenario"])]
+    if sc.get("forks"):
+        check_fork_args(o, sc)
     if sc.get("sequential") and sc.get("io_thread"):
         raise UsageError("--scenario %s: gillab's table says it is both sequential and has "
                          "an I/O thread; peer.py does not know how to run that" % sc["name"])
     if o["threads"] is None:
-        o["threads"] = sc["default_threads"]
+        o["threads"] = sc["default_threads"]  # fork: 1, each worker's one thread
     lo, hi = sc["min_threads"], sc["max_threads"]
     if not lo <= o["threads"] <= hi:
         raise UsageError("--threads %d: expected %d..%d for --scenario %s (%s)"
@@ -711,6 +769,8 @@ def check_workload(path, o, sc):
         raise UsageError("%s: no such file" % path)
     mod = load_module(path)
     wanted = [(o["entry"], len(o["args"]), "--entry")]
+    if sc.get("forks"):  # the setup gets the arguments, the entry none
+        wanted = [(o["setup"], len(o["args"]), "--setup"), (o["entry"], 0, "--entry")]
     if sc.get("io_thread"):
         wanted.append((o["io_entry"], len(o["io_args"]), "--io-entry"))
     for fname, nargs, opt in wanted:
@@ -722,6 +782,431 @@ def check_workload(path, o, sc):
         if code is not None and code.co_argcount != nargs:
             raise UsageError("%s %s: %s() takes %d argument(s), %d given"
                              % (opt, fname, fname, code.co_argcount, nargs))
+
+
+# ---- the fork scenario ----------------------------------------------------------------------
+#
+# As gillab's runner/fork.c does it, in one process per repetition: the parent calls the
+# setup, reads its own /proc/self/smaps_rollup before and after (heap_kb: what the setup
+# added to its anonymous memory), optionally calls gc.freeze(), and forks the workers.
+# Each worker pins itself, says "r" on its report pipe, waits for "g" on its command pipe,
+# calls the entry with no arguments, sends one JSON line and waits for its command pipe
+# to end. The parent reads each worker's smaps_rollup when all are ready (before), when
+# its report arrives (after) and every --sample-ms between. Workers ignore SIGINT,
+# SIGTERM and SIGHUP, die with the parent (PR_SET_PDEATHSIG) and leave when their pipe
+# ends; the parent turns those signals into Stopped, kills and reaps every worker and
+# writes nothing for the repetition under way. THP is turned off for the process
+# (PR_SET_THP_DISABLE), as gillab does, so the structure lives in 4 kB pages.
+
+PR_SET_PDEATHSIG = 1
+PR_SET_THP_DISABLE = 41
+SMAPS_FIELDS = (("Rss", "rss"), ("Pss", "pss"), ("Shared_Clean", "shared_clean"),
+                ("Shared_Dirty", "shared_dirty"), ("Private_Clean", "private_clean"),
+                ("Private_Dirty", "private_dirty"), ("Anonymous", "anonymous"),
+                ("AnonHugePages", "anon_huge"))
+
+
+class Stopped(Exception):
+    """SIGINT, SIGTERM or SIGHUP while workers lived: they were killed and reaped."""
+
+    def __init__(self, signum):
+        Exception.__init__(self, signum)
+        self.signum = signum
+
+
+def libc_call(name, *args):
+    """A libc function through ctypes (prctl, malloc_trim), or None when there is none."""
+    try:
+        import ctypes
+        return getattr(ctypes.CDLL(None), name)(*args)
+    except (ImportError, AttributeError, OSError):
+        return None
+
+
+def read_smaps(pid):
+    """{rss: kB, pss: ..., anonymous: ..., anon_huge: ...} of /proc/PID/smaps_rollup
+    (pid 0: this process), or None (gone, a zombie, no such file)."""
+    path = "/proc/%s/smaps_rollup" % ("self" if pid == 0 else pid)
+    out = {}
+    names = dict(SMAPS_FIELDS)
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in names and rest.split():
+                    out[names[key]] = int(rest.split()[0])
+    except (IOError, OSError, ValueError):
+        return None
+    return out if len(out) == len(names) else None
+
+
+def thp_mode():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            text = f.read()
+    except (IOError, OSError):
+        return None
+    a, b = text.find("["), text.find("]")
+    return text[a + 1:b] if 0 <= a < b else None
+
+
+def mem_available_kb():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1])
+    except (IOError, OSError, ValueError):
+        pass
+    return None
+
+
+def read_line(fd):
+    """Bytes up to and including the first newline, or what came before the end."""
+    data = b""
+    while not data.endswith(b"\n"):
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError as e:
+            if e.errno == errno_EINTR():
+                continue
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def errno_EINTR():
+    import errno
+    return errno.EINTR
+
+
+def close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def signal_name(signum):
+    import signal
+    for name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGTERM", "SIGINT", "SIGHUP",
+                 "SIGQUIT", "SIGFPE", "SIGILL", "SIGPIPE"):
+        if getattr(signal, name, None) == signum:
+            return name
+    return "a signal"
+
+
+def fork_worker(index, entry, cpus, cmd_r, rep_w, others, parent):
+    """The worker: never returns."""
+    import signal
+    code = 125
+    try:
+        for fd in others:
+            close_quietly(fd)
+        libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(125)  # the parent is already gone
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        set_affinity(cpus)
+        used = get_affinity()
+        os.write(rep_w, b"r")
+        if os.read(cmd_r, 1) != b"g":
+            os._exit(125)
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = clock()
+        report = {"error": None, "repr": None}
+        try:
+            report["repr"] = repr(entry())[:4000]
+        except Exception as e:  # the entry's error: this worker's row says it
+            report["error"] = describe_error(e)
+        t1 = clock()
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        report.update(wall_s=t1 - t0, user_s=r1.ru_utime - r0.ru_utime,
+                      sys_s=r1.ru_stime - r0.ru_stime, nvcsw=r1.ru_nvcsw - r0.ru_nvcsw,
+                      nivcsw=r1.ru_nivcsw - r0.ru_nivcsw, cpus=used)
+        sys.stdout.flush()
+        data = to_bytes(json.dumps(report) + "\n")
+        while data:  # a pipe: no seeking back, the parent reads a whole line or none
+            data = data[os.write(rep_w, data):]
+        while os.read(cmd_r, 1):  # until the parent closes it
+            pass
+        code = 0
+    except BaseException as e:  # the worker's own failure: the parent reports its exit status
+        say("worker %d: %s" % (index, describe_error(e)))
+    finally:
+        os._exit(code)
+
+
+class ForkOutcome(object):
+    def __init__(self):
+        self.error = None          # the setup raised (nothing was forked), or gc.freeze is missing
+        self.heap_kb = None
+        self.frozen = None
+        self.workers = []          # one dict per worker
+        self.samples = []          # (worker, t_ms, smaps)
+        self.others_s = self.steal_s = None
+
+
+def fork_once(mod, o, cpus):
+    """One repetition of the fork scenario on a freshly loaded module."""
+    import gc
+    import select
+    import signal
+    out = ForkOutcome()
+    if o["refcount_policy"] == "gc_freeze" and not hasattr(gc, "freeze"):
+        out.error = ("gc.freeze() does not exist in %s (CPython 3.7 added it): nothing was run"
+                     % interpreter_name())
+        return out
+    setup, entry = getattr(mod, o["setup"]), getattr(mod, o["entry"])
+    libc_call("prctl", PR_SET_THP_DISABLE, 1, 0, 0, 0)
+    # Memory an earlier repetition freed would be reused unseen: back to the kernel first.
+    gc.collect()
+    libc_call("malloc_trim", 0)
+    m0 = read_smaps(0)
+    try:
+        setup(*o["args"])
+    except Exception as e:
+        out.error = "setup: " + describe_error(e)
+        return out
+    m1 = read_smaps(0)
+    if m0 is not None and m1 is not None:
+        out.heap_kb = m1["anonymous"] - m0["anonymous"]
+    n = o["workers"]
+    avail = mem_available_kb()
+    if out.heap_kb and avail and n * out.heap_kb > avail:
+        raise UsageError("--workers %d: each worker may end with a private copy of what the setup "
+                         "built (%.1f MB), %.1f GB for %d, and the machine has %.1f GB available "
+                         "(MemAvailable): at most %d fit"
+                         % (n, out.heap_kb / 1024.0, n * out.heap_kb / 1048576.0, n,
+                            avail / 1048576.0, avail // out.heap_kb))
+    out.frozen = 0
+    if o["refcount_policy"] == "gc_freeze":
+        gc.freeze()
+        out.frozen = gc.get_freeze_count()
+
+    slots = []   # dicts: pid, cmd, rep, ready, report, before, after, end
+    stopped = []
+
+    def on_stop(signum, frame):
+        if not stopped:
+            stopped.append(signum)
+            raise Stopped(signum)
+
+    old = {}
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(s) != signal.SIG_IGN:  # ignored by our starter: it stays so
+            old[s] = signal.signal(s, on_stop)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        for i in range(n):
+            cmd_r, cmd_w = os.pipe()
+            rep_r, rep_w = os.pipe()
+            others = [fd for sl in slots for fd in (sl["cmd"], sl["rep"])] + [cmd_w, rep_r]
+            pid = os.fork()
+            if pid == 0:
+                fork_worker(i, entry, cpus, cmd_r, rep_w, others, parent)
+            os.close(cmd_r)
+            os.close(rep_w)
+            slots.append({"pid": pid, "cmd": cmd_w, "rep": rep_r, "ready": False,
+                          "report": None, "before": None, "after": None, "end": None,
+                          "wall_s": None})
+        for sl in slots:
+            sl["ready"] = os.read(sl["rep"], 1) == b"r"
+        for i, sl in enumerate(slots):
+            if sl["ready"]:
+                sl["before"] = read_smaps(sl["pid"])
+                if sl["before"] is not None:
+                    out.samples.append((i, 0.0, sl["before"]))
+        load0 = machine_load()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = clock()
+        for sl in slots:
+            if sl["ready"]:
+                try:
+                    os.write(sl["cmd"], b"g")
+                except OSError:
+                    pass  # it died meanwhile: its pipe says so below
+        poller = select.poll()
+        live = {}
+        for i, sl in enumerate(slots):
+            poller.register(sl["rep"], select.POLLIN | select.POLLHUP)
+            live[sl["rep"]] = i
+        every = o["sample_ms"]
+        next_t = every / 1000.0
+        while live:
+            timeout = None
+            if every:
+                timeout = max(0, int((next_t - (clock() - t0)) * 1000))
+            try:
+                events = poller.poll(timeout)
+            except (select.error, OSError) as e:
+                if e.args and e.args[0] == errno_EINTR():
+                    continue
+                raise
+            if every and clock() - t0 >= next_t:
+                t_ms = (clock() - t0) * 1000
+                for fd, i in live.items():
+                    m = read_smaps(slots[i]["pid"])
+                    if m is not None:
+                        out.samples.append((i, t_ms, m))
+                while next_t <= clock() - t0:
+                    next_t += every / 1000.0
+            for fd, _ in events:
+                if fd not in live:
+                    continue
+                i = live.pop(fd)
+                poller.unregister(fd)
+                sl = slots[i]
+                line = read_line(fd)
+                if line.endswith(b"\n"):
+                    sl["report"] = json.loads(to_text(line))
+                    sl["after"] = read_smaps(sl["pid"])
+                    if sl["after"] is not None:
+                        out.samples.append((i, (clock() - t0) * 1000, sl["after"]))
+                else:
+                    sl["wall_s"] = clock() - t0  # it died: its time is until we saw it
+                os.close(sl["cmd"])
+                os.close(fd)
+                sl["cmd"] = sl["rep"] = None
+                _, status = os.waitpid(sl["pid"], 0)
+                sl["pid"] = None
+                if sl["report"] is None:
+                    if os.WIFSIGNALED(status):
+                        sig = os.WTERMSIG(status)
+                        sl["end"] = "killed by signal %d (%s)" % (sig, signal_name(sig))
+                    else:
+                        sl["end"] = ("exited with status %d before it reported"
+                                     % (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1))
+        t1 = clock()
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        load1 = machine_load()
+    except BaseException as e:
+        for sl in slots:
+            if sl["pid"]:
+                try:
+                    os.kill(sl["pid"], signal.SIGKILL)
+                except OSError:
+                    pass
+            for k in ("cmd", "rep"):
+                if sl[k] is not None:
+                    close_quietly(sl[k])
+        for sl in slots:
+            if sl["pid"]:
+                os.waitpid(sl["pid"], 0)
+        if isinstance(e, KeyboardInterrupt):
+            raise Stopped(signal.SIGINT)
+        raise
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    own = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    for i, sl in enumerate(slots):
+        rep = sl["report"] or {}
+        own += rep.get("user_s", 0) + rep.get("sys_s", 0)
+        w = {"before": sl["before"], "after": sl["after"], "wall_s": rep.get("wall_s", sl["wall_s"]),
+             "user_s": rep.get("user_s"), "sys_s": rep.get("sys_s"), "nvcsw": rep.get("nvcsw"),
+             "nivcsw": rep.get("nivcsw"), "cpus": rep.get("cpus"), "repr": rep.get("repr"),
+             "error": rep.get("error") if sl["report"] else sl["end"]}
+        out.workers.append(w)
+    if load0 is not None and load1 is not None:
+        out.others_s = max(0.0, (load1[0] - load0[0]) - own)
+        out.steal_s = max(0.0, load1[1] - load0[1])
+    return out
+
+
+def fork_row(o, out, i):
+    """The fork columns of worker i's row (i None: the one row of a repetition that forked
+    nothing)."""
+    row = {"setup": o["setup"], "refcount_policy": o["refcount_policy"], "workers": o["workers"],
+           "thp": thp_mode(), "frozen_objects": out.frozen, "heap_kb": out.heap_kb}
+    if i is None:
+        return row
+    w = out.workers[i]
+    row["worker"] = i
+    b, a = w["before"], w["after"]
+    for tag, m in (("_before", b), ("", a)):
+        if m is not None:
+            for _, f in SMAPS_FIELDS[:6]:
+                row[f + tag + "_kb"] = m[f]
+    if a is not None:
+        row["anon_huge_kb"] = a["anon_huge"]
+    if a is not None and b is not None:
+        unshared = (b["shared_clean"] + b["shared_dirty"]) - (a["shared_clean"] + a["shared_dirty"])
+        row["unshared_kb"] = unshared
+        if out.heap_kb:
+            pct = 100.0 * (out.heap_kb - unshared) / out.heap_kb
+            row["pct_still_shared"] = "%.3f" % min(100.0, max(0.0, pct))
+    return row
+
+
+def run_fork_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, smaps_csv):
+    host = socket.gethostname()
+    ids = RunIds()
+    failures = 0
+    plan = [(None, k + 1) for k in range(o["warmup"])]
+    plan += [(o["first_rep"] + k, None) for k in range(o["reps"])]
+    for rep, warmup_no in plan:
+        started = utc_now("%Y-%m-%dT%H:%M:%SZ")
+        out = fork_once(load_module(o["file"]), o, cpus)
+        errors = [w["error"] for w in out.workers if w["error"]]
+        failed = out.error is not None or bool(errors)
+        failures += 1 if failed else 0
+        if rep is None and not failed:
+            continue
+        lines, readings = [], []
+        for i in (range(len(out.workers)) if out.workers else [None]):
+            w = out.workers[i] if i is not None else None
+            message = out.error if w is None else w["error"]
+            if rep is None and message is not None:
+                message = "warm-up %d: %s" % (warmup_no, message)
+            run_id = ids.next()
+            row = dict.fromkeys(columns)
+            row.update(where)
+            row.update({
+                "run_id": run_id, "lab_version": lab_version, "started_utc": started,
+                "host": host, "design": design, "workload": os.path.basename(o["file"]),
+                "entry": o["entry"], "args": " ".join(str(x) for x in o["args"]),
+                "scenario": sc["name"], "threads": 1, "rep": rep,
+                "status": "ok" if message is None else "error", "message": message,
+                "wall_s": "%.6f" % (w["wall_s"] if w and w["wall_s"] is not None else 0.0),
+                "user_s": "%.6f" % (w["user_s"] if w and w["user_s"] is not None else 0.0),
+                "sys_s": "%.6f" % (w["sys_s"] if w and w["sys_s"] is not None else 0.0),
+            })
+            if w is not None and w["nvcsw"] is not None:
+                row["ctx_voluntary"] = w["nvcsw"]
+                row["ctx_involuntary"] = w["nivcsw"]
+            if w is not None and w["cpus"]:
+                row["ncpus"] = len(w["cpus"])
+                row["cpu_list"] = " ".join(map(str, w["cpus"]))
+            if out.others_s is not None:
+                row["others_cpu_s"] = "%.6f" % out.others_s
+                row["steal_s"] = "%.6f" % out.steal_s
+            row.update(fork_row(o, out, i))
+            lines.append(csv_line([row.get(c) for c in columns], columns))
+            for wi, t_ms, m in out.samples:
+                if wi == i and rep is not None and smaps_csv is not None:
+                    readings.append(csv_line(
+                        [run_id, design, rep, wi, "%.3f" % t_ms, m["rss"], m["pss"],
+                         m["shared_clean"] + m["shared_dirty"], m["private_dirty"]],
+                        smaps_csv.columns))
+            if not o["quiet"] or message is not None:
+                say("%s %s fork %s worker %s %s: %s"
+                    % (design, os.path.basename(o["file"]), o["refcount_policy"],
+                       "-" if i is None else i,
+                       "rep %d" % rep if rep is not None else "warm-up %d" % warmup_no,
+                       message if message is not None else
+                       "wall %s s, still shared %s%% of %s kB"
+                       % (row["wall_s"], row.get("pct_still_shared", "-"), out.heap_kb)))
+        if out_csv is not None:
+            out_csv.append("".join(lines))
+        if readings:
+            smaps_csv.append("".join(readings))
+    return EXIT_RUNTIME if failures else 0
 
 
 def main(argv):
@@ -753,6 +1238,11 @@ def main(argv):
         files.append(samples_csv)
         where = {"cpus": cpus_text, "placement": placement, "ncpus": len(cpus),
                  "cpu_list": " ".join(map(str, cpus))}
+        if sc.get("forks"):
+            smaps_csv = CsvFile(o["smaps_csv"], gillab.smaps_columns()) if o["smaps_csv"] else None
+            files.append(smaps_csv)
+            return run_fork_reps(o, sc, design, lab_version, cpus, where, columns, out_csv,
+                                 smaps_csv)
         return run_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, samples_csv)
     finally:
         for f in files:
@@ -833,6 +1323,10 @@ if __name__ == "__main__":
     except UsageError as e:
         say(str(e))
         status = EXIT_USAGE
+    except Stopped as e:
+        say("interrupted by %s: the workers were stopped and reaped; the repetition under way "
+            "wrote no row, every row written before is whole" % signal_name(e.signum))
+        status = 128 + e.signum
     except KeyboardInterrupt:
         say("interrupted; rows already written are complete")
         status = 130
