@@ -63,7 +63,7 @@ $(eval $(call variant,release,$(CC),$(CFLAGS)))
 $(eval $(call variant,tsan,$(CLANG),$(TSAN_FLAGS)))
 $(eval $(call variant,asan,$(CLANG),$(ASAN_FLAGS)))
 
-.PHONY: all deps test test-full lab plots sweep bench fidelity cow race race-check race-score fuzz clean install $(VARIANTS)
+.PHONY: all deps test test-full lab plots sweep bench scale fidelity cow race race-check race-score fuzz clean install $(VARIANTS)
 .SECONDARY:
 
 all: release
@@ -98,6 +98,14 @@ sweep: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory release
 	$(Q)QUICK=$(QUICK) python3 mk/lab bench
+
+# Every design in each of its policies, and every peer, against threads: results/scale.csv,
+# scale.png and a table.
+scale: deps
+	$(Q)mk/deps.sh pypy3 || echo "scale: pypy3 could not be installed; the runs go on without it" >&2
+	$(Q)mk/deps.sh ruby || echo "scale: ruby could not be installed; the runs go on without it" >&2
+	$(Q)$(MAKE) --no-print-directory release
+	$(Q)QUICK=$(QUICK) python3 mk/lab scale
 
 # Every model beside its original (CPython 2.7 and 3, PyPy, Ruby where installed).
 fidelity: deps

@@ -41,13 +41,13 @@ fresh_data() { # a copy of the fixtures to spoil
 
 # ---- the fixtures are gillab's --------------------------------------------------------
 header=$("$GILLAB" csv-header)
-for f in lab.csv convoy.csv sweep.csv cow.csv; do
+for f in lab.csv convoy.csv sweep.csv scale.csv cow.csv; do
     check "fixture $f has gillab's header (gillab csv-header)" \
         [ "$(head -n1 "$fixtures/$f")" = "$header" ]
 done
 check "the fixtures pass the schema check (mk/lab validate)" \
     python3 mk/lab validate "$fixtures"/lab.csv "$fixtures"/convoy.csv "$fixtures"/sweep.csv \
-    "$fixtures"/convoy_samples.csv "$fixtures"/cow.csv "$fixtures"/cow_smaps.csv
+    "$fixtures"/scale.csv "$fixtures"/convoy_samples.csv "$fixtures"/cow.csv "$fixtures"/cow_smaps.csv
 mkdir -p "$tmp/regen"
 if python3 "$fixtures/make_fixtures.py" "$tmp/regen" 2>"$tmp/err"; then
     stale=""
@@ -61,7 +61,7 @@ fi
 out=$tmp/out
 if plots "$fixtures" "$out"; then ok "plots exits 0 on the fixtures"; else
     bad "plots exits 0 on the fixtures"; sed 's/^/    /' "$tmp/err"; fi
-for name in runtime rates convoy sweep fidelity cow timeline-py26 timeline-py32; do
+for name in runtime rates convoy sweep fidelity scale cow timeline-py26 timeline-py32; do
     png=$out/$name.png svg=$out/$name.svg
     check "$name.png is a non-empty PNG" eval '[ -s "$png" ] && is_png "$png"'
     size=$(png_size "$png")
@@ -90,15 +90,40 @@ assert one[0] == every[len(f.design_names) - 1], (one, every)       # a design k
 assert one[0][0] not in [c for c, _ in one[1:]], one                # peers avoid it while they can
 EOF
 
+# The scale figure: a line for every design in each of its safe policies and for the
+# peer, each in a style of its own, labelled with what tells the policies apart.
+check "scale: one line per design policy and peer, every style its own" \
+    python3 - "$fixtures/scale.csv" <<'EOF'
+import sys
+sys.path.insert(0, "mk/lab")
+import analysis, data, facts, plots
+f = facts.Facts()
+rows = data.read_results(sys.argv[1], f)
+works = analysis.scale_workloads(f, rows)
+assert [w[0] for w in works] == ["count", "sharedread", "sharedlist"], works
+want = sum(len([p for p in d["policies"] if not p["vm_safety"].startswith("unsafe")]) or 1
+           for d in f.designs if d["max_threads"] != 1) + 1
+for stem, entry, lines in works:
+    labels = [l.label for l in lines]
+    assert len(labels) == want == len(set(labels)), (stem, labels)
+    assert "none refcounts=biased immortal_at_start=on" in labels, labels
+    keys = [(l.design, l.label) for l in lines]
+    styles = plots.scale_styles(f, keys)
+    assert len(set(styles)) == len(styles), styles
+    assert [s[1] for s in styles] == [plots.SOLID] * (want - 1) + [plots.DASHED], styles
+EOF
+check "scale: the table gives each workload's lines their speedup and counters" \
+    eval 'python3 mk/lab summary "$fixtures" 2>/dev/null | grep -q "^none refcounts=biased immortal_at_start=on .* 1\.9[0-9] "'
+
 # ---- only lab.csv: optional figures are skipped, with a note --------------------------
 rm -rf "$tmp/data" && mkdir -p "$tmp/data" && cp "$fixtures/lab.csv" "$tmp/data/"
 check "only lab.csv: exits 0" plots "$tmp/data" "$tmp/o1"
 check "only lab.csv: runtime and rates drawn" \
     eval '[ -s "$tmp/o1/runtime.png" ] && [ -s "$tmp/o1/rates.svg" ]'
-check "only lab.csv: no sweep, convoy or timeline images" \
-    eval '[ ! -e "$tmp/o1/sweep.png" ] && [ ! -e "$tmp/o1/convoy.png" ] && [ -z "$(ls "$tmp/o1" | grep timeline)" ]'
+check "only lab.csv: no sweep, convoy, scale or timeline images" \
+    eval '[ ! -e "$tmp/o1/sweep.png" ] && [ ! -e "$tmp/o1/convoy.png" ] && [ ! -e "$tmp/o1/scale.png" ] && [ -z "$(ls "$tmp/o1" | grep timeline)" ]'
 check "only lab.csv: notes name the skipped inputs" \
-    eval 'err_names sweep.csv && err_names convoy_samples.csv && err_names trace- && err_names cow.csv'
+    eval 'err_names sweep.csv && err_names convoy_samples.csv && err_names scale.csv && err_names trace- && err_names cow.csv'
 
 # ---- sparse inputs still draw: one placement, one sweep design, a two-event trace ------
 rm -rf "$tmp/data" && mkdir -p "$tmp/data"
@@ -178,7 +203,17 @@ check "ONLY=sweep: sweep.png drawn at 1200x700" [ "$(png_size "$tmp/o-sweep/swee
 check "ONLY=sweep: nothing else drawn" [ "$(ls "$tmp/o-sweep" | tr '\n' ' ')" = "sweep.png sweep.svg " ]
 if plots "$tmp/sweep-only" "$tmp/o-bogus" ONLY=bogus; then bad "ONLY=bogus: exits non-zero"; else
     ok "ONLY=bogus: exits non-zero"; fi
-check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, cow, fidelity, rates, runtime, sweep, timeline"
+check "ONLY=bogus: the error lists the figures" err_names "figures: convoy, cow, fidelity, rates, runtime, scale, sweep, timeline"
+
+# ---- ONLY=scale: make scale draws its figure without the lab's results -----------------------
+mkdir -p "$tmp/scale-only"
+cp "$fixtures/scale.csv" "$tmp/scale-only/"
+check "ONLY=scale without lab.csv: exits 0" plots "$tmp/scale-only" "$tmp/o-scale" ONLY=scale
+check "ONLY=scale: scale.png drawn at 1200x700" [ "$(png_size "$tmp/o-scale/scale.png")" = "1200x700" ]
+check "ONLY=scale: nothing else drawn" [ "$(ls "$tmp/o-scale" | tr '\n' ' ')" = "scale.png scale.svg " ]
+fresh_data
+head -n1 "$fixtures/scale.csv" >"$tmp/data/scale.csv"
+refuses "scale.csv with a header and no rows" scale.csv
 
 fresh_data
 o=$tmp/o-env

@@ -97,6 +97,16 @@ done
 peer workloads/convoy.rb --scenario convoy --entry cpu --arg 100000000000 --io-entry io \
     --io-arg 3 --io-arg 1000 --csv "$T/same.csv" --samples-csv "$T/samples.csv" --quiet
 [ "$rc" -eq 0 ] && ok "peer.rb convoy" || bad "peer.rb convoy: exit $rc" "$err"
+# Every translation run as a program prints what its Python original prints.
+for rb in workloads/*.rb; do
+    py=${rb%.rb}.py
+    [ -f "$py" ] || continue
+    case $(basename "$rb") in convoy.rb|count.rb) continue ;; esac   # they print timings
+    want=$(timeout -k 5 120 python3 "$py" 2>&1)
+    got=$(timeout -k 5 120 ruby "$rb" 2>&1)
+    if [ -n "$want" ] && [ "$got" = "$want" ]; then ok "$(basename "$rb") prints what $(basename "$py") prints"
+    else bad "$(basename "$rb") prints what $(basename "$py") prints" "ruby:   $got"$'\n'"python: $want"; fi
+done
 "$G" csv-schema --json >"$T/schema.json"
 check "every row has gillab's columns and types" python3 - "$T/same.csv" "$T/samples.csv" "$T/schema.json" \
     "$want_name" "$gh" <<'EOF'

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # check_tsan_workloads.sh — the canonical workloads in 2 and 4 threads under every
-# lock design but noop (py26 with both lock=sem and lock=condvar), built with
+# lock design but noop (py26 with both lock=sem and lock=condvar), and in 2, 4 and
+# 8 threads under every policy of a design without a serialising lock (none: each
+# refcounts with immortal_at_start off and on, from `gillab designs --json`; the
+# deliberately racy plain counts are the race exercise's), built with
 # ThreadSanitizer: no "WARNING: ThreadSanitizer" report, and every thread's result
 # is the one python3 gives for the same call (convoy: the I/O thread returns one
 # lateness per wake-up, the CPU threads a count within their limit).
@@ -23,27 +26,36 @@ CASES=(
     "workloads/count.py count 100000"
     "workloads/calls.py calls 3000"
     "workloads/sharedlist.py sharedlist 20000"
+    "workloads/sharedread.py sharedread 20000"
 )
 CONVOY="workloads/convoy.py"
 CONVOY_CPU_LIMIT=3000000
 CONVOY_IO_N=3
 CONVOY_IO_SLEEP_US=1000
 
-# Every registered design but the single-thread one, py26 with each lock.
-designs=$($G run "$CONVOY" --gil '?' 2>&1 | sed -n 's/.*designs: //p' | tr -d ',')
-if [ -z "$designs" ]; then
-    bad "cannot list the designs from $G"
+# Every registered design that runs two threads, py26 with each lock, and every
+# safe policy of the designs that have several; each line "THREADS|DESIGN ARGS".
+variants=$("$G" designs --json | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["designs"]:
+    if d["max_threads"] == 1:
+        continue
+    policies = [p for p in d["policies"] if not p["vm_safety"].startswith("unsafe")]
+    if len(d["policies"]) > 1:
+        for p in policies:
+            print("2 4 8|" + " ".join([d["name"]] + ["--set " + s for s in p["set"]]))
+    elif d["name"] == "py26":
+        for lock in ("sem", "condvar"):
+            print("2 4|py26 --set lock=" + lock)
+    else:
+        print("2 4|" + d["name"])
+')
+if [ -z "$variants" ]; then
+    bad "cannot list the designs from $G designs --json"
     echo "$pass passed, $fail failed"
     exit 1
 fi
-variants=()
-for d in $designs; do
-    case $d in
-        noop) ;;
-        py26) variants+=("py26 --set lock=sem" "py26 --set lock=condvar") ;;
-        *) variants+=("$d") ;;
-    esac
-done
+mapfile -t variants <<<"$variants"
 
 # run NAME ARGS...: under TSan with a time limit; sets rc, out, err; checks no report.
 run() {
@@ -83,10 +95,11 @@ EOF
     ) || { bad "python3 cannot run $file $entry"; continue; }
     argv=()
     for a in "${args[@]}"; do argv+=(--arg "$a"); done
-    for v in "${variants[@]}"; do
+    for line in "${variants[@]}"; do
+        v=${line#*|}
         set -- $v
         gil=(--gil "$@")
-        for n in 2 4; do
+        for n in ${line%%|*}; do
             name="$(basename "$file") $entry ${args[*]} under $v, $n threads"
             run "$name" run "$file" --entry "$entry" "${argv[@]}" "${gil[@]}" --threads "$n" --quiet || continue
             expect=$(for ((i = 0; i < n; i++)); do echo "thread $i: $want"; done)
@@ -95,10 +108,11 @@ EOF
     done
 done
 
-for v in "${variants[@]}"; do
+for line in "${variants[@]}"; do
+    v=${line#*|}
     set -- $v
     gil=(--gil "$@")
-    for n in 2 4; do
+    for n in ${line%%|*}; do
         name="convoy under $v, $n threads"
         run "$name" run "$CONVOY" --scenario convoy --entry cpu --arg "$CONVOY_CPU_LIMIT" \
             --io-entry io --io-arg "$CONVOY_IO_N" --io-arg "$CONVOY_IO_SLEEP_US" \

@@ -370,8 +370,30 @@ static void test_design_safety_matches_parameters(void **state)
     assert_int_equal(gil_param_set(none, v, "refcounts=plain", err, sizeof err), 0);
     assert_int_equal(gil_new(none, v, &g), 0);
     assert_int_equal(g->vm_safety, GIL_VM_UNSAFE);
+    assert_false(g->immortal_at_start);
     gil_free(g);
     assert_non_null(strstr(none->params[0].help, "racy"));
+    /* biased, then with the objects alive at the start made immortal: the
+       flag is split off the kind (gil_new), and named after it */
+    gil_params_defaults(none, v);
+    assert_int_equal(gil_param_set(none, v, "refcounts=biased", err, sizeof err), 0);
+    assert_int_equal(none->vm_safety(v), GIL_VM_BIASED);
+    assert_string_equal(gil_vm_safety_name(none->vm_safety(v)), "biased");
+    assert_int_equal(gil_param_set(none, v, "immortal_at_start=on", err, sizeof err), 0);
+    assert_int_equal(gil_vm_safety_kind(none->vm_safety(v)), GIL_VM_BIASED);
+    assert_string_equal(gil_vm_safety_name(none->vm_safety(v)), "biased+immortal");
+    assert_int_equal(gil_new(none, v, &g), 0);
+    assert_int_equal(g->vm_safety, GIL_VM_BIASED);
+    assert_true(g->immortal_at_start);
+    /* without a lock that serialises, each thread reads a breaker of its own */
+    struct gil_thread a, b;
+    assert_int_equal(gil_thread_init(g, &a, 0, NULL), 0);
+    assert_int_equal(gil_thread_init(g, &b, 1, NULL), 0);
+    assert_ptr_equal(a.breaker, &a.own_breaker);
+    assert_ptr_equal(b.breaker, &b.own_breaker);
+    gil_thread_fini(&a);
+    gil_thread_fini(&b);
+    gil_free(g);
 
     static const char *serial[] = {"py26", "py32"};
     for (size_t i = 0; i < 2; i++) {
@@ -379,6 +401,12 @@ static void test_design_safety_matches_parameters(void **state)
         assert_null(d->vm_safety);
         assert_int_equal(gil_new(d, NULL, &g), 0);
         assert_int_equal(g->vm_safety, GIL_VM_SERIAL);
+        assert_false(g->immortal_at_start);
+        /* a serialising lock: one breaker, where waiters ask for drops */
+        struct gil_thread t;
+        assert_int_equal(gil_thread_init(g, &t, 0, NULL), 0);
+        assert_ptr_equal(t.breaker, &g->eval_breaker);
+        gil_thread_fini(&t);
         gil_free(g);
     }
 }
@@ -416,8 +444,11 @@ static void test_param_set_accepts_names_stems_units_and_choices(void **state)
     assert_true(set_ok("py32", "interval=10s") == 10e6);
     assert_true(set_ok("py32", "force_switching=off") == 0);
     assert_true(set_ok("py32", "force_switching=on") == 1);
-    assert_true(set_ok("none", "refcounts=plain") == 1);
+    assert_true(set_ok("none", "refcounts=plain") == 2);
+    assert_true(set_ok("none", "refcounts=biased") == 1);
     assert_true(set_ok("none", "refcounts=atomic") == 0);
+    assert_true(set_ok("none", "immortal_at_start=on") == 1);
+    assert_true(set_ok("none", "immortal_at_start=off") == 0);
 }
 
 /* The assignment is rejected, leaves the values alone, and the message holds
@@ -456,7 +487,8 @@ static void test_param_set_rejects_unknown_names_bad_and_out_of_range_values(voi
     expect_rejected("py26", "lock=mutex", "sem|condvar", NULL);
     expect_rejected("py32", "interval=5parsecs", "1us", "10s", NULL);
     expect_rejected("py32", "force_switching=maybe", "on or off", NULL);
-    expect_rejected("none", "refcounts=biased", "atomic|plain", NULL);
+    expect_rejected("none", "refcounts=deferred", "atomic|biased|plain", NULL);
+    expect_rejected("none", "immortal_at_start=sometimes", "on or off", NULL);
     /* out of range */
     expect_rejected("py26", "check_interval=0", "1 to 1000000", NULL);
     expect_rejected("py26", "check_interval=1000001", "1 to 1000000", NULL);

@@ -35,7 +35,8 @@ static const char *const documented[] = {
     "scenario", "threads", "placement", "cpus", "ncpus", "cpu_list", "rep", "wall_s", "user_s", "sys_s",
     "others_cpu_s", "steal_s", "acquisitions", "releases", "switches", "wakeups", "futile_wakeups",
     "unslept", "timeouts", "drop_requests", "drops_honoured", "yields", "blocks", "wait_s",
-    "wait_max_s", "block_s", "hold_s", "interval_wall_us", "ctx_voluntary", "ctx_involuntary",
+    "wait_max_s", "block_s", "hold_s", "refcount_atomics", "biased_queued", "biased_merged",
+    "objlock_contended", "deferred_releases", "interval_wall_us", "ctx_voluntary", "ctx_involuntary",
     "io_iters", "io_iters_per_s", "latency_p50_us", "latency_p90_us", "latency_p99_us",
     "latency_max_us", "setup", "refcount_policy", "workers", "worker", "frozen_objects", "heap_kb",
     "thp", "rss_before_kb", "pss_before_kb", "shared_clean_before_kb", "shared_dirty_before_kb",
@@ -160,6 +161,11 @@ static char *header(void)
     return h;
 }
 
+static enum gil_vm_safety policy_of(const struct gil_design *d, const double *values)
+{
+    return d->vm_safety ? d->vm_safety(values) : GIL_VM_SERIAL;
+}
+
 /* A row as the recorder makes it, for design d and the given scenario. */
 static void real_row(struct rec_row *r, const struct gil_design *d, bool convoy)
 {
@@ -187,6 +193,9 @@ static void real_row(struct rec_row *r, const struct gil_design *d, bool convoy)
                            .timeouts = 3, .drop_requests = 3, .drops_honoured = 3,
                            .wait_ns = 1500000000, .wait_max_ns = 5000000, .hold_ns = 2000000000};
     rec_set_gil_stats(r, &st);
+    struct vm_stats vst = {.refcount_atomics = 7, .biased_queued = 2, .biased_merged = 1,
+                           .objlock_contended = 5, .deferred_releases = 9};
+    rec_set_vm_stats(r, &vst, policy_of(d, r->values));
     rec_set_real(r, REC_interval_wall_us, 123.5);
     rec_set_int(r, REC_ctx_voluntary, 12);
     rec_set_int(r, REC_ctx_involuntary, 34);
@@ -276,6 +285,7 @@ static const char *const int_cols[] = {
     "threads", "ncpus", "rep", "acquisitions", "releases", "switches", "futile_wakeups", "timeouts",
     "drop_requests", "drops_honoured", "yields", "blocks", "wakeups", "unslept", "ctx_voluntary", "ctx_involuntary", "io_iters",
     "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us", "check_interval",
+    "refcount_atomics", "biased_queued", "biased_merged", "objlock_contended", "deferred_releases",
     "workers", "worker", "frozen_objects", "heap_kb", "rss_before_kb", "pss_before_kb",
     "shared_clean_before_kb", "shared_dirty_before_kb", "private_clean_before_kb",
     "private_dirty_before_kb", "rss_kb", "pss_kb", "shared_clean_kb", "shared_dirty_kb",
@@ -314,6 +324,15 @@ static int column_id(const char *name)
     return -1;
 }
 
+/* The index of VM counter column c in vm_stat_infos, or -1. */
+static int vm_col(const char *c)
+{
+    for (size_t i = 0; i < vm_nstats; i++)
+        if (strcmp(vm_stat_infos[i].name, c) == 0)
+            return (int)i;
+    return -1;
+}
+
 static bool in(const char *const *list, const char *s)
 {
     for (; *list; list++)
@@ -349,6 +368,13 @@ static void check_row_types(const struct rec_row *r)
             is_param = is_param || design_param(*d, c) >= 0;
         if (is_param && pi < 0) {
             assert_string_equal(v, "");   /* not this design's parameter */
+            continue;
+        }
+        int vi = vm_col(c);
+        if (vi >= 0 && (!has_lock || !r->design || !vm_stat_applies((size_t)vi, policy_of(r->design, r->values)))) {
+            if (v[0] != '\0')
+                fail_msg("column %s should be empty under %s, is '%s'", c,
+                         r->design ? r->design->name : "a peer", v);
             continue;
         }
         if (in(fork_cols, c) && (!is_fork || !is_set(r, (enum rec_col)column_id(c)))) {
@@ -445,6 +471,36 @@ static void not_applicable_columns_are_empty(void **state)
     rec_clear(&r, REC_interval_wall_us);
     rec_set_text(&r, REC_status, "error");
     rec_set_text(&r, REC_message, "boom");
+    check_row_types(&r);
+    rec_row_free(&r);
+}
+
+/* The VM's counters fill the columns of the policies that have them: none
+   atomic has no biased counters, biased has all, a serial design none. */
+static void vm_columns_follow_the_policy(void **state)
+{
+    (void)state;
+    const struct gil_design *none = gil_design_find("none"), *py32 = gil_design_find("py32");
+    if (!none || !py32)
+        skip();
+    struct rec_row r;
+    char err[128];
+    real_row(&r, none, false);
+    assert_true(is_set(&r, REC_VM_refcount_atomics) && is_set(&r, REC_VM_objlock_contended));
+    assert_false(is_set(&r, REC_VM_biased_queued) || is_set(&r, REC_VM_biased_merged));
+    check_row_types(&r);
+    rec_row_free(&r);
+    real_row(&r, none, false);
+    assert_int_equal(gil_param_set(none, r.values, "refcounts=biased", err, sizeof err), 0);
+    struct vm_stats vst = {.biased_queued = 2, .biased_merged = 1};
+    rec_set_vm_stats(&r, &vst, policy_of(none, r.values));
+    for (size_t i = 0; i < vm_nstats; i++)
+        assert_true(is_set(&r, rec_vm_col(i)));
+    check_row_types(&r);
+    rec_row_free(&r);
+    real_row(&r, py32, false);
+    for (size_t i = 0; i < vm_nstats; i++)
+        assert_false(is_set(&r, rec_vm_col(i)));
     check_row_types(&r);
     rec_row_free(&r);
 }
@@ -887,6 +943,7 @@ int main(void)
         cmocka_unit_test(docs_list_every_column_in_order),
         cmocka_unit_test(every_column_of_a_real_row_has_its_type),
         cmocka_unit_test(not_applicable_columns_are_empty),
+        cmocka_unit_test(vm_columns_follow_the_policy),
         cmocka_unit_test(a_row_matches_its_values),
         cmocka_unit_test(fork_rows_say_what_each_worker_did),
         cmocka_unit_test(message_is_quoted_per_rfc4180),

@@ -33,11 +33,38 @@ struct run {
     long live_before, live_after;
 };
 
+/* The lock (and with it the VM's refcount policy) the helpers below run
+   under: noop, unless a test that walks the policies set another. */
+static const char *policy_design = "noop";
+static const char *policy_sets[2];   /* --set assignments, NULL-terminated */
+
 static struct gil *noop_gil(void)
 {
+    const struct gil_design *d = gil_design_find(policy_design);
+    double v[GIL_MAX_PARAMS];
+    char err[256];
     struct gil *g = NULL;
-    assert_int_equal(gil_new(gil_design_find("noop"), NULL, &g), 0);
+    assert_non_null(d);
+    gil_params_defaults(d, v);
+    for (int i = 0; i < 2 && policy_sets[i]; i++)
+        if (gil_param_set(d, v, policy_sets[i], err, sizeof err) != 0)
+            fail_msg("%s", err);
+    assert_int_equal(gil_new(d, v, &g), 0);
     return g;
+}
+
+/* Run fn once under each reference-count policy of the free-threaded design
+   (one thread: plain counts are safe there too), then under noop again. */
+static void under_each_policy(void (*fn)(void **state))
+{
+    static const char *const sets[] = {"refcounts=atomic", "refcounts=biased", "refcounts=plain"};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        policy_design = "none";
+        policy_sets[0] = sets[i];
+        fn(NULL);
+    }
+    policy_design = "noop";
+    policy_sets[0] = NULL;
 }
 
 /* Compile src (or the file at path when src is NULL) and run it as __main__. */
@@ -247,6 +274,12 @@ static void test_live_objects_balance_after_success(void **state)
     }
 }
 
+static void test_live_objects_balance_after_success_under_each_policy(void **state)
+{
+    (void)state;
+    under_each_policy(test_live_objects_balance_after_success);
+}
+
 static void test_live_objects_balance_after_each_error_kind(void **state)
 {
     (void)state;
@@ -303,6 +336,13 @@ static void test_live_objects_balance_after_each_error_kind(void **state)
         assert_int_equal(r.live_after, r.live_before);
         run_free(&r);
     }
+}
+
+
+static void test_live_objects_balance_after_each_error_kind_under_each_policy(void **state)
+{
+    (void)state;
+    under_each_policy(test_live_objects_balance_after_each_error_kind);
 }
 
 static void test_traceback_lists_frames_outermost_first(void **state)
@@ -600,6 +640,12 @@ static void test_immortalize_then_free_everything_at_the_end(void **state)
     gil_free(g);
 }
 
+static void test_immortalize_under_each_policy(void **state)
+{
+    (void)state;
+    under_each_policy(test_immortalize_then_free_everything_at_the_end);
+}
+
 static void test_immortalize_an_empty_module(void **state)
 {
     (void)state;
@@ -610,6 +656,108 @@ static void test_immortalize_an_empty_module(void **state)
     vm_runtime_end(m.rt);
     assert_int_equal(vm_live_objects(m.rt), before);
     mod_free(&m);
+}
+
+/* ---- biased reference counts: the merge queue ------------------------------------------------ */
+
+/* fill makes lists (owned by the calling thread state) and puts them in a
+   shared list; drain takes them out and drops them; spin only runs. */
+static const char HANDOFF_SRC[] =
+    "box = []\n"
+    "def fill(k):\n"
+    "    for i in range(k):\n"
+    "        box.append([i])\n"
+    "    return len(box)\n"
+    "def drain(k):\n"
+    "    for i in range(k):\n"
+    "        box.pop()\n"
+    "    return len(box)\n"
+    "def spin(k):\n"
+    "    while k > 0:\n"
+    "        k -= 1\n"
+    "    return k\n";
+
+struct handoff {
+    struct vm_program *p;
+    struct gil *g;
+    struct vm_runtime *rt;
+    struct vm_thread *a, *b;
+    long start;
+};
+
+static void handoff_open(struct handoff *h)
+{
+    struct vm_error e;
+    memset(h, 0, sizeof *h);
+    policy_design = "none";
+    policy_sets[0] = "refcounts=biased";
+    h->g = noop_gil();
+    policy_design = "noop";
+    policy_sets[0] = NULL;
+    assert_int_equal(vm_compile_source("handoff.py", HANDOFF_SRC, strlen(HANDOFF_SRC), &h->p, &e), VM_OK);
+    assert_int_equal(vm_runtime_new(h->p, h->g, stdout, &h->rt, &e), VM_OK);
+    assert_int_equal(vm_thread_new(h->rt, 0, NULL, &h->a, &e), VM_OK);
+    assert_int_equal(vm_thread_new(h->rt, 1, NULL, &h->b, &e), VM_OK);
+    assert_int_equal(vm_load_module(h->rt, h->a, &e), VM_OK);
+    h->start = vm_live_objects(h->rt);
+}
+
+static void call(struct vm_runtime *rt, struct vm_thread *ts, const char *fn, int64_t arg, const char *want)
+{
+    struct vm_error e;
+    char repr[32];
+    if (vm_call(rt, ts, fn, &arg, 1, repr, sizeof repr, &e) != VM_OK)
+        fail_msg("%s", e.msg);
+    assert_string_equal(repr, want);
+}
+
+/* Two thread states take turns on one OS thread, so the order is exact:
+   thread a makes 50 lists, b drops them. Each was counted by its owner (a),
+   so b's drops would take the shared counts below zero: b queues all 50 for
+   a, and a merges them (and frees them) at its next eval-breaker check. */
+static void test_biased_objects_dropped_by_another_thread_are_merged_by_their_owner(void **state)
+{
+    (void)state;
+    struct handoff h;
+    handoff_open(&h);
+    call(h.rt, h.a, "fill", 50, "50");
+    call(h.rt, h.b, "drain", 50, "0");
+    const struct vm_stats *sa = vm_thread_stats(h.a), *sb = vm_thread_stats(h.b);
+    assert_int_equal(sb->biased_queued, 50);
+    assert_int_equal(sb->deferred_releases, 50);   /* each popped item's, for a grace period */
+    assert_int_equal(sa->biased_merged, 0);
+    call(h.rt, h.a, "spin", 10, "0");   /* its first check merges the queue */
+    assert_int_equal(sa->biased_merged, 50);
+    assert_int_equal(sa->biased_queued, 0);
+    assert_int_equal(vm_live_objects(h.rt), h.start);   /* all 50 freed */
+    vm_thread_free(h.a);
+    vm_thread_free(h.b);
+    vm_runtime_free(h.rt);
+    vm_program_free(h.p);
+    gil_free(h.g);
+}
+
+/* The owner has exited: the thread that drops the objects merges each itself. */
+static void test_biased_objects_of_an_exited_owner_are_merged_by_the_dropper(void **state)
+{
+    (void)state;
+    struct handoff h;
+    struct vm_error e;
+    handoff_open(&h);
+    struct vm_thread *c = NULL;
+    assert_int_equal(vm_thread_new(h.rt, 2, NULL, &c, &e), VM_OK);
+    call(h.rt, c, "fill", 30, "30");
+    vm_thread_free(c);
+    call(h.rt, h.b, "drain", 30, "0");
+    const struct vm_stats *sb = vm_thread_stats(h.b);
+    assert_int_equal(sb->biased_queued, 0);
+    assert_int_equal(sb->biased_merged, 30);
+    assert_int_equal(vm_live_objects(h.rt), h.start);
+    vm_thread_free(h.a);
+    vm_thread_free(h.b);
+    vm_runtime_free(h.rt);
+    vm_program_free(h.p);
+    gil_free(h.g);
 }
 
 /* ---- 64-bit ints ---------------------------------------------------------------------------- */
@@ -920,7 +1068,9 @@ int main(void)
         cmocka_unit_test(test_compile_rejects_nul_and_bad_utf8),
         cmocka_unit_test(test_missing_file_is_io_error),
         cmocka_unit_test(test_live_objects_balance_after_success),
+        cmocka_unit_test(test_live_objects_balance_after_success_under_each_policy),
         cmocka_unit_test(test_live_objects_balance_after_each_error_kind),
+        cmocka_unit_test(test_live_objects_balance_after_each_error_kind_under_each_policy),
         cmocka_unit_test(test_traceback_lists_frames_outermost_first),
         cmocka_unit_test(test_recursion_limit),
         cmocka_unit_test(test_corpus_programs_balance),
@@ -929,6 +1079,9 @@ int main(void)
         cmocka_unit_test(test_call_errors),
         cmocka_unit_test(test_function_arity),
         cmocka_unit_test(test_immortalize_then_free_everything_at_the_end),
+        cmocka_unit_test(test_immortalize_under_each_policy),
+        cmocka_unit_test(test_biased_objects_dropped_by_another_thread_are_merged_by_their_owner),
+        cmocka_unit_test(test_biased_objects_of_an_exited_owner_are_merged_by_the_dropper),
         cmocka_unit_test(test_immortalize_an_empty_module),
         cmocka_unit_test(test_overflow_at_64_bit_edges),
         cmocka_unit_test(test_dis_layout),

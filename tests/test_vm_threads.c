@@ -1,16 +1,18 @@
 /*
  * test_vm_threads.c — several VM threads calling into one runtime at once.
  *
- * Two locks are built here from gil.h's interface alone, so the suite does not
+ * The locks are built here from gil.h's interface alone, so the suite does not
  * depend on the real designs: "test-mutex", a pthread mutex that is dropped and
  * re-taken every few ticks (vm_safety SERIAL: the VM relies on it), and
- * "test-nolock", no lock at all (vm_safety ATOMIC: the VM must make refcounts
- * and shared lists safe itself). Under each, 2-4 threads run the workloads'
- * entry points; every result must be what one thread alone gets, and the live
- * object count must come back to its value after loading. Run under TSan by
- * run.sh, this is also the VM's race check, for lists and the globals as for
- * instances, classes, dicts and closure cells. Workers only record; the main
- * thread asserts after joining.
+ * "test-nolock", no lock at all, in each of the VM's multi-threaded policies
+ * (ATOMIC and BIASED reference counts, each with and without the objects alive
+ * at the start made immortal: the VM must make refcounts and shared lists safe
+ * itself). Under each, 2-4 threads run the workloads' entry points; every
+ * result must be what one thread alone gets, the live object count must come
+ * back to its value after loading, and once the run ends every object it made
+ * is freed, immortal ones included. Run under TSan by run.sh, this is also the
+ * VM's race check, for lists and the globals as for instances, classes, dicts
+ * and closure cells. Workers only record; the main thread asserts after joining.
  */
 #include <errno.h>
 #include <limits.h>
@@ -96,11 +98,24 @@ static const struct gil_design test_mutex_design = {
 
 /* ---- test-nolock: no exclusion; the VM must use atomics and object locks --------------- */
 
+/* values[0]: the policy, as an index into nolock_policies. */
+static const enum gil_vm_safety nolock_policies[] = {
+    GIL_VM_ATOMIC,
+    GIL_VM_BIASED,
+    GIL_VM_ATOMIC | GIL_VM_IMMORTAL_AT_START,
+    GIL_VM_BIASED | GIL_VM_IMMORTAL_AT_START,
+};
+#define NPOLICIES (sizeof nolock_policies / sizeof nolock_policies[0])
+
 static enum gil_vm_safety nolock_vm_safety(const double *values)
 {
-    (void)values;
-    return GIL_VM_ATOMIC;
+    return nolock_policies[(int)values[0]];
 }
+
+static const struct gil_param nolock_params[] = {
+    {.name = "policy", .kind = GIL_PARAM_ENUM, .unit = "", .def = 0,
+     .choices = "atomic|biased|atomic-immortal|biased-immortal", .help = "the VM's policy"},
+};
 
 static int nolock_create(const double *values, struct gil **out)
 {
@@ -123,8 +138,10 @@ static void nolock_yield(struct gil *g, struct gil_thread *t)
 
 static const struct gil_design test_nolock_design = {
     .name = "test-nolock",
-    .summary = "no lock, atomic refcounts (test only)",
+    .summary = "no lock, the VM's own thread safety (test only)",
     .models = "nothing: a test fixture",
+    .params = nolock_params,
+    .nparams = 1,
     .vm_safety = nolock_vm_safety,
     .create = nolock_create,
     .destroy = nolock_destroy,
@@ -168,18 +185,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Load `path` (or the source src, named path) under design d, run
-   `entry(arg)` once alone for the expected result, then in nthreads threads at
-   once; check results and live objects. */
-static void run_threads_src(const struct gil_design *d, const char *path, const char *src, const char *entry,
-                            int64_t arg, int nthreads, bool immortal)
+/* Load `path` (or the source src, named path) under design d (policy: its
+   parameter's value, if it has one), run `entry(arg)` once alone for the
+   expected result, then in nthreads threads at once (with every object made
+   immortal first if `immortal`); check results and live objects, and that the
+   end of the run frees everything. */
+static void run_policy_src(const struct gil_design *d, int policy, const char *path, const char *src,
+                           const char *entry, int64_t arg, int nthreads, bool immortal)
 {
     struct vm_program *p = NULL;
     struct vm_error e;
     if ((src ? vm_compile_source(path, src, strlen(src), &p, &e) : vm_compile_file(path, &p, &e)) != VM_OK)
         fail_msg("%s", e.msg);
     struct gil *g = NULL;
-    assert_int_equal(gil_new(d, NULL, &g), 0);
+    double values[GIL_MAX_PARAMS] = {(double)policy};
+    assert_int_equal(gil_new(d, values, &g), 0);
     FILE *devnull = fopen("/dev/null", "w");
     assert_non_null(devnull);
     struct vm_runtime *rt = NULL;
@@ -189,6 +209,10 @@ static void run_threads_src(const struct gil_design *d, const char *path, const 
     long start = vm_live_objects(rt);
     if (vm_load_module(rt, main_ts, &e) != VM_OK)
         fail_msg("%s", e.msg);
+    if (g->immortal_at_start) {   /* as the runner does before the workers start */
+        vm_runtime_settle(rt);
+        assert_true(vm_runtime_immortalize(rt) > 0);
+    }
     char want[128];
     if (vm_call(rt, main_ts, entry, &arg, 1, want, sizeof want, &e) != VM_OK)
         fail_msg("%s", e.msg);
@@ -222,13 +246,24 @@ static void run_threads_src(const struct gil_design *d, const char *path, const 
        alive beside the immortal values it replaced, until the end. */
     if (!immortal)
         assert_int_equal(vm_live_objects(rt), base);
-    vm_thread_free(main_ts);
     vm_runtime_end(rt);   /* every object the run made is freed, immortal or not */
-    assert_int_equal(vm_live_objects(rt), start);
+    if (vm_live_objects(rt) != start)
+        fail_msg("%s policy %d: %ld objects left after the run ended (%ld before loading)", d->name,
+                 policy, vm_live_objects(rt), start);
+    vm_thread_free(main_ts);
     vm_runtime_free(rt);
     vm_program_free(p);
     gil_free(g);
     fclose(devnull);
+}
+
+/* Under test-mutex once; under test-nolock once per policy. */
+static void run_threads_src(const struct gil_design *d, const char *path, const char *src, const char *entry,
+                            int64_t arg, int nthreads, bool immortal)
+{
+    int npolicies = d->nparams ? (int)NPOLICIES : 1;
+    for (int k = 0; k < npolicies; k++)
+        run_policy_src(d, k, path, src, entry, arg, nthreads, immortal);
 }
 
 static void run_threads(const struct gil_design *d, const char *path, const char *entry, int64_t arg,

@@ -2,7 +2,8 @@
  * show.c — a repetition as a person sees it: tracebacks and errors on stderr,
  * the entry's results on stdout (when no --csv is written), and the per-thread
  * table of what the lock did on stderr. The table's counters are GIL_STATS,
- * headed by their CSV column names (times in seconds, as in the CSV).
+ * headed by their CSV column names (times in seconds, as in the CSV); under a
+ * policy that has VM counters (VM_STATS) a second table shows those.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,6 +76,27 @@ static void table_line(const char *label, const struct run_thread_stats *s)
             fprintf(stderr, " %*.6f", w < 9 ? 9 : w, (double)v / 1e9);
     }
     fprintf(stderr, " %13" PRId64 " %15" PRId64 "\n", s->ctx_voluntary, s->ctx_involuntary);
+}
+
+/* The VM's counters that the policy has, per thread and in total. */
+static void vm_table(const struct run_rep *r, enum gil_vm_safety policy)
+{
+    fprintf(stderr, "%6s", "thread");
+    for (size_t i = 0; i < vm_nstats; i++)
+        if (vm_stat_applies(i, policy))
+            fprintf(stderr, " %*s", (int)strlen(vm_stat_infos[i].name), vm_stat_infos[i].name);
+    fputc('\n', stderr);
+    for (int t = 0; t <= r->nthreads; t++) {
+        const struct vm_stats *st = t < r->nthreads ? &r->threads[t].stats.vm : &r->sum.vm;
+        if (t < r->nthreads)
+            fprintf(stderr, "%6d", t);
+        else
+            fprintf(stderr, "%6s", "total");
+        for (size_t i = 0; i < vm_nstats; i++)
+            if (vm_stat_applies(i, policy))
+                fprintf(stderr, " %*" PRIu64, (int)strlen(vm_stat_infos[i].name), vm_stat_get(st, i));
+        fputc('\n', stderr);
+    }
 }
 
 static void table(const struct run_rep *r)
@@ -214,5 +236,8 @@ int show_rep(void *ctx, const struct run_config *c, const struct run_rep *r, cha
         fprintf(stderr, ", rep %d/%d", r->rep - c->first_rep + 1, c->reps);
     fputc('\n', stderr);
     table(r);
+    enum gil_vm_safety policy = c->design->vm_safety ? c->design->vm_safety(c->values) : GIL_VM_SERIAL;
+    if (vm_stats_apply(policy))
+        vm_table(r, policy);
     return 0;
 }

@@ -46,7 +46,9 @@ int gil_new(const struct gil_design *d, const double *values, struct gil **out)
     g->design = d;
     memcpy(g->values, values, sizeof(double) * d->nparams);
     atomic_init(&g->eval_breaker, 0);
-    g->vm_safety = d->vm_safety ? d->vm_safety(values) : GIL_VM_SERIAL;
+    enum gil_vm_safety s = d->vm_safety ? d->vm_safety(values) : GIL_VM_SERIAL;
+    g->vm_safety = gil_vm_safety_kind(s);
+    g->immortal_at_start = (s & GIL_VM_IMMORTAL_AT_START) != 0;
     g->last_holder = -1;
     *out = g;
     return 0;
@@ -65,12 +67,14 @@ void gil_forget_holder(struct gil *g)
 
 const char *gil_vm_safety_name(enum gil_vm_safety s)
 {
-    switch (s) {
-    case GIL_VM_SERIAL: return "serial";
-    case GIL_VM_ATOMIC: return "atomic";
-    case GIL_VM_UNSAFE: return "unsafe";
+    bool immortal = (s & GIL_VM_IMMORTAL_AT_START) != 0;
+    switch (gil_vm_safety_kind(s)) {
+    case GIL_VM_SERIAL: return immortal ? "serial+immortal" : "serial";
+    case GIL_VM_ATOMIC: return immortal ? "atomic+immortal" : "atomic";
+    case GIL_VM_UNSAFE: return immortal ? "unsafe+immortal" : "unsafe";
+    case GIL_VM_BIASED: return immortal ? "biased+immortal" : "biased";
+    default: return "?";
     }
-    return "?";
 }
 
 const struct gil_stat_info gil_stat_infos[] = {
@@ -87,7 +91,8 @@ int gil_thread_init(struct gil *g, struct gil_thread *t, int id, struct trace_bu
     t->gil = g;
     t->id = id;
     t->ticks = 0;   /* the first check calls the design's yield, which sets its own countdown */
-    t->breaker = &g->eval_breaker;
+    atomic_init(&t->own_breaker, 0);
+    t->breaker = g->vm_safety == GIL_VM_SERIAL ? &g->eval_breaker : &t->own_breaker;
     t->sleep_mark = -1;
     t->trace = trace;
     if (trace)

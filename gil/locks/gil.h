@@ -121,7 +121,15 @@ struct gil_thread {
     struct gil *gil;            /* the lock this thread uses; set by gil_thread_init */
     int id;                     /* 0..n-1, stable for the run; set by gil_thread_init */
     long ticks;                 /* countdown to the next slow-path check; owner thread only */
-    _Atomic int *breaker;       /* == &gil->eval_breaker; the pointer itself is immutable */
+    /* The eval breaker this thread reads on every tick; the pointer itself is
+       immutable. Under a design whose lock serialises (vm_safety SERIAL) it is
+       the lock's shared word, &gil->eval_breaker, where waiters set drop
+       requests. Under the others nothing needs all threads at once, and it is
+       &own_breaker: one word per thread, so that the VM can ask one thread for
+       something (GIL_BREAKER_VM_* bits) without slowing the rest, and the tick
+       still loads one word, from a line no other thread writes often. */
+    _Atomic int *breaker;
+    _Atomic int own_breaker;    /* written by any thread (fetch_or), cleared by the owner */
     bool holding;               /* owner thread only: does this thread hold the lock now */
     uint64_t wait_start_ns;     /* owner thread only: when the current wait began, 0: none */
     uint64_t block_start_ns;    /* owner thread only: when the current blocking call began */
@@ -141,8 +149,21 @@ enum gil_vm_safety {
     GIL_VM_ATOMIC = 1,      /* no exclusion: atomic refcounts, per-object locks */
     GIL_VM_UNSAFE = 2,      /* no exclusion and plain refcounts: deliberately racy,
                                for the race exercise that shows what the GIL prevents */
+    GIL_VM_BIASED = 3,      /* no exclusion: biased refcounts (the owner thread's plain,
+                               the others' atomic, merged on demand), per-object locks */
+    GIL_VM_SAFETY_MASK = 0x0f,
+    /* A flag, or'ed into one of the above: every object alive when the worker
+       threads start (reachable from the module's globals once the module body
+       ran) is made immortal, its count never written again (PEP 683). */
+    GIL_VM_IMMORTAL_AT_START = 0x10,
 };
-/* Their names, for `gillab designs` and its JSON: "serial", "atomic", "unsafe". */
+/* The kind without its flags: SERIAL, ATOMIC, UNSAFE or BIASED. */
+static inline enum gil_vm_safety gil_vm_safety_kind(enum gil_vm_safety s)
+{
+    return (enum gil_vm_safety)(s & GIL_VM_SAFETY_MASK);
+}
+/* Their names, for `gillab designs` and its JSON: "serial", "atomic", "unsafe",
+   "biased", with "+immortal" after the kind when the flag is set. */
 const char *gil_vm_safety_name(enum gil_vm_safety s);
 
 /* A design: everything the rest of the lab knows about it. The command line, the
@@ -161,8 +182,9 @@ struct gil_design {
     /* How many threads may run under it at once: 0 no limit of its own, 1 for a
        design that neither excludes nor makes the VM safe (noop). */
     int max_threads;
-    /* What the VM must do for itself with these parameter values; NULL means
-       GIL_VM_SERIAL (the lock serialises bytecode). */
+    /* What the VM must do for itself with these parameter values (a kind,
+       possibly with GIL_VM_IMMORTAL_AT_START); NULL means GIL_VM_SERIAL (the
+       lock serialises bytecode). */
     enum gil_vm_safety (*vm_safety)(const double *values);
 
     /* Make a lock. `values` holds one canonical value per entry of `params`.
@@ -193,8 +215,10 @@ struct gil {
     _Atomic int eval_breaker;          /* bits: GIL_BREAKER_* below */
     double values[GIL_MAX_PARAMS];     /* immutable after create: parameter values */
     /* Immutable after create: what the VM must do for itself (gil_new sets it
-       from the design's vm_safety). */
+       from the design's vm_safety): the kind, and whether the objects alive
+       when the worker threads start become immortal. */
     enum gil_vm_safety vm_safety;
+    bool immortal_at_start;
     /* The lab's own record of the last thread that took the lock, for counting
        switches; -1 before the first take (and after gil_forget_holder). Kept by
        gil.c, not by the design: read and written only by the holder, so the lock
@@ -203,8 +227,13 @@ struct gil {
     int last_holder;
 };
 
-/* Bits of struct gil's eval_breaker. */
+/* Bits of an eval breaker. The lock layer's: */
 #define GIL_BREAKER_DROP 0x1   /* a waiter asks the holder to drop the lock (py32, fifo) */
+/* The VM's, set only in per-thread breakers (see gil_thread.breaker) and
+   handled by the VM before it calls gil_yield; the lock layer never reads them. */
+#define GIL_BREAKER_VM_MERGE 0x100  /* merge the reference counts queued for this thread */
+#define GIL_BREAKER_VM_QSBR 0x200   /* report a quiescent state (deferred frees wait for it) */
+#define GIL_BREAKER_VM_MASK 0xff00
 
 /* ---- registry and parameters (registry.c) ------------------------------------ */
 

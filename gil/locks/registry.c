@@ -287,6 +287,49 @@ static void describe_threads(const struct gil_design *d, char *buf, size_t cap)
         snprintf(buf, cap, "at most %d at once", d->max_threads);
 }
 
+/* ---- policies: the parameter values that change what the VM does ------------------- */
+
+static enum gil_vm_safety safety_of(const struct gil_design *d, const double *v)
+{
+    return d->vm_safety ? d->vm_safety(v) : GIL_VM_SERIAL;
+}
+
+static size_t choices_of(const struct gil_param *p)
+{
+    if (p->kind == GIL_PARAM_BOOL)
+        return 2;
+    size_t n = 1;
+    for (const char *c = p->choices; c && *c; c++)
+        n += *c == '|';
+    return n;
+}
+
+/* The design's policy parameters: the ENUM and BOOL ones of which some value,
+   the others at their defaults, gives another vm_safety. Their indexes into
+   idx; returns how many. */
+static size_t policy_params(const struct gil_design *d, size_t *idx)
+{
+    double v[GIL_MAX_PARAMS];
+    size_t n = 0;
+    gil_params_defaults(d, v);
+    enum gil_vm_safety base = safety_of(d, v);
+    for (size_t i = 0; i < d->nparams; i++) {
+        const struct gil_param *p = &d->params[i];
+        if (p->kind != GIL_PARAM_ENUM && p->kind != GIL_PARAM_BOOL)
+            continue;
+        bool changes = false;
+        for (size_t k = 0; k < choices_of(p) && !changes; k++) {
+            double w[GIL_MAX_PARAMS];
+            memcpy(w, v, sizeof w);
+            w[i] = (double)k;
+            changes = safety_of(d, w) != base;
+        }
+        if (changes)
+            idx[n++] = i;
+    }
+    return n;
+}
+
 int gil_designs_describe(FILE *out)
 {
     for (const struct gil_design *const *dp = gil_designs; *dp; dp++) {
@@ -299,6 +342,33 @@ int gil_designs_describe(FILE *out)
                 d->name, d->summary, d->models, d->original ? "; held against " : "",
                 d->original ? d->original : "", threads,
                 gil_vm_safety_name(d->vm_safety ? d->vm_safety(defaults) : GIL_VM_SERIAL));
+        size_t pidx[GIL_MAX_PARAMS], np = policy_params(d, pidx);
+        if (np > 0) {
+            fprintf(out, "    the VM's own safety by");
+            for (size_t j = 0; j < np; j++)
+                fprintf(out, " %s", d->params[pidx[j]].name);
+            fprintf(out, ":");
+            size_t pos[GIL_MAX_PARAMS] = {0};
+            for (;;) {
+                double v[GIL_MAX_PARAMS];
+                gil_params_defaults(d, v);
+                fputs(" ", out);
+                for (size_t j = 0; j < np; j++) {
+                    char val[64];
+                    v[pidx[j]] = (double)pos[j];
+                    gil_param_format(&d->params[pidx[j]], v[pidx[j]], val, sizeof val);
+                    fprintf(out, "%s%s", j ? "," : "", val);
+                }
+                fprintf(out, " %s", gil_vm_safety_name(safety_of(d, v)));
+                size_t j = np;
+                while (j > 0 && ++pos[j - 1] == choices_of(&d->params[pidx[j - 1]]))
+                    pos[--j] = 0;
+                if (j == 0)
+                    break;
+                fputc(';', out);
+            }
+            fputc('\n', out);
+        }
         if (d->nparams == 0)
             fprintf(out, "    parameters: none\n");
         for (size_t i = 0; i < d->nparams; i++) {
@@ -315,6 +385,44 @@ int gil_designs_describe(FILE *out)
             fputc('\n', out);
     }
     return ferror(out) ? -1 : 0;
+}
+
+/* "policies": every combination of the policy parameters' values (the others
+   at their defaults), first parameter slowest, each with the assignments that
+   make it and the vm_safety it gives. */
+static void json_policies(FILE *out, const struct gil_design *d)
+{
+    size_t idx[GIL_MAX_PARAMS], np = policy_params(d, idx), pos[GIL_MAX_PARAMS] = {0};
+    double v[GIL_MAX_PARAMS];
+    json_key(out, "policies");
+    fputc('[', out);
+    for (bool first = true;; first = false) {
+        gil_params_defaults(d, v);
+        for (size_t j = 0; j < np; j++)
+            v[idx[j]] = (double)pos[j];
+        fputs(first ? "{" : ",{", out);
+        json_key(out, "set");
+        fputc('[', out);
+        for (size_t j = 0; j < np; j++) {
+            const struct gil_param *p = &d->params[idx[j]];
+            char val[64], set[128];
+            gil_param_format(p, v[idx[j]], val, sizeof val);
+            snprintf(set, sizeof set, "%s=%s", p->name, val);
+            if (j)
+                fputc(',', out);
+            json_str(out, set);
+        }
+        fputs("],", out);
+        json_key(out, "vm_safety");
+        json_str(out, gil_vm_safety_name(safety_of(d, v)));
+        fputc('}', out);
+        size_t j = np;   /* the next combination: an odometer, last parameter fastest */
+        while (j > 0 && ++pos[j - 1] == choices_of(&d->params[idx[j - 1]]))
+            pos[--j] = 0;
+        if (j == 0)
+            break;
+    }
+    fputc(']', out);
 }
 
 /* What the VM must do for itself under the design's default parameters. */
@@ -339,6 +447,8 @@ int gil_designs_json(FILE *out)
         json_key(out, "max_threads"), json_num(out, d->max_threads), fputc(',', out);
         json_key(out, "default"), fputs(d == gil_design_default ? "true," : "false,", out);
         json_safety(out, d);
+        fputc(',', out);
+        json_policies(out, d);
         fputc(',', out);
         json_key(out, "params");
         fputc('[', out);

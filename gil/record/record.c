@@ -84,6 +84,8 @@ int rec_row_from_run(struct rec_row *row, const struct run_config *c, const stru
     }
     if (rep->nthreads > 0) {   /* threads ran: their lock and scheduler counters */
         rec_set_gil_stats(row, &rep->sum.gil);
+        rec_set_vm_stats(row, &rep->sum.vm,
+                         c->design->vm_safety ? c->design->vm_safety(c->values) : GIL_VM_SERIAL);
         if (rep->sum.gil.yields > 0)
             rec_set_real(row, REC_interval_wall_us,
                          (double)rep->sum.gil.hold_ns / 1e3 / (double)rep->sum.gil.yields);

@@ -20,29 +20,37 @@
 #include "trace/trace.h"
 #include "vm/vm.h"
 
+/* Where a column's value comes from. */
+enum rec_source { SRC_RUN, SRC_LOCK, SRC_VM };
+
 /* The column table in file order; the parameter marker has no name and col -1. */
 struct rec_column {
     const char *name;
     enum rec_type type;
     const char *meaning;
     int col;                   /* enum rec_col, or -1 for the parameter columns */
-    bool lock;                 /* a lock counter (from GIL_STATS) */
+    enum rec_source source;
     enum gil_stat_kind kind;   /* lock counters only */
+    unsigned policies;         /* VM counters only: VM_STAT_POLICY bits */
 };
 
 #define STAT_TYPE(kind) ((kind) == GIL_STAT_COUNT ? REC_INT : REC_SECONDS)
 
 static const struct rec_column columns[] = {
-#define COL(name, type, meaning) {#name, type, meaning, REC_##name, false, GIL_STAT_COUNT},
-#define PARAMS() {NULL, REC_PARAM, NULL, -1, false, GIL_STAT_COUNT},
+#define COL(name, type, meaning) {#name, type, meaning, REC_##name, SRC_RUN, GIL_STAT_COUNT, 0},
+#define PARAMS() {NULL, REC_PARAM, NULL, -1, SRC_RUN, GIL_STAT_COUNT, 0},
 #define STAT(field, kind, column, help) \
-    {#column, STAT_TYPE(kind), help, REC_GIL_##field, true, kind},
+    {#column, STAT_TYPE(kind), help, REC_GIL_##field, SRC_LOCK, kind, 0},
 #define STATS(list) list(STAT)
-    REC_COLUMNS(COL, PARAMS, STATS)
+#define VMSTAT(field, policies, help) {#field, REC_INT, help, REC_VM_##field, SRC_VM, GIL_STAT_COUNT, policies},
+#define VMSTATS(list) list(VMSTAT)
+    REC_COLUMNS(COL, PARAMS, STATS, VMSTATS)
 #undef COL
 #undef PARAMS
 #undef STAT
 #undef STATS
+#undef VMSTAT
+#undef VMSTATS
 };
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
@@ -52,11 +60,15 @@ static const enum rec_type col_types[REC_NCOLS] = {
 #define PARAMS()
 #define STAT(field, kind, column, help) STAT_TYPE(kind),
 #define STATS(list) list(STAT)
-    REC_COLUMNS(COL, PARAMS, STATS)
+#define VMSTAT(field, policies, help) REC_INT,
+#define VMSTATS(list) list(VMSTAT)
+    REC_COLUMNS(COL, PARAMS, STATS, VMSTATS)
 #undef COL
 #undef PARAMS
 #undef STAT
 #undef STATS
+#undef VMSTAT
+#undef VMSTATS
 };
 
 /* ---- a growing string ------------------------------------------------------------- */
@@ -198,6 +210,13 @@ void rec_set_gil_stats(struct rec_row *r, const struct gil_stats *st)
         else
             rec_set_real(r, rec_gil_col(i), (double)v / 1e9);
     }
+}
+
+void rec_set_vm_stats(struct rec_row *r, const struct vm_stats *st, enum gil_vm_safety policy)
+{
+    for (size_t i = 0; i < vm_nstats; i++)
+        if (vm_stat_applies(i, policy))
+            rec_set_int(r, rec_vm_col(i), (int64_t)vm_stat_get(st, i));
 }
 
 /* Rows stamped by this process so far; relaxed: only the uniqueness of the
@@ -385,6 +404,20 @@ static void stat_meaning(const struct rec_column *c, char *buf, size_t cap)
              c->kind == GIL_STAT_NS_MAX ? "the worst of any thread" : "summed over threads");
 }
 
+/* A VM counter's meaning: what it counts, and under which policies. */
+static void vmstat_meaning(const struct rec_column *c, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "vm: %s, summed over threads; empty unless the policy is",
+                                c->meaning);
+    bool first = true;
+    for (int k = GIL_VM_SERIAL; k <= GIL_VM_BIASED && n < cap; k++)
+        if (c->policies & VM_STAT_POLICY(k)) {
+            n += (size_t)snprintf(buf + n, cap - n, "%s %s", first ? "" : " or",
+                                  gil_vm_safety_name((enum gil_vm_safety)k));
+            first = false;
+        }
+}
+
 struct describe {
     FILE *out;
     bool json;
@@ -392,7 +425,7 @@ struct describe {
 };
 
 static void describe_one(struct describe *d, const char *name, const char *type, const char *meaning,
-                         const char *source)
+                         const char *source, unsigned policies)
 {
     if (!d->json) {
         fprintf(d->out, "%-18s %-8s %s\n", name, type, meaning);
@@ -403,6 +436,19 @@ static void describe_one(struct describe *d, const char *name, const char *type,
     json_key(d->out, "name"), json_str(d->out, name), fputc(',', d->out);
     json_key(d->out, "type"), json_str(d->out, type), fputc(',', d->out);
     json_key(d->out, "source"), json_str(d->out, source), fputc(',', d->out);
+    if (policies) {   /* a VM counter: the policies (vm_safety kinds) that fill it */
+        json_key(d->out, "policies");
+        fputc('[', d->out);
+        bool first = true;
+        for (int k = GIL_VM_SERIAL; k <= GIL_VM_BIASED; k++)
+            if (policies & VM_STAT_POLICY(k)) {
+                if (!first)
+                    fputc(',', d->out);
+                json_str(d->out, gil_vm_safety_name((enum gil_vm_safety)k));
+                first = false;
+            }
+        fputs("],", d->out);
+    }
     json_key(d->out, "meaning"), json_str(d->out, meaning);
     fputc('}', d->out);
 }
@@ -421,7 +467,7 @@ static void describe_param(void *ctx, const struct gil_design *d, const struct g
     (void)d;
     snprintf(meaning, sizeof meaning, "%s: %s%s%s; empty for other designs", designs, p->help,
              p->unit[0] ? ", in " : "", p->unit);
-    describe_one(ctx, p->name, "param", meaning, "design");
+    describe_one(ctx, p->name, "param", meaning, "design", 0);
 }
 
 static int describe(FILE *out, bool json)
@@ -433,12 +479,16 @@ static int describe(FILE *out, bool json)
         const struct rec_column *c = &columns[i];
         if (c->col < 0) {
             each_param_column(describe_param, &d);
-        } else if (c->lock) {
+        } else if (c->source == SRC_LOCK) {
             char meaning[512];
             stat_meaning(c, meaning, sizeof meaning);
-            describe_one(&d, c->name, type_name(c->type), meaning, "lock");
+            describe_one(&d, c->name, type_name(c->type), meaning, "lock", 0);
+        } else if (c->source == SRC_VM) {
+            char meaning[512];
+            vmstat_meaning(c, meaning, sizeof meaning);
+            describe_one(&d, c->name, type_name(c->type), meaning, "vm", c->policies);
         } else {
-            describe_one(&d, c->name, type_name(c->type), c->meaning, "run");
+            describe_one(&d, c->name, type_name(c->type), c->meaning, "run", 0);
         }
     }
     if (json) {

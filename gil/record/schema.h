@@ -5,8 +5,9 @@
  * to: convoy.csv, sweep.csv, ...) is one line of REC_COLUMNS below, with its
  * type and its meaning. The design parameter columns come from the lock
  * registry (the union of every registered design's parameter names, in
- * registry order), and the lock counters from GIL_STATS (gil.h), so a new design
- * parameter or a new counter adds its column without touching this file. The
+ * registry order), the lock counters from GIL_STATS (gil.h) and the VM's from
+ * VM_STATS (vm.h), so a new design parameter or a new counter adds its column
+ * without touching this file. The
  * header, each row, `gillab csv-schema` (text and JSON, which the peer driver,
  * the lab driver and the figures read) and the tests all come from this list.
  *
@@ -24,6 +25,7 @@
 #include <stdio.h>
 
 #include "locks/gil.h"
+#include "vm/vm.h"
 
 /* How a column is printed. */
 enum rec_type {
@@ -36,8 +38,9 @@ enum rec_type {
 };
 
 /* The columns, in file order. COL(name, type, meaning); PARAMS() marks where
-   the design parameter columns go, STATS(...) where the lock counters go. */
-#define REC_COLUMNS(COL, PARAMS, STATS)                                                         \
+   the design parameter columns go, STATS(...) where the lock counters go and
+   VMSTATS(...) where the VM's go. */
+#define REC_COLUMNS(COL, PARAMS, STATS, VMSTATS)                                                \
     COL(run_id, REC_TEXT, "unique per row: UTC time, process id and a per-process counter")     \
     COL(lab_version, REC_TEXT, "the lab's version (gil/base/version.h)")                        \
     COL(started_utc, REC_TEXT, "when the measured repetition started, UTC, ISO 8601")           \
@@ -61,6 +64,7 @@ enum rec_type {
                                    "(/proc/stat, less this run's own)")                         \
     COL(steal_s, REC_SECONDS, "CPU time the hypervisor stole from this machine meanwhile")    \
     STATS(GIL_STATS)                                                                            \
+    VMSTATS(VM_STATS)                                                                           \
     COL(interval_wall_us, REC_REAL, "mean wall time the holder ran between two periodic "      \
                                     "releases of the lock: hold_s / yields, in us")             \
     COL(ctx_voluntary, REC_INT, "voluntary context switches, summed over the run's threads")   \
@@ -96,24 +100,32 @@ enum rec_type {
     COL(status, REC_TEXT, "ok, or error when the repetition failed")                            \
     COL(message, REC_MESSAGE, "when status is error: the last line of the first error")
 
-/* Column ids: one per COL, one per lock counter (REC_GIL_<field>). The
-   parameter columns have no ids of their own; they follow the design. */
+/* Column ids: one per COL, one per lock counter (REC_GIL_<field>), one per VM
+   counter (REC_VM_<field>). The parameter columns have no ids of their own;
+   they follow the design. */
 enum rec_col {
 #define REC_COL_ID(name, type, meaning) REC_##name,
 #define REC_NO_PARAMS()
 #define REC_STAT_ID(field, kind, column, help) REC_GIL_##field,
 #define REC_STATS_IDS(list) list(REC_STAT_ID)
-    REC_COLUMNS(REC_COL_ID, REC_NO_PARAMS, REC_STATS_IDS)
+#define REC_VMSTAT_ID(field, policies, help) REC_VM_##field,
+#define REC_VMSTATS_IDS(list) list(REC_VMSTAT_ID)
+    REC_COLUMNS(REC_COL_ID, REC_NO_PARAMS, REC_STATS_IDS, REC_VMSTATS_IDS)
 #undef REC_COL_ID
 #undef REC_NO_PARAMS
 #undef REC_STAT_ID
 #undef REC_STATS_IDS
+#undef REC_VMSTAT_ID
+#undef REC_VMSTATS_IDS
     REC_NCOLS
 };
 
-/* The column of lock counter i of gil_stat_infos. */
+/* The column of lock counter i of gil_stat_infos, and of VM counter i of
+   vm_stat_infos. */
 #define REC_GIL_FIRST REC_GIL_acquisitions
 static inline enum rec_col rec_gil_col(size_t i) { return (enum rec_col)(REC_GIL_FIRST + i); }
+#define REC_VM_FIRST REC_VM_refcount_atomics
+static inline enum rec_col rec_vm_col(size_t i) { return (enum rec_col)(REC_VM_FIRST + i); }
 
 /* ---- rows ------------------------------------------------------------------------ */
 
@@ -144,6 +156,9 @@ void rec_set_real(struct rec_row *r, enum rec_col c, double v);   /* SECONDS or 
 void rec_clear(struct rec_row *r, enum rec_col c);
 /* The lock counter columns from summed statistics. */
 void rec_set_gil_stats(struct rec_row *r, const struct gil_stats *st);
+/* The VM counter columns that the policy (a design's vm_safety) has; the
+   others stay empty. */
+void rec_set_vm_stats(struct rec_row *r, const struct vm_stats *st, enum gil_vm_safety policy);
 /* The columns that name this process and moment: run_id (unique per row),
    lab_version, started_utc (from `started`, seconds since the epoch), host. */
 int rec_stamp(struct rec_row *r, int64_t started);

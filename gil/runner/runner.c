@@ -7,6 +7,8 @@
  *   1. a fresh lock and runtime; a loader thread state loads the module and is
  *      freed; the lock forgets its holder (gil_forget_holder), so the loader's
  *      acquisition counts as nobody's and the first worker's take is not a switch;
+ *      under a policy with GIL_VM_IMMORTAL_AT_START every object the module's
+ *      globals reach is made immortal (vm_runtime_immortalize);
  *   2. one vm_thread per worker (id 0..n-1, with its trace buffer on the traced
  *      repetition), then one pthread per worker;
  *   3. each worker pins itself (--cpus), reads its mask back, and waits at the
@@ -312,8 +314,17 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
                                      cfg->file, err, errcap) != 0)
         goto out;
     /* No thread runs now; the workers' pthread_create orders this before
-       their first take. */
+       their first take (and before their first look at an object made
+       immortal here). */
     gil_forget_holder(g);
+    if (g->immortal_at_start) {
+        vm_runtime_settle(rt);
+        if (vm_runtime_immortalize(rt) < 0) {
+            snprintf(err, errcap, "--set immortal_at_start=on: out of memory making the module's "
+                                  "objects immortal");
+            goto out;
+        }
+    }
 
     if (traced) {
         if ((rc = trace_init(&tr, n, TRACE_DEFAULT_CAP)) != 0) {
@@ -408,6 +419,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
     int first_failed = -1;   /* the thread whose error came first in time */
     for (int i = 0; i < n; i++) {
         w[i].stats.gil = vm_thread_gil(w[i].ts)->st;
+        w[i].stats.vm = *vm_thread_stats(w[i].ts);
         tres[i].entry = w[i].entry;
         tres[i].result = w[i].result;
         tres[i].stats = w[i].stats;

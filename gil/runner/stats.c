@@ -12,6 +12,7 @@ void run_stats_sum(const struct run_thread_stats *t, int n, struct run_thread_st
     memset(sum, 0, sizeof *sum);
     for (int i = 0; i < n; i++) {
         gil_stats_add(&sum->gil, &t[i].gil);
+        vm_stats_add(&sum->vm, &t[i].vm);
         sum->ctx_voluntary += t[i].ctx_voluntary;
         sum->ctx_involuntary += t[i].ctx_involuntary;
         sum->user_s += t[i].user_s;

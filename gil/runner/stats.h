@@ -9,10 +9,12 @@
 #include <stdint.h>
 
 #include "locks/gil.h"
+#include "vm/vm.h"
 
 /* One thread's measurements for one run. */
 struct run_thread_stats {
     struct gil_stats gil;          /* the lock layer's counters */
+    struct vm_stats vm;            /* the VM's own (multi-threaded policies) */
     int64_t ctx_voluntary;         /* RUSAGE_THREAD ru_nvcsw delta */
     int64_t ctx_involuntary;       /* RUSAGE_THREAD ru_nivcsw delta */
     double user_s, sys_s;          /* RUSAGE_THREAD deltas */

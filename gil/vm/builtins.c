@@ -33,7 +33,7 @@ static const char *tname(const struct vm_object *o) { return vm_type_name(o); }
 
 #define BUILTIN(cname, pyname, fn, method)                                              \
     static struct vm_object *fn(struct vm_thread *ts, struct vm_object **args, int nargs); \
-    static struct vm_builtin cname = {{0, VM_IMMORTAL, &vm_builtin_type}, pyname, fn, method}
+    static struct vm_builtin cname = {VM_IMMORTAL_HEAD(&vm_builtin_type), pyname, fn, method}
 
 BUILTIN(b_print, "print", bi_print, false);
 BUILTIN(b_len, "len", bi_len, false);
@@ -66,11 +66,11 @@ static struct vm_object *bi_build_class(struct vm_thread *ts, struct vm_object *
 {
     return vm_build_class(ts, args, nargs);
 }
-struct vm_builtin vm_build_class_builtin = {{0, VM_IMMORTAL, &vm_builtin_type}, "__build_class__",
+struct vm_builtin vm_build_class_builtin = {VM_IMMORTAL_HEAD(&vm_builtin_type), "__build_class__",
                                             bi_build_class, false};
 
-struct vm_module vm_time_module = {{0, VM_IMMORTAL, &vm_module_type}, "time"};
-static struct vm_module gc_module = {{0, VM_IMMORTAL, &vm_module_type}, "gc"};
+struct vm_module vm_time_module = {VM_IMMORTAL_HEAD(&vm_module_type), "time"};
+static struct vm_module gc_module = {VM_IMMORTAL_HEAD(&vm_module_type), "gc"};
 static struct vm_builtin *const gc_members[] = {&g_freeze, &g_disable, &g_enable, &g_isenabled};
 
 /* The modules a program may import, in the order messages name them. */
@@ -625,12 +625,18 @@ static struct vm_object *li_pop(struct vm_thread *ts, struct vm_object **args, i
         i += n;
     if (!empty && i >= 0 && i < n) {
         v = l->items[i];   /* the list's reference moves to the caller */
-        memmove(l->items + i, l->items + i + 1, sizeof *l->items * (size_t)(n - i - 1));
-        l->len--;
+        vm_list_close_gap(l, i);
     }
     vm_objunlock(ts, &l->lock);
     if (!v)
         return vm_raise(ts, VM_EXC_INDEX, empty ? "pop from empty list" : "pop index out of range");
+    if (ts->mt) {
+        /* A thread reading the list without its lock may be about to take a
+           reference to v: the list's is released after a grace period, and
+           the caller gets one of its own. */
+        vm_incref(ts, v);
+        vm_defer_decref(ts, v);
+    }
     return v;
 }
 
@@ -697,10 +703,12 @@ static struct vm_object *tm_sleep(struct vm_thread *ts, struct vm_object **args,
         req.tv_sec++;
         req.tv_nsec -= 1000000000L;
     }
+    vm_qsbr_offline(ts);   /* no grace period waits for a sleeping thread */
     gil_block_enter(&ts->gt);
     while (nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
     gil_block_leave(&ts->gt);
+    vm_qsbr_online(ts);
     return none();
 }
 

@@ -48,7 +48,7 @@ const struct vm_type vm_instance_type = {"object", VM_K_INSTANCE, instance_deall
 const struct vm_type vm_bound_method_type = {"method", VM_K_BOUND_METHOD, bound_dealloc, NULL};
 
 /* `object`: static and immortal, no dict, no name object (see class_name). */
-struct vm_class vm_object_class = {{0, VM_IMMORTAL, &vm_class_type}, NULL, NULL, NULL, NULL, NULL, 0, false};
+struct vm_class vm_object_class = {VM_IMMORTAL_HEAD(&vm_class_type), NULL, NULL, NULL, NULL, NULL, 0, false};
 
 const char *vm_type_name(const struct vm_object *o)
 {

@@ -358,13 +358,13 @@ static struct vm_object *const_int(struct vm_compiler *c, int64_t v)
 {
     if (v >= VM_SMALL_INT_MIN && v <= VM_SMALL_INT_MAX)
         return &vm_small_ints[v - VM_SMALL_INT_MIN].ob;
-    struct vm_int probe = {{0, VM_IMMORTAL, &vm_int_type}, v};
+    struct vm_int probe = {VM_IMMORTAL_HEAD(&vm_int_type), v};
     return intern_const(c, &probe.ob, make_int);
 }
 
 static struct vm_object *const_float(struct vm_compiler *c, double v)
 {
-    struct vm_float probe = {{0, VM_IMMORTAL, &vm_float_type}, v};
+    struct vm_float probe = {VM_IMMORTAL_HEAD(&vm_float_type), v};
     if (isnan(v))   /* a NaN is never equal to another: each is a constant of its own, as in CPython */
         return make_float(c, &probe.ob);
     return intern_const(c, &probe.ob, make_float);
@@ -385,7 +385,7 @@ static struct vm_object *const_tuple(struct vm_compiler *c, struct vm_object *co
     struct vm_tuple *probe = malloc(sizeof *probe + (n ? n : 1) * sizeof probe->items[0]);
     if (!probe)
         vm_compile_nomem(c);
-    probe->ob = (struct vm_object){0, VM_IMMORTAL, &vm_tuple_type};
+    probe->ob = (struct vm_object)VM_IMMORTAL_HEAD(&vm_tuple_type);
     probe->len = n;
     if (n)
         memcpy(probe->items, items, n * sizeof items[0]);

@@ -9,12 +9,31 @@
  * is refcounted. How a refcount or a shared container is touched depends on the
  * lock design's `vm_safety`, cached per thread in `vm_thread.safety`:
  *   GIL_VM_SERIAL  the lock serialises bytecode: plain `refcnt++`, no object locks;
- *   GIL_VM_ATOMIC  no exclusion: atomic refcounts, and lists, dicts (instance and
- *                  class attributes), cells, instance slots and the module
- *                  globals take a byte lock (vm_objlock_*) around each access;
+ *   GIL_VM_ATOMIC  no exclusion: atomic refcounts; lists, dicts (instance and
+ *                  class attributes), cells and instance slots take a byte lock
+ *                  (vm_objlock_*) around each write and each read of a dict, cell
+ *                  or slot; lists and the module globals are read without a lock
+ *                  (what a reader may still hold is released after a grace
+ *                  period: qsbr.c);
+ *   GIL_VM_BIASED  as ATOMIC, with biased refcounts (brc.c): the thread that made
+ *                  an object counts in `refcnt` with plain instructions, the
+ *                  others in a second, atomic count before the object;
  *   GIL_VM_UNSAFE  no exclusion and plain counts: deliberately racy (the race
  *                  exercise shows under TSan what the GIL prevents).
- * Allocation counters are per thread and summed when a thread state is freed.
+ * ATOMIC and BIASED are "multi-threaded" (vm_thread.mt). Allocation counters are
+ * per thread and summed when a thread state is freed.
+ *
+ * The object header each policy needs, and what it costs (x86-64):
+ *   SERIAL, UNSAFE, ATOMIC  refcnt (4 bytes), flags (4), type (8): 16 bytes;
+ *                           ATOMIC updates refcnt with locked instructions.
+ *   BIASED                  the same 16, with the owner thread's id in `owner`
+ *                           (2 bytes that are padding otherwise), and 16 bytes
+ *                           before the object (struct vm_brc): the shared count
+ *                           with its two state bits (8) and the owner's
+ *                           merge-queue link (8). 32 bytes, as CPython 3.13t's
+ *                           header is 32 where the default build's is 16; an
+ *                           int takes 40 bytes instead of 24.
+ *   immortal_at_start       nothing more: immortality is a bit in flags.
  */
 #ifndef VM_CORE_H
 #define VM_CORE_H
@@ -43,6 +62,7 @@
 #define VM_COMPILE_MEMORY_MAX ((size_t)1 << 30) /* knob: syntax-tree memory for one statement */
 #define VM_MAX_SEQ_LEN ((size_t)1 << 26)  /* knob: longest list or str a program may build */
 #define VM_SPINS_BEFORE_YIELD 64          /* knob: object-lock spins before sched_yield */
+#define VM_QSBR_BATCH 254                 /* knob: deferred releases sealed together (qsbr.c) */
 
 /* Dispatch: computed goto under GCC/clang, a switch elsewhere (or with
    -DVM_NO_COMPUTED_GOTO). */
@@ -56,10 +76,12 @@
 #define VM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define VM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define VM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define VM_ALWAYS_INLINE static inline __attribute__((always_inline))
 #else
 #define VM_LIKELY(x) (x)
 #define VM_UNLIKELY(x) (x)
 #define VM_PRINTF(a, b)
+#define VM_ALWAYS_INLINE static inline
 #endif
 
 /* ASan must see every free: no free lists under it. */
@@ -81,14 +103,52 @@ struct vm_thread;
 #define VM_IMMORTAL 1u     /* vm_object.flags: refcount never touched, never freed by a run */
 #define VM_IMMORTALISED 2u /* made immortal by vm_runtime_immortalize: freed when the run ends */
 #define VM_SEEN 4u         /* transient: visited by the vm_runtime_immortalize under way */
+#define VM_MAX_OWNER_ID 0xfffeu   /* BIASED: owner ids are 1..this; 0 is nobody */
+#define VM_OWNER_NOBODY 0xffffu   /* the owner id of an ATOMIC thread: no object's */
 
 struct vm_object {
-    int32_t refcnt;                 /* SERIAL/UNSAFE: the GIL (or nothing); ATOMIC: __atomic ops */
-    uint32_t flags;                 /* set at creation; changed only by vm_runtime_immortalize,
-                                       while no other VM thread runs or under a lock
-                                       that serialises them (gc.freeze()) */
+    /* SERIAL/UNSAFE: the GIL (or nothing); ATOMIC: __atomic ops; BIASED: the
+       owner thread's local count, written by the owner only (and, once the
+       owner has exited, by the one thread that merges it under
+       rt->threads_lock). */
+    int32_t refcnt;
+    union {
+        struct {
+            /* VM_IMMORTAL and the bits above. Set at creation; changed only by
+               vm_runtime_immortalize, while no other VM thread runs or under
+               a lock that serialises them (gc.freeze()): plain reads are
+               race-free. */
+            uint16_t flags;
+            /* BIASED: the owner thread's id, 0 once the counts are merged (or
+               for an object no thread owns). Cleared by a merge with a relaxed
+               atomic store and read with relaxed atomic loads (vm_owner); bytes
+               of their own, so that it never races with reads of flags. 0
+               under the other policies. */
+            uint16_t owner;
+        };
+        /* Both at once, for the multi-threaded fast path's one comparison
+           with vm_thread.rc_word ("mortal and mine"): a relaxed atomic load
+           (vm_flags_owner), which no store of either half races with. */
+        uint32_t flags_owner;
+    };
     const struct vm_type *type;     /* immutable after creation */
 };
+/* The header of a static immortal object, for initializers. */
+#define VM_IMMORTAL_HEAD(typep) {.refcnt = 0, .flags = VM_IMMORTAL, .owner = 0, .type = (typep)}
+
+/* BIASED: what sits before every object a run allocates (vm_alloc). */
+struct vm_brc {
+    /* The count of references held by threads other than the owner, times 4,
+       plus the state in the low two bits (VM_BRC_QUEUED, VM_BRC_MERGED). Only
+       atomic read-modify-writes and atomic loads touch it; it may go below zero
+       (a thread may drop a reference the owner counted) once queued or merged. */
+    int64_t shared;
+    struct vm_object *merge_next;   /* the owner's merge queue: rt->threads_lock */
+};
+#define VM_BRC_QUEUED 1   /* queued for its owner to merge */
+#define VM_BRC_MERGED 2   /* the counts are one: shared holds them all, no owner */
+#define VM_BRC_FLAGS 3
+#define VM_BRC_ONE 4      /* one reference in `shared` */
 
 enum vm_kind {
     VM_K_NONE, VM_K_BOOL, VM_K_INT, VM_K_FLOAT, VM_K_STR, VM_K_LIST, VM_K_FUNCTION,
@@ -134,9 +194,12 @@ struct vm_str {
 
 struct vm_list {
     struct vm_object ob;
-    size_t len, cap;                /* SERIAL: the GIL; ATOMIC: lock */
-    struct vm_object **items;       /* SERIAL: the GIL; ATOMIC: lock */
-    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
+    /* SERIAL: the GIL. Multi-threaded: written under `lock` with release
+       stores (len, items and each slot), read under it or without it with
+       acquire loads (see "Lists read without a lock" in object.c). */
+    size_t len, cap;
+    struct vm_object **items;
+    atomic_uchar lock;              /* the byte lock of the multi-threaded policies */
     struct vm_object *dealloc_next; /* owner thread only: deferred-dealloc chain */
     struct vm_list *reg_prev;       /* the runtime's list of lists: rt->lists_lock */
     struct vm_list *reg_next;       /* (under GIL_VM_SERIAL: the GIL) */
@@ -166,8 +229,8 @@ struct vm_dict_entry {
 };
 struct vm_dict {
     struct vm_gchead gc;
-    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
-    size_t used;                    /* live entries; SERIAL: the GIL; ATOMIC: lock (all below) */
+    atomic_uchar lock;              /* the byte lock of the multi-threaded policies */
+    size_t used;                    /* live entries; SERIAL: the GIL; multi-threaded: lock (all below) */
     size_t nentries, capentries;    /* entries made (live and deleted), allocated */
     struct vm_dict_entry *entries;  /* in insertion order */
     int32_t *index;                 /* capindex slots: an entry number, or -1 (empty) */
@@ -176,8 +239,8 @@ struct vm_dict {
 
 struct vm_cell {                    /* a variable shared by a function and its closures */
     struct vm_gchead gc;
-    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC */
-    struct vm_object *ref;          /* owned, NULL when unbound; SERIAL: the GIL; ATOMIC: lock */
+    atomic_uchar lock;              /* the byte lock of the multi-threaded policies */
+    struct vm_object *ref;          /* owned, NULL when unbound; SERIAL: the GIL; multi-threaded: lock */
 };
 
 struct vm_class {
@@ -195,9 +258,9 @@ struct vm_instance {
     struct vm_gchead gc;
     struct vm_class *cls;           /* immutable, owned */
     struct vm_dict *dict;           /* immutable pointer, owned; NULL: no __dict__ */
-    atomic_uchar lock;              /* the byte lock used under GIL_VM_ATOMIC (slots) */
+    atomic_uchar lock;              /* the byte lock of the multi-threaded policies (slots) */
     int nslots;                     /* immutable */
-    struct vm_object *slots[];      /* owned, NULL when unset; SERIAL: the GIL; ATOMIC: lock */
+    struct vm_object *slots[];      /* owned, NULL when unset; SERIAL: the GIL; multi-threaded: lock */
 };
 
 struct vm_bound_method {            /* obj.method as a value */
@@ -342,10 +405,20 @@ struct vm_runtime {
     struct vm_program *prog;        /* immutable, shared read-only */
     struct gil *gil;                /* immutable */
     FILE *out;                      /* immutable; stdio locks it per write */
-    struct vm_object **globals;     /* per slot; SERIAL: the GIL; ATOMIC: globals_lock */
-    atomic_uchar globals_lock;      /* byte lock around globals under GIL_VM_ATOMIC */
-    atomic_flag threads_lock;       /* protects `threads` */
+    /* Per slot. SERIAL: the GIL. Multi-threaded: read with acquire loads and
+       no lock, replaced with an atomic exchange; a replaced value's reference
+       is released after a grace period (qsbr.c). */
+    struct vm_object **globals;
+    /* Protects `threads`, every thread's brc_queue, qsbr_orphans and the
+       ownership of objects whose owner has exited (brc.c). */
+    atomic_flag threads_lock;
     struct vm_thread *threads;      /* live thread states: threads_lock */
+    /* Grace periods (qsbr.c): advanced by one seq_cst read-modify-write each
+       time a batch of deferred releases is sealed; read by every thread when
+       it reports a quiescent state. */
+    _Atomic uint64_t qsbr_seq;
+    struct vm_qsbr_batch *qsbr_orphans; /* sealed batches of exited threads: threads_lock */
+    uint32_t next_owner_id;         /* BIASED: the next fresh owner id: threads_lock */
     _Atomic long folded_allocs;     /* counters of freed thread states (relaxed adds) */
     _Atomic long folded_frees;
     /* Every live list, so that reference cycles (a list holding itself) can be
@@ -411,10 +484,32 @@ enum vm_exc {
 #undef VM_EXC_ENUM
 };
 
+/* A batch of deferred releases (qsbr.c): tagged pointers, an object to decref
+   or (low bit set) memory to free, released together once every thread has
+   passed a quiescent state after the batch was sealed. */
+struct vm_qsbr_batch {
+    struct vm_qsbr_batch *next;     /* the owner's list (or rt->qsbr_orphans) */
+    uint64_t goal;                  /* rt->qsbr_seq after sealing; 0 while open */
+    uint32_t n;
+    uintptr_t items[VM_QSBR_BATCH];
+};
+
 struct vm_thread {
     struct gil_thread gt;           /* lock state (gil.h): owner thread only */
     struct vm_runtime *rt;          /* immutable */
-    enum gil_vm_safety safety;      /* immutable: cached rt->gil->vm_safety */
+    enum gil_vm_safety safety;      /* immutable: the kind of rt->gil->vm_safety */
+    bool mt;                        /* immutable: ATOMIC or BIASED (multi-threaded) */
+    /* Immutable. BIASED: 1..VM_MAX_OWNER_ID, unique among the runtime's live
+       thread states (threads_lock); the owner of the objects it allocates.
+       ATOMIC: VM_OWNER_NOBODY, which no object's owner equals, so that one
+       comparison sends every object to the shared paths. Otherwise 0. */
+    uint16_t owner_id;
+    uint16_t own_owner;             /* immutable: `owner` of the objects it allocates */
+    /* Immutable: the flags_owner word of a mortal object this thread owns
+       (flags 0, owner owner_id); under ATOMIC no object's word. */
+    uint32_t rc_word;
+    uint32_t prefix;                /* immutable: bytes allocated before each object */
+    struct vm_stats st;             /* owner thread only (vm.h) */
     long allocs, frees;             /* owner thread only: objects made / freed */
     struct vm_object *int_free;     /* owner thread only: free ints, chained through refcnt-less memory */
     int int_free_len;               /* owner thread only */
@@ -435,36 +530,104 @@ struct vm_thread {
     int ntb, captb;
     uint64_t *opcounts;             /* owner thread only: runs per opcode, or NULL (not counting) */
     struct vm_thread *next_live;    /* rt->threads_lock */
+    struct vm_object *brc_queue;    /* rt->threads_lock: objects queued for it to merge */
+    /* Written by the owner (seq_cst or release), read by pollers (seq_cst):
+       the rt->qsbr_seq it saw at its last quiescent state, 0 while offline
+       (outside the VM: between calls, in a blocking call). */
+    _Atomic uint64_t qsbr_seen;
+    struct vm_qsbr_batch *qsbr_open;    /* owner thread only: the batch being filled */
+    struct vm_qsbr_batch *qsbr_sealed;  /* owner thread only: sealed, oldest first */
+    struct vm_qsbr_batch *qsbr_spare;   /* owner thread only: one empty batch kept */
+    bool qsbr_polling;              /* owner thread only: inside a poll */
 };
+
 
 /* ---- reference counts ---------------------------------------------------------------- */
 
 void vm_dealloc(struct vm_thread *ts, struct vm_object *o);
+/* Biased counting off its fast path (brc.c). */
+void vm_brc_decref_shared(struct vm_thread *ts, struct vm_object *o);
+void vm_brc_local_zero(struct vm_thread *ts, struct vm_object *o);
+
+static inline uint32_t vm_flags_owner(const struct vm_object *o)
+{
+    /* relaxed: as vm_owner; flags do not change while threads run. */
+    return __atomic_load_n(&o->flags_owner, __ATOMIC_RELAXED);
+}
+
+static inline uint16_t vm_owner(const struct vm_object *o)
+{
+    /* relaxed: only a merge changes it (to 0), and a thread compares it only
+       with its own id, which no other thread ever stores. */
+    return __atomic_load_n(&o->owner, __ATOMIC_RELAXED);
+}
+
+static inline struct vm_brc *vm_brc(struct vm_object *o)
+{
+    return (struct vm_brc *)o - 1;
+}
+
+/* The shared-count paths of the multi-threaded policies: an atomic
+   increment or decrement of a mortal object this thread does not own (every
+   object, under ATOMIC). Out of line, so that the eval loop keeps only the
+   owner's fast path inline (object.c). */
+void vm_incref_shared(struct vm_thread *ts, struct vm_object *o);
+void vm_decref_shared(struct vm_thread *ts, struct vm_object *o);
+
+/* The multi-threaded halves of vm_incref/vm_decref (ts->mt), which the eval
+   loop of those policies uses as its INCREF/DECREF: the immortal test, then
+   one comparison says "this thread's" (BIASED), else the shared paths. */
+VM_ALWAYS_INLINE void vm_incref_mt(struct vm_thread *ts, struct vm_object *o)
+{
+    if (VM_UNLIKELY(o->flags & VM_IMMORTAL))   /* flags do not change while threads run */
+        return;
+    if (VM_LIKELY(vm_flags_owner(o) == ts->rc_word)) {
+        o->refcnt++;                /* BIASED, mine: the owner's plain local count */
+    } else if (ts->safety == GIL_VM_ATOMIC) {
+        ts->st.refcount_atomics++;
+        /* relaxed: as in vm_incref_shared. */
+        __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
+    } else {
+        vm_incref_shared(ts, o);
+    }
+}
+
+VM_ALWAYS_INLINE void vm_decref_mt(struct vm_thread *ts, struct vm_object *o)
+{
+    if (VM_UNLIKELY(o->flags & VM_IMMORTAL))
+        return;
+    if (VM_LIKELY(vm_flags_owner(o) == ts->rc_word)) {
+        if (--o->refcnt == 0)       /* BIASED, mine */
+            vm_brc_local_zero(ts, o);
+    } else if (ts->safety == GIL_VM_ATOMIC) {
+        ts->st.refcount_atomics++;
+        /* acq_rel: as in vm_decref_shared. */
+        if (__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+            vm_dealloc(ts, o);
+    } else {
+        vm_decref_shared(ts, o);
+    }
+}
 
 static inline void vm_incref(struct vm_thread *ts, struct vm_object *o)
 {
-    if (o->flags & VM_IMMORTAL)     /* flags never change: a plain read is race-free */
+    if (o->flags & VM_IMMORTAL)     /* flags never change while threads run */
         return;
-    if (VM_LIKELY(ts->safety != GIL_VM_ATOMIC))
+    if (VM_LIKELY(!ts->mt))
         o->refcnt++;
     else
-        /* relaxed: we already own a reference (or read o under its container's
-           lock), so o cannot die meanwhile; no other memory is published. */
-        __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
+        vm_incref_mt(ts, o);
 }
 
 static inline void vm_decref(struct vm_thread *ts, struct vm_object *o)
 {
     if (o->flags & VM_IMMORTAL)
         return;
-    if (VM_LIKELY(ts->safety != GIL_VM_ATOMIC)) {
+    if (VM_LIKELY(!ts->mt)) {
         if (--o->refcnt == 0)
             vm_dealloc(ts, o);
-    } else if (__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL) == 0) {
-        /* acq_rel: the release half orders this thread's writes to o before
-           the decrement; the acquire half lets the thread that reaches zero see
-           every other thread's writes before it frees o. */
-        vm_dealloc(ts, o);
+    } else {
+        vm_decref_mt(ts, o);
     }
 }
 
@@ -474,25 +637,91 @@ static inline void vm_xdecref(struct vm_thread *ts, struct vm_object *o)
         vm_decref(ts, o);
 }
 
-/* ---- object locks (GIL_VM_ATOMIC only) ------------------------------------------------ */
+/* Does the caller's frame hold the only two references to o (a local and a
+   stack slot), so that no other thread can see it? Multi-threaded policies. */
+VM_ALWAYS_INLINE bool vm_held_by_frame_only_mt(struct vm_thread *ts, struct vm_object *o)
+{
+    if (vm_flags_owner(o) == ts->rc_word)   /* BIASED, mortal and mine */
+        /* acquire: if another thread held o, its decrement of the shared count
+           (a release) happened before, and so did everything it did with o. */
+        return o->refcnt == 2 && __atomic_load_n(&vm_brc(o)->shared, __ATOMIC_ACQUIRE) == 0;
+    /* acquire: pairs with the release half of the last other holder's
+       decrement (vm_decref_mt). */
+    return ts->safety == GIL_VM_ATOMIC && !(o->flags & VM_IMMORTAL) &&
+           __atomic_load_n(&o->refcnt, __ATOMIC_ACQUIRE) == 2;
+}
 
-void vm_objlock_slow(atomic_uchar *l);
+/* ---- deferred releases (qsbr.c) -------------------------------------------------------- */
+
+/* Drop a reference that a thread reading without a lock may still be about to
+   take (a list item or a global just replaced or removed): under a
+   multi-threaded policy after a grace period, otherwise now. */
+void vm_defer_decref(struct vm_thread *ts, struct vm_object *o);
+/* Free memory such a reader may still be reading (a list's replaced item
+   array), the same way. */
+void vm_defer_free(struct vm_thread *ts, void *mem);
+/* The thread enters / leaves the VM (vm_call and friends, blocking calls). */
+void vm_qsbr_online(struct vm_thread *ts);
+void vm_qsbr_offline(struct vm_thread *ts);
+/* The eval breaker asked for a quiescent state: report one, then poll. */
+void vm_qsbr_quiescent(struct vm_thread *ts);
+/* Seal the open batch and release what every thread has passed. */
+void vm_qsbr_flush(struct vm_thread *ts);
+/* Thread teardown: what cannot be released yet goes to rt->qsbr_orphans. */
+void vm_qsbr_thread_exit(struct vm_thread *ts);
+/* With no VM thread running: release every batch of every thread state and
+   every orphan now. */
+void vm_qsbr_release_all(struct vm_thread *ts);
+
+/* ---- biased counting's merge queue (brc.c) ------------------------------------------------ */
+
+/* Merge the counts of the objects queued for this thread. */
+void vm_brc_merge_queued(struct vm_thread *ts);
+/* Thread teardown: merge the last queued objects and leave the thread list. */
+void vm_brc_thread_exit(struct vm_thread *ts);
+/* With no VM thread running: merge the queues of every thread state. */
+void vm_brc_merge_all(struct vm_thread *ts);
+
+/* ---- the eval breaker's VM requests (eval.c) ---------------------------------------------- */
+
+/* The eval loop's slow path: handle the VM's requests (GIL_BREAKER_VM_*),
+   then let the lock design do its part (gil_yield). */
+void vm_eval_breaker(struct vm_thread *ts);
+/* Handle the VM's requests only (also where the thread leaves the VM). */
+void vm_handle_requests(struct vm_thread *ts);
+
+/* ---- the runtime's thread list and globals (runtime.c) ------------------------------------ */
+
+/* globals[slot] = v (a reference the caller gives, or NULL to delete); the
+   old value's reference is released (after a grace period under a
+   multi-threaded policy). Returns whether the slot held a value. */
+bool vm_global_replace(struct vm_thread *ts, int slot, struct vm_object *v);
+
+void vm_threads_lock(struct vm_runtime *rt);
+void vm_threads_unlock(struct vm_runtime *rt);
+/* The live thread state with that owner id, or NULL; call with threads_lock held. */
+struct vm_thread *vm_thread_by_owner(struct vm_runtime *rt, uint32_t owner_id);
+
+/* ---- object locks (multi-threaded policies only) --------------------------------------- */
+
+/* Counts the contention (vm_stats.objlock_contended), then spins and yields. */
+void vm_objlock_slow(struct vm_thread *ts, atomic_uchar *l);
 
 static inline void vm_objlock(struct vm_thread *ts, atomic_uchar *l)
 {
-    if (VM_LIKELY(ts->safety != GIL_VM_ATOMIC))
+    if (VM_LIKELY(!ts->mt))
         return;
     unsigned char expected = 0;
     /* acquire: everything the previous holder wrote before its release store
        is visible once we own the byte. */
     if (!atomic_compare_exchange_weak_explicit(l, &expected, 1, memory_order_acquire,
                                                memory_order_relaxed))
-        vm_objlock_slow(l);
+        vm_objlock_slow(ts, l);
 }
 
 static inline void vm_objunlock(struct vm_thread *ts, atomic_uchar *l)
 {
-    if (VM_LIKELY(ts->safety != GIL_VM_ATOMIC))
+    if (VM_LIKELY(!ts->mt))
         return;
     /* release: publishes our writes under the lock to the next acquirer. */
     atomic_store_explicit(l, 0, memory_order_release);
@@ -525,6 +754,9 @@ int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
 /* Free every list still alive, breaking reference cycles: only when nothing
    refers to the run's objects any more (program end, runtime teardown). */
 void vm_break_cycles(struct vm_thread *ts);
+/* Remove item i (0 <= i < len) by moving the ones after it down; the caller
+   holds the list lock and releases the removed reference (vm_defer_decref). */
+void vm_list_close_gap(struct vm_list *l, int64_t i);
 /* Insert v before index i (clamped as list.insert does); steals v. */
 int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm_object *v);
 /* Put an object of a `clear` type into the runtime's registry (its

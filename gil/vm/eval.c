@@ -467,28 +467,88 @@ static void tb_record(struct vm_thread *ts, const struct vm_frame *f, const stru
     ts->ntb += n;
 }
 
+/* ---- the eval breaker's slow path ------------------------------------------------------------ */
+
+void vm_handle_requests(struct vm_thread *ts)
+{
+    /* relaxed: the bits are only a summons; what is asked for is protected by
+       rt->threads_lock (the merge queue) or read with its own ordering (the
+       grace period's sequence). A bit set after this clears it stays set, and
+       the next check sees it. */
+    int bits = atomic_fetch_and_explicit(ts->gt.breaker, ~GIL_BREAKER_VM_MASK, memory_order_relaxed);
+    if (bits & GIL_BREAKER_VM_MERGE)
+        vm_brc_merge_queued(ts);
+    if (bits & GIL_BREAKER_VM_QSBR)
+        vm_qsbr_quiescent(ts);
+}
+
+void vm_eval_breaker(struct vm_thread *ts)
+{
+    /* relaxed: a peek; vm_handle_requests reads the bits again. */
+    if (atomic_load_explicit(ts->gt.breaker, memory_order_relaxed) & GIL_BREAKER_VM_MASK)
+        vm_handle_requests(ts);
+    gil_yield(&ts->gt);
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
 
-/* The loop is compiled twice from the one text below (this file includes
-   itself): eval_plain, and eval_counting, which also counts every instruction
-   it runs per opcode into ts->opcounts (`gillab run --opstats`). vm_eval picks
-   one per call, so counting costs the plain loop nothing. */
+/* Out of line for the loops that test the policy at run time (VM_EVAL_MT 0):
+   the multi-threaded paths, so that their code does not crowd the serial
+   path's registers. */
+static void __attribute__((noinline)) incref_mt_call(struct vm_thread *ts, struct vm_object *o)
+{
+    vm_incref_mt(ts, o);
+}
+
+static void __attribute__((noinline)) decref_mt_call(struct vm_thread *ts, struct vm_object *o)
+{
+    vm_decref_mt(ts, o);
+}
+
+static bool __attribute__((noinline)) held_by_frame_only_call(struct vm_thread *ts, struct vm_object *o)
+{
+    return vm_held_by_frame_only_mt(ts, o);
+}
+
+/* The loop is compiled three times from the one text below (this file
+   includes itself): eval_plain for the serial policies (SERIAL, UNSAFE),
+   eval_mt for the multi-threaded ones (ATOMIC, BIASED), with their reference
+   counting inline and no test of the policy, and eval_counting, which also
+   counts every instruction it runs per opcode into ts->opcounts (`gillab run
+   --opstats`) under any policy. vm_eval picks one per call, so counting costs
+   the other loops nothing, and neither policy's code crowds the other's.
+   eval_plain still tests the policy before each refcount, as the one loop of
+   every policy did, so that the serial designs' cost is the one measured
+   before the multi-threaded loop split off (make bench, part d). */
 #define VM_EVAL_LOOP eval_plain
 #define VM_EVAL_COUNTS 0
+#define VM_EVAL_MT 0
 #include "eval.c"
 #undef VM_EVAL_LOOP
 #undef VM_EVAL_COUNTS
+#undef VM_EVAL_MT
+#define VM_EVAL_LOOP eval_mt
+#define VM_EVAL_COUNTS 0
+#define VM_EVAL_MT 1
+#include "eval.c"
+#undef VM_EVAL_LOOP
+#undef VM_EVAL_COUNTS
+#undef VM_EVAL_MT
 #define VM_EVAL_LOOP eval_counting
 #define VM_EVAL_COUNTS 1
+#define VM_EVAL_MT 0
 #include "eval.c"
 #undef VM_EVAL_LOOP
 #undef VM_EVAL_COUNTS
+#undef VM_EVAL_MT
 
 enum vm_result vm_eval(struct vm_thread *ts, struct vm_frame *entry, struct vm_object **result,
                        struct vm_error *err)
 {
     if (VM_UNLIKELY(ts->opcounts != NULL))
         return eval_counting(ts, entry, result, err);
+    if (ts->mt)
+        return eval_mt(ts, entry, result, err);
     return eval_plain(ts, entry, result, err);
 }
 
@@ -518,10 +578,24 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
 #define COUNT_OP(o) ((void)0)
 #endif
     long ticks = gt->ticks;                     /* see TICK */
-    /* Cached once: refcounts are atomic only under GIL_VM_ATOMIC; the in-place
-       int reuse below needs refcounts it can trust (not GIL_VM_UNSAFE). */
-    const bool atomic_rc = ts->safety == GIL_VM_ATOMIC;
+    /* Cached once: refcounts are plain unless the policy is multi-threaded
+       (ATOMIC or BIASED: vm_incref_mt); the in-place int reuse below needs
+       refcounts it can trust (not GIL_VM_UNSAFE). */
+#if VM_EVAL_MT
+    const bool mt_rc = true;
+#define HELD_MT(o) vm_held_by_frame_only_mt(ts, (o))
+#else
+    const bool mt_rc = ts->mt;
+#define MORTAL(o) (!((o)->flags & VM_IMMORTAL))
+#define INCREF_MT(o) incref_mt_call(ts, (o))
+#define DECREF_MT(o) decref_mt_call(ts, (o))
+#define HELD_MT(o) held_by_frame_only_call(ts, (o))
+#endif
+#if VM_EVAL_MT
+    const bool reuse_ok = true;   /* ATOMIC and BIASED counts can be trusted */
+#else
     const bool reuse_ok = ts->safety != GIL_VM_UNSAFE;
+#endif
 
     struct vm_frame *f = entry;
     struct vm_code *co;
@@ -537,28 +611,36 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         consts = co->consts;          \
     } while (0)
 
+/* vm_incref/vm_decref: under the multi-threaded policies their halves for
+   those (one comparison first); otherwise with the policy test on the cached
+   mt_rc, as the one loop of every policy had it. */
+#if VM_EVAL_MT
+#define INCREF(o) vm_incref_mt(ts, (o))
+#define DECREF(o) vm_decref_mt(ts, (o))
+#else
 #define INCREF(o)                                                             \
     do {                                                                      \
         struct vm_object *o_ = (o);                                           \
-        if (!(o_->flags & VM_IMMORTAL)) {                                     \
-            if (VM_LIKELY(!atomic_rc))                                        \
+        if (MORTAL(o_)) {                                                     \
+            if (VM_LIKELY(!mt_rc))                                            \
                 o_->refcnt++;                                                 \
-            else /* relaxed: see vm_incref */                                 \
-                __atomic_fetch_add(&o_->refcnt, 1, __ATOMIC_RELAXED);         \
+            else                                                              \
+                INCREF_MT(o_);                                                \
         }                                                                     \
     } while (0)
 #define DECREF(o)                                                             \
     do {                                                                      \
         struct vm_object *o_ = (o);                                           \
-        if (!(o_->flags & VM_IMMORTAL)) {                                     \
-            if (VM_LIKELY(!atomic_rc)) {                                      \
+        if (MORTAL(o_)) {                                                     \
+            if (VM_LIKELY(!mt_rc)) {                                          \
                 if (--o_->refcnt == 0)                                        \
                     vm_dealloc(ts, o_);                                       \
-            } else if (__atomic_sub_fetch(&o_->refcnt, 1, __ATOMIC_ACQ_REL) == 0) { \
-                vm_dealloc(ts, o_); /* acq_rel: see vm_decref */              \
+            } else {                                                          \
+                DECREF_MT(o_);                                                \
             }                                                                 \
         }                                                                     \
     } while (0)
+#endif
 #define XDECREF(o)                        \
     do {                                  \
         struct vm_object *x_ = (o);       \
@@ -576,7 +658,10 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
    register: the compiler will not inline the call at every one of the loop's
    tick sites, and a countdown in memory puts a store-to-load chain on every
    tick. The copy is written back before anything that may reach the lock
-   layer (gil_yield, builtins such as time.sleep) and read again after. */
+   layer (vm_eval_breaker, builtins such as time.sleep) and read again after.
+   The breaker is the lock's shared word, or under a policy without a
+   serialising lock the thread's own, where the VM's requests arrive too
+   (vm_eval_breaker). */
 #define TICK()                                                                 \
     do {                                                                       \
         /* relaxed: as gil_should_yield (gil.h): a late sighting costs one     \
@@ -584,7 +669,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         if (VM_UNLIKELY(--ticks < 0 ||                                         \
                         atomic_load_explicit(breaker, memory_order_relaxed))) { \
             gt->ticks = ticks;                                                 \
-            gil_yield(gt);                                                     \
+            vm_eval_breaker(ts);                                               \
             ticks = gt->ticks;                                                 \
         }                                                                      \
     } while (0)
@@ -732,11 +817,11 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
            exactly 2 -- the local and the stack slot, both this frame's -- means
            no other thread holds it, with or without a GIL: a container or
            global holding it would make the count 3 or more. Without a GIL
-           (GIL_VM_ATOMIC) the count is read with acquire, so whatever the last
+           (ATOMIC, BIASED) the count is read with acquire, so whatever the last
            other holder did to the object happens before our plain writes; that
-           pairs with the release half of its decrement (vm_decref). */
+           pairs with the release half of its decrement (vm_held_by_frame_only_mt). */
 #define HELD_BY_FRAME_ONLY(o)                                                            \
-        (atomic_rc ? __atomic_load_n(&(o)->refcnt, __ATOMIC_ACQUIRE) == 2 : (o)->refcnt == 2)
+        (mt_rc ? HELD_MT(o) : (o)->refcnt == 2)
 #define BINARY_CASE(NAME, BINOP, INPLACE, FASTOP)                                        \
         TARGET(NAME) {                                                                   \
             struct vm_object *r = sp[-1], *l = sp[-2], *res;                             \
@@ -958,16 +1043,17 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         load_global:;
             int slot = co->name_slot[oparg];
             struct vm_object *v;
-            if (VM_LIKELY(!atomic_rc)) {
+            if (VM_LIKELY(!mt_rc)) {
                 v = globals[slot];
                 if (v)
                     INCREF(v);
             } else {
-                vm_objlock(ts, &rt->globals_lock);
-                v = globals[slot];
+                /* acquire, no lock: pairs with the release of the store that
+                   put v there; a value replaced meanwhile is released only
+                   after a grace period (qsbr.c), so v is alive to incref. */
+                v = __atomic_load_n(&globals[slot], __ATOMIC_ACQUIRE);
                 if (v)
                     INCREF(v);
-                vm_objunlock(ts, &rt->globals_lock);
             }
             if (!v) {
                 v = slot_builtin[slot];   /* immortal */
@@ -993,12 +1079,8 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         TARGET(STORE_GLOBAL) {
         store_global:;
             int slot = co->name_slot[oparg];
-            struct vm_object *v = *--sp, *old;
-            vm_objlock(ts, &rt->globals_lock);
-            old = globals[slot];
-            globals[slot] = v;
-            vm_objunlock(ts, &rt->globals_lock);
-            XDECREF(old);   /* after unlocking: freeing may take other locks */
+            struct vm_object *v = *--sp;
+            vm_global_replace(ts, slot, v);
             NEXT_TICK();
         }
         TARGET(DELETE_NAME) {
@@ -1015,16 +1097,11 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         TARGET(DELETE_GLOBAL) {
         delete_global:;
             int slot = co->name_slot[oparg];
-            struct vm_object *old;
-            vm_objlock(ts, &rt->globals_lock);
-            old = globals[slot];
-            globals[slot] = NULL;   /* a builtin of that name shows through again */
-            vm_objunlock(ts, &rt->globals_lock);
-            if (!old) {
+            /* NULL: a builtin of that name shows through again */
+            if (!vm_global_replace(ts, slot, NULL)) {
                 vm_raise(ts, VM_EXC_NAME, "name '%s' is not defined", co->names[oparg]);
                 goto error;
             }
-            vm_decref(ts, old);
             NEXT_TICK();
         }
         TARGET(DELETE_FAST) {
@@ -1076,7 +1153,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         }
         TARGET(BINARY_SUBSCR) {
             struct vm_object *key = sp[-1], *o = sp[-2], *r;
-            if (VM_LIKELY(o->type == &vm_list_type && key->type == &vm_int_type && !atomic_rc)) {
+            if (VM_LIKELY(o->type == &vm_list_type && key->type == &vm_int_type && !mt_rc)) {
                 struct vm_list *l = (struct vm_list *)o;
                 int64_t i = ((struct vm_int *)key)->value;
                 if (i < 0)
@@ -1100,7 +1177,7 @@ static enum vm_result VM_EVAL_LOOP(struct vm_thread *ts, struct vm_frame *entry,
         }
         TARGET(STORE_SUBSCR) {
             struct vm_object *key = sp[-1], *o = sp[-2], *v = sp[-3];
-            if (VM_LIKELY(o->type == &vm_list_type && key->type == &vm_int_type && !atomic_rc)) {
+            if (VM_LIKELY(o->type == &vm_list_type && key->type == &vm_int_type && !mt_rc)) {
                 struct vm_list *l = (struct vm_list *)o;
                 int64_t i = ((struct vm_int *)key)->value;
                 if (i < 0)
@@ -1440,5 +1517,11 @@ error : {
 #undef JUMP_TO
 #undef HELD_BY_FRAME_ONLY
 #undef COUNT_OP
+#if !VM_EVAL_MT
+#undef INCREF_MT
+#undef DECREF_MT
+#undef MORTAL
+#endif
+#undef HELD_MT
 }
 #endif /* VM_EVAL_LOOP */

@@ -48,11 +48,11 @@ const struct vm_type vm_range_iter_type = {"range_iterator", VM_K_RANGE_ITER, pl
 const struct vm_type vm_list_iter_type = {"list_iterator", VM_K_LIST_ITER, list_iter_dealloc, NULL};
 const struct vm_type vm_str_iter_type = {"str_ascii_iterator", VM_K_STR_ITER, str_iter_dealloc, NULL};
 
-struct vm_object vm_none_obj = {0, VM_IMMORTAL, &vm_none_type};
-struct vm_int vm_true_obj = {{0, VM_IMMORTAL, &vm_bool_type}, 1};
-struct vm_int vm_false_obj = {{0, VM_IMMORTAL, &vm_bool_type}, 0};
+struct vm_object vm_none_obj = VM_IMMORTAL_HEAD(&vm_none_type);
+struct vm_int vm_true_obj = {VM_IMMORTAL_HEAD(&vm_bool_type), 1};
+struct vm_int vm_false_obj = {VM_IMMORTAL_HEAD(&vm_bool_type), 0};
 
-#define SI(v) {{0, VM_IMMORTAL, &vm_int_type}, (v)}
+#define SI(v) {VM_IMMORTAL_HEAD(&vm_int_type), (v)}
 #define SI10(b) SI(b), SI(b + 1), SI(b + 2), SI(b + 3), SI(b + 4), SI(b + 5), SI(b + 6), \
                 SI(b + 7), SI(b + 8), SI(b + 9)
 struct vm_int vm_small_ints[VM_SMALL_INT_MAX - VM_SMALL_INT_MIN + 1] = {
@@ -96,13 +96,20 @@ static const char *tname(const struct vm_object *o) { return vm_type_name(o); }
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
+/* Every object a run makes has ts->prefix bytes before it (BIASED: its
+   struct vm_brc); every thread state of a runtime has the same prefix, so the
+   thread that frees an object knows where its memory starts. */
 void *vm_alloc(struct vm_thread *ts, const struct vm_type *type, size_t size)
 {
-    struct vm_object *o = malloc(size);
-    if (!o)
+    char *p = malloc(size + ts->prefix);
+    if (!p)
         return vm_raise(ts, VM_EXC_MEMORY, "out of memory");
+    struct vm_object *o = (struct vm_object *)(p + ts->prefix);
+    if (ts->prefix)
+        *vm_brc(o) = (struct vm_brc){0, NULL};
     o->refcnt = 1;
     o->flags = 0;
+    o->owner = ts->own_owner;
     o->type = type;
     ts->allocs++;
     return o;
@@ -110,8 +117,35 @@ void *vm_alloc(struct vm_thread *ts, const struct vm_type *type, size_t size)
 
 void vm_free(struct vm_thread *ts, void *o)
 {
-    free(o);
+    free((char *)o - ts->prefix);
     ts->frees++;
+}
+
+/* ---- the shared counts of the multi-threaded policies --------------------------------------- */
+
+void vm_incref_shared(struct vm_thread *ts, struct vm_object *o)
+{
+    ts->st.refcount_atomics++;
+    /* relaxed, both: we already hold a reference (or read o under its
+       container's lock, or from a slot whose old values are released only after
+       a grace period), so o cannot die meanwhile; no other memory is published. */
+    if (ts->safety == GIL_VM_BIASED)
+        __atomic_fetch_add(&vm_brc(o)->shared, VM_BRC_ONE, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
+}
+
+void vm_decref_shared(struct vm_thread *ts, struct vm_object *o)
+{
+    ts->st.refcount_atomics++;
+    if (ts->safety == GIL_VM_BIASED) {
+        vm_brc_decref_shared(ts, o);
+    } else if (__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL) == 0) {
+        /* acq_rel: the release half orders this thread's use of o before the
+           decrement; the acquire half lets the thread that reaches zero see
+           every other thread's use before it frees o. */
+        vm_dealloc(ts, o);
+    }
 }
 
 /* A freed int on the thread's free list: the value field holds the link. */
@@ -129,7 +163,10 @@ struct vm_object *vm_int_new_slow(struct vm_thread *ts, int64_t v)
         ts->int_free_len--;
         o->ob.refcnt = 1;
         o->ob.flags = 0;
+        o->ob.owner = ts->own_owner;
         o->ob.type = &vm_int_type;
+        if (ts->prefix)
+            *vm_brc(&o->ob) = (struct vm_brc){0, NULL};
         ts->allocs++;
     } else {
         o = vm_alloc(ts, &vm_int_type, sizeof *o);
@@ -157,7 +194,7 @@ void vm_int_freelist_clear(struct vm_thread *ts)
     while (ts->int_free) {
         struct vm_object *o = ts->int_free;
         ts->int_free = ((struct vm_free_int *)o)->next;
-        free(o);
+        free((char *)o - ts->prefix);
     }
     ts->int_free_len = 0;
 }
@@ -183,6 +220,59 @@ struct vm_object *vm_str_new(struct vm_thread *ts, const char *s, size_t len)
         memcpy(o->data, s, len);   /* NULL s: the caller fills data */
     o->data[len] = '\0';
     return &o->ob;
+}
+
+/* ---- lists ------------------------------------------------------------------------------
+ *
+ * Lists read without a lock. Under the multi-threaded policies a list's
+ * readers (indexing, iteration, len, truth) take no lock, as CPython 3.13t's
+ * do; writers take the list's byte lock among themselves. What makes it safe:
+ *   - writers store each slot, then `items`, then `len` with release stores;
+ *     readers load `len`, then `items`, then the slot with acquire loads. An
+ *     item array is never shrunk or written past its end: growing makes a new
+ *     one with the first `len` slots copied and publishes it before the length
+ *     that needs it, so a reader that saw length n finds n valid slots in any
+ *     array it loads afterwards (every later array copied at least that many).
+ *   - a pointer a reader loads may just have been replaced or removed; that
+ *     reference, and a replaced array, are released only after a grace period
+ *     (vm_defer_decref, vm_defer_free: qsbr.c), by which time every thread
+ *     that could have loaded it has taken its own reference (a plain incref:
+ *     the object is still alive) or forgotten it. A removed item returned to
+ *     the caller (pop) gets a reference of its own for the same reason.
+ *   - a freed list has no readers: each holds a reference to the list.
+ * A read returns what the list held at some moment during it, as a locked
+ * read would. The serial policies read and write plainly (the GIL orders
+ * everything); the release stores compile to the same moves on x86-64.
+ */
+
+static inline void list_store(struct vm_object **slot, struct vm_object *v)
+{
+    /* release: whatever made v visible to this thread happens before a
+       lock-free reader's use of v (it loads the slot with acquire). */
+    __atomic_store_n(slot, v, __ATOMIC_RELEASE);
+}
+
+static inline void list_set_len(struct vm_list *l, size_t n)
+{
+    /* release: the slots below n (and the array holding them) are written
+       before a lock-free reader that sees n reads them. */
+    __atomic_store_n(&l->len, n, __ATOMIC_RELEASE);
+}
+
+/* Item i (i < 0 from the end) read without the lock: a new reference, or NULL
+   when i is out of range (no error set). Multi-threaded policies only. */
+static struct vm_object *list_item_lockfree(struct vm_thread *ts, struct vm_list *l, int64_t i)
+{
+    /* acquire, all three: see the essay above. */
+    int64_t n = (int64_t)__atomic_load_n(&l->len, __ATOMIC_ACQUIRE);
+    if (i < 0)
+        i += n;
+    if (i < 0 || i >= n)
+        return NULL;
+    struct vm_object **items = __atomic_load_n(&l->items, __ATOMIC_ACQUIRE);
+    struct vm_object *v = __atomic_load_n(&items[i], __ATOMIC_ACQUIRE);
+    vm_incref(ts, v);
+    return v;
 }
 
 static void lists_lock(struct vm_thread *ts)
@@ -312,10 +402,14 @@ struct vm_object *vm_list_new(struct vm_thread *ts, size_t len)
     return &l->ob;
 }
 
-/* Make room for `extra` more items; call with the list lock held. */
-/* Room for `extra` more items: 0, ERANGE past VM_MAX_SEQ_LEN, or ENOMEM. */
-static int list_reserve(struct vm_list *l, size_t extra)
+/* Room for `extra` more items; call with the list lock held: 0, ERANGE past
+   VM_MAX_SEQ_LEN, or ENOMEM. Under a multi-threaded policy the array is
+   replaced, never resized in place, and *retired gets the old one, for
+   vm_defer_free once the lock is dropped (NULL when nothing was replaced). */
+static int list_reserve(struct vm_thread *ts, struct vm_list *l, size_t extra,
+                        struct vm_object ***retired)
 {
+    *retired = NULL;
     if (l->len + extra <= l->cap)
         return 0;
     if (l->len + extra > VM_MAX_SEQ_LEN)
@@ -323,12 +417,27 @@ static int list_reserve(struct vm_list *l, size_t extra)
     size_t cap = l->cap < 4 ? 4 : l->cap + (l->cap >> 1);
     if (cap < l->len + extra)
         cap = l->len + extra;
-    struct vm_object **n = realloc(l->items, cap * sizeof *n);
-    if (!n)
-        return ENOMEM;
-    l->items = n;
+    struct vm_object **n;
+    if (!ts->mt) {
+        if (!(n = realloc(l->items, cap * sizeof *n)))
+            return ENOMEM;
+    } else {
+        if (!(n = malloc(cap * sizeof *n)))
+            return ENOMEM;
+        if (l->len)
+            memcpy(n, l->items, l->len * sizeof *n);
+        *retired = l->items;
+    }
+    /* release: the copied slots are written before a reader finds the array. */
+    __atomic_store_n(&l->items, n, __ATOMIC_RELEASE);
     l->cap = cap;
     return 0;
+}
+
+static void list_retire(struct vm_thread *ts, struct vm_object **retired)
+{
+    if (retired)
+        vm_defer_free(ts, retired);
 }
 
 /* The error list_reserve's answer means; returns -1. */
@@ -344,12 +453,16 @@ static int list_grow_error(struct vm_thread *ts, int rc, size_t want)
 
 int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
 {
+    struct vm_object **retired;
     vm_objlock(ts, &l->lock);
-    int rc = list_reserve(l, 1);
+    int rc = list_reserve(ts, l, 1, &retired);
     size_t want = l->len + 1;
-    if (rc == 0)
-        l->items[l->len++] = v;
+    if (rc == 0) {
+        list_store(&l->items[l->len], v);
+        list_set_len(l, l->len + 1);
+    }
     vm_objunlock(ts, &l->lock);
+    list_retire(ts, retired);
     if (rc != 0) {
         vm_decref(ts, v);
         return list_grow_error(ts, rc, want);
@@ -359,8 +472,9 @@ int vm_list_append(struct vm_thread *ts, struct vm_list *l, struct vm_object *v)
 
 int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm_object *v)
 {
+    struct vm_object **retired;
     vm_objlock(ts, &l->lock);
-    int rc = list_reserve(l, 1);
+    int rc = list_reserve(ts, l, 1, &retired);
     size_t want = l->len + 1;
     if (rc == 0) {
         int64_t n = (int64_t)l->len;
@@ -368,16 +482,30 @@ int vm_list_insert(struct vm_thread *ts, struct vm_list *l, int64_t i, struct vm
             i = i + n < 0 ? 0 : i + n;
         if (i > n)
             i = n;
-        memmove(l->items + i + 1, l->items + i, sizeof *l->items * (size_t)(n - i));
-        l->items[i] = v;
-        l->len++;
+        /* One slot at a time, from the end: a reader sees each slot hold
+           an item that is in the list (or the new one). */
+        for (int64_t k = n; k > i; k--)
+            list_store(&l->items[k], l->items[k - 1]);
+        list_store(&l->items[i], v);
+        list_set_len(l, (size_t)n + 1);
     }
     vm_objunlock(ts, &l->lock);
+    list_retire(ts, retired);
     if (rc != 0) {
         vm_decref(ts, v);
         return list_grow_error(ts, rc, want);
     }
     return 0;
+}
+
+void vm_list_close_gap(struct vm_list *l, int64_t i)
+{
+    size_t n = l->len;
+    /* One slot at a time: a lock-free reader sees each slot hold an item that is
+       in the list, or the one removed (whose release the caller defers). */
+    for (size_t k = (size_t)i; k + 1 < n; k++)
+        list_store(&l->items[k], l->items[k + 1]);
+    list_set_len(l, n - 1);
 }
 
 /* Lists are freed through a per-thread queue (CPython's "trashcan"), so that
@@ -481,8 +609,9 @@ static void str_iter_dealloc(struct vm_thread *ts, struct vm_object *o)
     vm_free(ts, o);
 }
 
-void vm_objlock_slow(atomic_uchar *l)
+void vm_objlock_slow(struct vm_thread *ts, atomic_uchar *l)
 {
+    ts->st.objlock_contended++;
     for (unsigned spins = 0;; spins++) {
         /* relaxed: only a hint that the byte may be free; the exchange below
            is the acquire that matters. */
@@ -500,8 +629,9 @@ void vm_objlock_slow(atomic_uchar *l)
     }
 }
 
-/* A consistent view of a list's items: under GIL_VM_ATOMIC a copy with a
-   reference to each item (taken under the list lock), else the list itself. */
+/* A consistent view of a list's items: under a multi-threaded policy a copy
+   with a reference to each item (taken under the list lock), else the list
+   itself. */
 struct snap {
     struct vm_object **items;
     size_t n;
@@ -510,7 +640,7 @@ struct snap {
 
 static int snap_take(struct vm_thread *ts, struct vm_list *l, struct snap *s)
 {
-    if (ts->safety != GIL_VM_ATOMIC) {
+    if (!ts->mt) {
         s->items = l->items;
         s->n = l->len;
         s->owned = false;
@@ -752,6 +882,44 @@ static struct vm_object *list_concat(struct vm_thread *ts, struct vm_list *a, st
     return r;
 }
 
+/* lst *= n changes lst itself: the new list nl's items become l's, and nl
+   (a temporary) is dropped. Under a multi-threaded policy l's array is
+   replaced only by a longer one (a shorter result keeps l's array and only
+   lowers its length), and l's old references are released after a grace
+   period, as the list essay above requires. */
+static void list_take_items(struct vm_thread *ts, struct vm_list *l, struct vm_list *nl)
+{
+    vm_objlock(ts, &l->lock);
+    struct vm_object **old = l->items;
+    size_t oldn = l->len, oldcap = l->cap;
+    bool grow = !ts->mt || nl->len > oldcap;
+    if (grow) {
+        __atomic_store_n(&l->items, nl->items, __ATOMIC_RELEASE);   /* release: see list_store */
+        l->cap = nl->cap;
+    } else {
+        for (size_t k = 0; k < nl->len; k++)
+            list_store(&l->items[k], nl->items[k]);
+    }
+    list_set_len(l, nl->len);
+    vm_objunlock(ts, &l->lock);
+    if (grow) {
+        nl->items = NULL;
+        nl->len = nl->cap = 0;
+    } else {
+        nl->len = 0;   /* its references moved into l; its array goes with it */
+    }
+    if (!ts->mt) {
+        nl->items = old;   /* the temporary takes the old items and frees them */
+        nl->len = nl->cap = oldn;
+    } else {
+        for (size_t k = 0; k < oldn; k++)
+            vm_defer_decref(ts, old[k]);
+        if (grow)
+            list_retire(ts, old);
+    }
+    vm_decref(ts, &nl->ob);
+}
+
 /* a += iterable: extend in place (list.extend). Returns 0 or -1. */
 static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object *src)
 {
@@ -766,16 +934,22 @@ static int list_extend(struct vm_thread *ts, struct vm_list *a, struct vm_object
         if (tmp) {
             if (s.n)
                 memcpy(tmp, s.items, s.n * sizeof *tmp);   /* an empty list may have no array */
+            struct vm_object **retired;
+            for (size_t i = 0; i < s.n; i++)
+                vm_incref(ts, tmp[i]);
             vm_objlock(ts, &a->lock);
             want += a->len;
-            rc = list_reserve(a, s.n);
+            rc = list_reserve(ts, a, s.n, &retired);
             if (rc == 0) {
-                for (size_t i = 0; i < s.n; i++) {
-                    vm_incref(ts, tmp[i]);
-                    a->items[a->len++] = tmp[i];
-                }
+                for (size_t i = 0; i < s.n; i++)
+                    list_store(&a->items[a->len + i], tmp[i]);
+                list_set_len(a, a->len + s.n);
             }
             vm_objunlock(ts, &a->lock);
+            list_retire(ts, retired);
+            if (rc != 0)
+                for (size_t i = 0; i < s.n; i++)
+                    vm_decref(ts, tmp[i]);
             free(tmp);
         }
         snap_release(ts, &s);
@@ -834,19 +1008,7 @@ struct vm_object *vm_binary(struct vm_thread *ts, enum vm_binop op, struct vm_ob
         if (seq) {
             struct vm_object *r = list_repeat(ts, (struct vm_list *)seq, vm_int_value(count));
             if (r && inplace && seq == a) {
-                /* lst *= n changes lst itself: swap the new items in. */
-                struct vm_list *l = (struct vm_list *)a, *nl = (struct vm_list *)r;
-                vm_objlock(ts, &l->lock);
-                struct vm_object **old = l->items;
-                size_t oldn = l->len;
-                l->items = nl->items;
-                l->len = nl->len;
-                l->cap = nl->cap;
-                vm_objunlock(ts, &l->lock);
-                nl->items = old;
-                nl->len = oldn;
-                nl->cap = oldn;
-                vm_decref(ts, r);
+                list_take_items(ts, (struct vm_list *)a, (struct vm_list *)r);
                 vm_incref(ts, a);
                 return a;
             }
@@ -1034,10 +1196,9 @@ static uint64_t range_length(int64_t start, int64_t stop, int64_t step)
 
 static size_t list_len(struct vm_thread *ts, struct vm_list *l)
 {
-    vm_objlock(ts, &l->lock);
-    size_t n = l->len;
-    vm_objunlock(ts, &l->lock);
-    return n;
+    (void)ts;
+    /* acquire: no lock (see the list essay); a length some moment held. */
+    return __atomic_load_n(&l->len, __ATOMIC_ACQUIRE);
 }
 
 static size_t dict_len(struct vm_thread *ts, struct vm_dict *d)
@@ -1130,16 +1291,18 @@ struct vm_object *vm_subscr(struct vm_thread *ts, struct vm_object *o, struct vm
             return vm_raise(ts, VM_EXC_TYPE, "list indices must be integers or slices, not %s", tname(key));
         struct vm_list *l = (struct vm_list *)o;
         int64_t i = vm_int_value(key);
-        vm_objlock(ts, &l->lock);
-        int64_t n = (int64_t)l->len;
-        if (i < 0)
-            i += n;
         struct vm_object *v = NULL;
-        if (i >= 0 && i < n) {
-            v = l->items[i];
-            vm_incref(ts, v);
+        if (ts->mt) {
+            v = list_item_lockfree(ts, l, i);
+        } else {
+            int64_t n = (int64_t)l->len;
+            if (i < 0)
+                i += n;
+            if (i >= 0 && i < n) {
+                v = l->items[i];
+                vm_incref(ts, v);
+            }
         }
-        vm_objunlock(ts, &l->lock);
         if (!v)
             return vm_raise(ts, VM_EXC_INDEX, "list index out of range");
         return v;
@@ -1251,15 +1414,14 @@ int vm_del_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *k
         i += n;
     if (i >= 0 && i < n) {
         old = l->items[i];
-        memmove(l->items + i, l->items + i + 1, sizeof *l->items * (size_t)(n - i - 1));
-        l->len--;
+        vm_list_close_gap(l, i);
     }
     vm_objunlock(ts, &l->lock);
     if (!old) {
         vm_raise(ts, VM_EXC_INDEX, "list assignment index out of range");
         return -1;
     }
-    vm_decref(ts, old);   /* after unlocking: freeing may touch other lists */
+    vm_defer_decref(ts, old);   /* after unlocking: freeing may touch other lists */
     return 0;
 }
 
@@ -1290,7 +1452,7 @@ int vm_store_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object 
     bool ok = i >= 0 && i < n;
     if (ok) {
         old = l->items[i];
-        l->items[i] = v;
+        list_store(&l->items[i], v);
     }
     vm_objunlock(ts, &l->lock);
     if (!ok) {
@@ -1298,7 +1460,7 @@ int vm_store_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object 
         vm_raise(ts, VM_EXC_INDEX, "list assignment index out of range");
         return -1;
     }
-    vm_decref(ts, old);   /* after unlocking: freeing may touch other lists */
+    vm_defer_decref(ts, old);   /* after unlocking: freeing may touch other lists */
     return 0;
 }
 
@@ -1374,12 +1536,13 @@ struct vm_object *vm_iter_next(struct vm_thread *ts, struct vm_object *o)
         if (!l)
             return NULL;
         struct vm_object *v = NULL;
-        vm_objlock(ts, &l->lock);
-        if (it->index < l->len) {
+        if (ts->mt) {
+            if ((v = list_item_lockfree(ts, l, (int64_t)it->index)) != NULL)
+                it->index++;
+        } else if (it->index < l->len) {
             v = l->items[it->index++];
             vm_incref(ts, v);
         }
-        vm_objunlock(ts, &l->lock);
         if (!v) {
             it->list = NULL;
             vm_decref(ts, &l->ob);

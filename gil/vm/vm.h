@@ -116,9 +116,73 @@ const uint64_t *vm_thread_opcounts(const struct vm_thread *ts);
 /* CPython 3.8's name of opcode `op` ("LOAD_FAST"), or NULL when it is not one of gillab's. */
 const char *vm_opcode_name(int op);
 
+/* While no VM thread runs: complete what the threads left pending, counts
+   queued for a merge and releases deferred to a grace period (the
+   multi-threaded policies'), as a collector that stopped the world would.
+   vm_live_objects and the end of a run do it themselves; call it before
+   vm_runtime_immortalize, so that nothing pending refers to an object that
+   the end of the run will free as immortal. */
+void vm_runtime_settle(struct vm_runtime *rt);
 /* Objects alive right now that were allocated by running code (not the
-   program's constants). Call only when no VM thread is running. */
+   program's constants). Call only when no VM thread is running: it first
+   completes what the threads left pending (counts queued for a merge, and
+   releases deferred to a grace period), as a collector that stopped the world
+   would, so that every object that is garbage has been freed. */
 long vm_live_objects(struct vm_runtime *rt);
+
+/* What the VM itself did for thread safety, per thread: the counters of the
+   multi-threaded policies (the lock layer's are GIL_STATS, gil.h). Each line:
+   the field (also the CSV column), the policies it applies to (a mask of
+   VM_STAT_POLICY(kind) bits; elsewhere the column is empty), and what it
+   counts. The struct, the sums, the CSV columns and the tables are all made
+   from this list, so a new counter is one line here (and the code counting it). */
+#define VM_STAT_POLICY(kind) (1u << (kind))
+#define VM_STAT_MT (VM_STAT_POLICY(GIL_VM_ATOMIC) | VM_STAT_POLICY(GIL_VM_BIASED))
+#define VM_STAT_BIASED VM_STAT_POLICY(GIL_VM_BIASED)
+#define VM_STATS(X)                                                                       \
+    X(refcount_atomics, VM_STAT_MT,                                                       \
+      "atomic updates of a reference count: every incref and decref of a mortal object "  \
+      "under atomic; under biased those by a thread other than the owner, and merges")   \
+    X(biased_queued, VM_STAT_BIASED,                                                      \
+      "objects queued for their owner thread to merge (a decrement that would have made " \
+      "the shared count negative)")                                                       \
+    X(biased_merged, VM_STAT_BIASED,                                                      \
+      "objects whose owner and shared counts a thread merged into one (from its queue, "  \
+      "when its own count reached zero while others held references, or for an owner "   \
+      "that had exited)")                                                                 \
+    X(objlock_contended, VM_STAT_MT,                                                      \
+      "acquisitions of a per-object lock (a list's, dict's, cell's or instance's, or a "  \
+      "registry's) that found it held and had to spin")                                  \
+    X(deferred_releases, VM_STAT_MT,                                                      \
+      "references (replaced list items and globals) and item arrays released only after " \
+      "a grace period, because a thread reading without a lock might still hold them")
+
+/* Written only by the owning thread while it runs; read by others after join. */
+struct vm_stats {
+#define VM_STAT_FIELD(field, policies, help) uint64_t field;
+    VM_STATS(VM_STAT_FIELD)
+#undef VM_STAT_FIELD
+};
+
+struct vm_stat_info {
+    const char *name;           /* the field, and the CSV column */
+    unsigned policies;          /* VM_STAT_POLICY bits */
+    const char *help;
+    size_t offset;              /* of the member in struct vm_stats */
+};
+extern const struct vm_stat_info vm_stat_infos[];
+extern const size_t vm_nstats;
+static inline uint64_t vm_stat_get(const struct vm_stats *s, size_t i)
+{
+    return *(const uint64_t *)((const char *)s + vm_stat_infos[i].offset);
+}
+/* Does counter i count anything under a policy (a kind, flags ignored)? */
+bool vm_stat_applies(size_t i, enum gil_vm_safety s);
+/* Does any counter? */
+bool vm_stats_apply(enum gil_vm_safety s);
+void vm_stats_add(struct vm_stats *a, const struct vm_stats *b);
+/* The thread's counters; read them only while it is not running. */
+const struct vm_stats *vm_thread_stats(const struct vm_thread *ts);
 
 /* Tunables */
 #define VM_RECURSION_LIMIT 1000     /* frames per thread, as sys.getrecursionlimit() */

@@ -1,5 +1,5 @@
-"""The lab driver: `python3 mk/lab SUBCOMMAND ...` -- what make lab, make sweep, make bench
-and make plots run, and the tables, the schema check and the peer list beside them.
+"""The lab driver: `python3 mk/lab SUBCOMMAND ...` -- what make lab, make sweep, make bench,
+make scale and make plots run, and the tables, the schema check and the peer list beside them.
 
 Python 3 standard library only. The facts (designs, scenarios, the CSV schema) come
 from gillab (facts.py); the analysis behind the tables and the figures is one module
@@ -54,8 +54,21 @@ QUICK_DEFAULTS = {
     "sweep": {"reps": (2, 1), "warmup": (1, 0), "target_s": (0.25, 0.03)},
     "fidelity": {"reps": (5, 2), "target_s": (0.5, 0.05), "io_iters": (50, 10),
                  "cal_rounds": (5, 2)},
+    "scale": {"reps": (3, 1), "target_s": (0.1, 0.01)},
     "cow": {"reps": (3, 1), "mb": (100, 8), "workers": ("1 2 4", "1 2")},
 }
+
+
+def thread_list(text):
+    """SCALE_THREADS / --threads: "1 2 4 8" -> [1, 2, 4, 8]."""
+    try:
+        counts = sorted({int(w) for w in text.replace(",", " ").split()})
+    except ValueError:
+        counts = []
+    if not counts or counts[0] < 1 or counts[-1] > 256 or counts[0] != 1:
+        raise argparse.ArgumentTypeError("'%s': expected thread counts from 1 to 256, 1 "
+                                         "among them, e.g. '1 2 4 8'" % text)
+    return counts
 
 
 def measuring(p, cmd, prefix, unit, quick_help, drawn, translations=""):
@@ -132,6 +145,35 @@ def parser():
     p.add_argument("--workload", metavar="FILE", default=COUNT_PY,
                    help="a file defining count(n)")
 
+    p = sub.add_parser("scale", formatter_class=formatter,
+                       help="every design, policy and peer against threads (make scale)",
+                       description="Every design of gillab's registry that runs two threads, "
+                                   "in each of its policies (gillab designs --json), and every "
+                                   "peer, running count.py, sharedread.py and sharedlist.py in "
+                                   "T = 1, 2, 4, 8 threads on all CPUs (more on a machine with "
+                                   "more) and 2 threads on one CPU, each thread doing the same "
+                                   "work; results/scale.csv, scale.png and a table.")
+    common(p)
+    p.add_argument("--quick", action="store_true", default=quick_setting(),
+                   help="tiny sizes, one repetition: a smoke run (QUICK=1)")
+    p.add_argument("--reps", metavar="N", type=int, default=env("SCALE_REPS"),
+                   help="repetitions of every run (SCALE_REPS; default 3, quick 1)")
+    p.add_argument("--target-s", metavar="S", type=float, default=env("SCALE_TARGET_S"),
+                   help="seconds one thread's call takes alone (SCALE_TARGET_S; default 0.1, "
+                        "quick 0.01)")
+    p.add_argument("--threads", metavar="'T ...'", type=thread_list,
+                   default=env("SCALE_THREADS"),   # a string default goes through type too
+                   help="thread counts on all CPUs (SCALE_THREADS; default 1 2 4 8, doubling on "
+                        "to twice the CPUs)")
+    p.add_argument("--designs", metavar="'D ...'", default=os.environ.get("SCALE_DESIGNS"),
+                   help="designs to run (SCALE_DESIGNS; default: every one that runs 2 threads)")
+    p.add_argument("--peers", metavar="'P ...'", default=os.environ.get("SCALE_PEERS"),
+                   help="'all', or interpreters, names or paths (SCALE_PEERS; default: see peers)")
+    p.add_argument("--workloads", metavar="'W ...'", default=env("SCALE_WORKLOADS"),
+                   help="of count.py sharedread.py sharedlist.py (SCALE_WORKLOADS; default all)")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   default=flag_env("SCALE_PLOTS"), help="no scale.png (SCALE_PLOTS=0)")
+
     p = sub.add_parser("fidelity", formatter_class=formatter,
                        help="every model beside its original, interleaved (make fidelity)",
                        description="Each design beside the real interpreter that runs its "
@@ -186,8 +228,9 @@ def parser():
 
     p = sub.add_parser("summary", formatter_class=formatter,
                        help="the tables of a results folder",
-                       description="The lab, convoy, sweep and cow tables of the files in DIR.")
-    p.add_argument("dir", metavar="DIR", help="a folder holding lab.csv, convoy.csv, sweep.csv")
+                       description="The lab, convoy, sweep, scale and cow tables of the files in DIR.")
+    p.add_argument("dir", metavar="DIR",
+                   help="a folder holding lab.csv, convoy.csv, sweep.csv, scale.csv, cow.csv")
     gillab_option(p)
 
     p = sub.add_parser("plots", formatter_class=formatter,
@@ -200,7 +243,7 @@ def parser():
                    help="the folder to draw into (OUT; default: DATA)")
     p.add_argument("--only", metavar="LIST", default=env("ONLY", ""),
                    help="figures, comma-separated: runtime,rates,timeline,convoy,sweep,fidelity,"
-                        "cow (ONLY)")
+                        "scale,cow (ONLY)")
     gillab_option(p)
 
     p = sub.add_parser("validate", formatter_class=formatter,
@@ -258,6 +301,9 @@ def main(argv):
     if cmd == "bench":
         import bench
         return bench.main(o, facts)
+    if cmd == "scale":
+        import scale
+        return scale.run(o, facts)
     if cmd == "fidelity":
         import fidelity
         return fidelity.run(o, facts)

@@ -307,6 +307,89 @@ def sweep_panels(facts, rows):
     return panels
 
 
+# ---- scale -------------------------------------------------------------------------------------
+
+
+class ScalePoint(object):
+    """One (threads, placement) of a scale line: throughput = threads x N / wall_s."""
+
+    def __init__(self, threads, placement, rows):
+        self.threads, self.placement, self.rows = threads, placement, rows
+        tputs = [threads * float(r["args"].split()[0]) / num(r, "wall_s") for r in rows]
+        self.tput = median(tputs)
+        self.lo, self.hi = min(tputs), max(tputs)
+        self.wall = median([num(r, "wall_s") for r in rows])
+
+    def per_iteration(self, column):
+        """Median over rows of column / (threads x N); None where the column is empty."""
+        xs = [num(r, column) / (self.threads * float(r["args"].split()[0])) for r in self.rows
+              if num(r, column) is not None]
+        return median(xs)
+
+
+class ScaleLine(object):
+    """One contender (design and its parameter values, or a peer) on one workload."""
+
+    def __init__(self, facts, key, rows):
+        self.design = key[0]
+        self.params = key[1]                     # ((column, value), ...)
+        self.peer = not facts.is_design(self.design)
+        self.workload = rows[0]["workload"]
+        self.entry = rows[0]["entry"]
+        self.n = rows[0]["args"].split()[0]
+        by = {}
+        for r in rows:
+            by.setdefault((int(r["threads"]), r["placement"]), []).append(r)
+        self.points = {k: ScalePoint(k[0], k[1], v) for k, v in by.items()}
+        self.label = self.design
+
+    def point(self, threads, placement="all"):
+        return self.points.get((threads, placement))
+
+    def all_cpus(self):
+        return [self.points[k] for k in sorted(self.points) if k[1] == "all"]
+
+    def speedup(self, threads, placement="all"):
+        """Throughput at (threads, placement) over the throughput of one thread."""
+        one, p = self.point(1), self.point(threads, placement)
+        return p.tput / one.tput if one and p and one.tput else None
+
+
+def scale_workloads(facts, rows):
+    """[(workload stem, entry, [ScaleLine...])]: the "threads" rows with status ok, one
+    line per design and parameter values (or peer) and workload, designs in registry
+    order, then the peers. A workload and its translations are one workload."""
+    ok = [r for r in ok_rows(rows) if r["scenario"] == "threads" and num(r, "wall_s")
+          and r["args"].split() and data_is_number(r["args"].split()[0])]
+    by_work = {}
+    for r in ok:
+        stem = os.path.splitext(r["workload"])[0]
+        key = (r["design"], tuple((c, r.get(c, "")) for c in facts.param_columns))
+        by_work.setdefault((stem, r["entry"]), {}).setdefault(key, []).append(r)
+    out = []
+    for (stem, entry), groups in by_work.items():
+        lines = [ScaleLine(facts, k, g) for k, g in groups.items()]
+        lines.sort(key=lambda l: (facts.design_rank(l.design, languages.rank(l.workload)),
+                                  tuple(sort_value(v) for _, v in l.params)))
+        for l in lines:   # the parameter values that tell a design's lines apart
+            own = [o for o in lines if o.design == l.design]
+            extra = ["%s=%s" % (c, v) for i, (c, v) in enumerate(l.params)
+                     if v and len({o.params[i][1] for o in own}) > 1]
+            l.label = " ".join([l.design] + extra)
+        out.append((stem, entry, lines))
+    order = {"count": 0, "sharedread": 1, "sharedlist": 2}
+    out.sort(key=lambda w: (order.get(w[0], len(order)), w[0]))
+    return out
+
+
+def data_is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 # ---- failures --------------------------------------------------------------------------------
 
 

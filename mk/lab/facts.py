@@ -67,9 +67,13 @@ class Facts(object):
         if self.columns != self.header:
             raise LabError("gillab csv-header and gillab csv-schema disagree")
         self.types = {c["name"]: c["type"] for c in self.schema}
-        # The design parameter columns and the lock counter columns, by their source.
+        # The design parameter columns, the lock's counters and the VM's, by their source;
+        # each VM counter with the policies (vm_safety kinds) that fill it.
         self.param_columns = [c["name"] for c in self.schema if c["source"] == "design"]
         self.lock_columns = [c["name"] for c in self.schema if c["source"] == "lock"]
+        self.vm_columns = [c["name"] for c in self.schema if c["source"] == "vm"]
+        self.vm_policies = {c["name"]: set(c.get("policies", [])) for c in self.schema
+                            if c["source"] == "vm"}
         self.design_names = [d["name"] for d in self.designs]
         self._design = {d["name"]: d for d in self.designs}
         self._scenario = {s["name"]: s for s in self.scenarios}
@@ -105,6 +109,21 @@ class Facts(object):
         """The designs whose lock serialises the VM (a timeline shows who holds it)."""
         return [d["name"] for d in self.designs
                 if d["vm_safety"] == "serial" and self.runs_threads(d["name"], 2)]
+
+    def policy_of(self, design, row):
+        """The vm_safety (e.g. "biased+immortal") of a design's row, from its parameter
+        columns and the design's policies (gillab designs --json); None for a peer."""
+        d = self._design.get(design)
+        if d is None:
+            return None
+        for p in d["policies"]:
+            if all(row.get(a.partition("=")[0], "") == a.partition("=")[2] for a in p["set"]):
+                return p["vm_safety"]
+        return d["vm_safety"]
+
+    def vm_column_applies(self, column, safety):
+        """Does the VM counter `column` count anything under a policy (flags ignored)?"""
+        return safety is not None and safety.partition("+")[0] in self.vm_policies[column]
 
     def swept(self):
         """(design, parameter) for every parameter that names the values it is swept over."""

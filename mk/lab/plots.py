@@ -1,8 +1,8 @@
 """plots.py -- `plots`: the lab's figures, drawn by the gnuplot scripts in plots/.
 
 Reads DATA/lab.csv (needed by runtime and rates), and when present convoy.csv,
-convoy_samples.csv, sweep.csv, trace-*.csv and cow.csv with cow_smaps.csv (mk/lab/cow.py
-prepares that figure). Every input that exists is checked
+convoy_samples.csv, sweep.csv, scale.csv, trace-*.csv and cow.csv with cow_smaps.csv
+(mk/lab/cow.py prepares that figure). Every input that exists is checked
 first (data.py); a malformed one stops everything with "plots: error: FILE:LINE: ..."
 and nothing is drawn. Then the groups of analysis.py -- the same the summary tables
 print -- become small data files and one NAME.vars.gp per figure in a temporary
@@ -26,7 +26,7 @@ import data
 from facts import ROOT, DataError
 
 PLOTDIR = os.path.join(ROOT, "plots")
-FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep", "fidelity", "cow")
+FIGURES = ("runtime", "rates", "timeline", "convoy", "sweep", "fidelity", "scale", "cow")
 # style.gp's palette, by name; designs take them in registry order.
 PALETTE = ("c_vermillion", "c_blue", "c_green", "c_purple", "c_black", "c_orange", "c_sky",
            "c_yellow")
@@ -425,6 +425,98 @@ def prep_sweep(facts, work, sweep_path, rows, manifest, note):
     fig.finish(manifest)
 
 
+# ---- scale -----------------------------------------------------------------------------------
+
+# Filled point types and their open twins, for the lines of one design's policies.
+POINT_TYPES = ((7, 6), (5, 4), (9, 8), (11, 10), (13, 12))
+
+
+def scale_styles(facts, keys):
+    """(colour, dash, filled point, open point) per line of the scale figure, keys being
+    (design, label) in figure order: the first line of each design its design's colour,
+    a design's other lines (its policies) the colours no design of the figure has, the
+    peers dashed in the colours left; the point type tells apart lines that share a
+    colour."""
+    designs = [d for d, _ in keys if facts.is_design(d)]
+    taken = []
+    for d in designs:
+        if design_colour(facts, d) not in taken:
+            taken.append(design_colour(facts, d))
+    free = [c for c in PALETTE if c not in taken] or list(PALETTE)
+    out, seen, extra, peer_i, uses = [], set(), 0, 0, {}
+    for d, _ in keys:
+        if facts.is_design(d) and d not in seen:
+            colour, dash = design_colour(facts, d), SOLID
+            seen.add(d)
+        elif facts.is_design(d):
+            colour, dash = free[extra % len(free)], SOLID
+            extra += 1
+        else:
+            colour, dash = (free[(extra + peer_i) % len(free)], DASHED)
+            peer_i += 1
+        n = uses.get(colour, 0)
+        uses[colour] = n + 1
+        filled, opened = POINT_TYPES[n % len(POINT_TYPES)]
+        out.append((colour, dash, filled, opened))
+    return out
+
+
+def prep_scale(facts, work, path, rows, manifest, note):
+    works = analysis.scale_workloads(facts, rows)
+    works = [w for w in works if any(l.point(1) for l in w[2])]
+    if not works:
+        note("%s: no ok rows of the threads scenario with one thread; skipping scale" % path)
+        return
+    keys = []
+    for _, _, lines in works:
+        for l in lines:
+            if (l.design, l.label) not in keys:
+                keys.append((l.design, l.label))
+    styles = dict(zip(keys, scale_styles(facts, keys)))
+    fig = Figure(work, "scale", "scale.gp")
+    fig.set("npanels", len(works))
+    counts = sorted({t for _, _, lines in works for l in lines for (t, _) in l.points})
+    ncpus = sorted({int(r["ncpus"]) for r in rows if (r.get("ncpus") or "").isdigit()
+                    and r.get("placement") == "all"}) or [1]
+    fig.set("ncpus", ncpus[-1])
+    fig.set("xmax", max(counts))
+    for pi, (stem, entry, lines) in enumerate(works, 1):
+        blocks, tputs = [], []
+        for k, l in enumerate(lines, 1):
+            pts = l.all_cpus()
+            blocks.append([[str(p.threads), fmt(p.tput / 1e6), fmt(p.lo / 1e6), fmt(p.hi / 1e6)]
+                           for p in pts] or [["NaN", "NaN", "NaN", "NaN"]])
+            one = l.point(2, "one")
+            blocks.append([[str(one.threads), fmt(one.tput / 1e6), "NaN", "NaN"]] if one
+                          else [["NaN", "NaN", "NaN", "NaN"]])
+            tputs += [x / 1e6 for p in l.points.values() for x in (p.lo, p.hi)]
+            colour, dash, filled, opened = styles[(l.design, l.label)]
+            fig.raw("p%d_colour%d = %s" % (pi, k, colour))
+            fig.raw("p%d_dash%d = %d" % (pi, k, dash))
+            fig.raw("p%d_pt%d = %d" % (pi, k, filled))
+            fig.raw("p%d_ptopen%d = %d" % (pi, k, opened))
+        fig.write_data("-%d.dat" % pi, blocks)
+        fig.set("p%d_data" % pi, fig.path("-%d.dat" % pi))
+        fig.set("p%d_n" % pi, len(lines))
+        fig.set("p%d_title" % pi, "%s: %s(N)" % (stem, entry))
+        lo, hi = min(tputs), max(tputs)
+        fig.setn("p%d_ymin" % pi, lo / 1.6)
+        fig.setn("p%d_ymax" % pi, hi * 1.6)
+        best = max((l.point(1).tput for l in lines if l.point(1)), default=hi * 1e6) / 1e6
+        fig.setn("p%d_guide" % pi, best)
+    fig.set("key_n", len(keys))
+    for k, key in enumerate(keys, 1):
+        colour, dash, filled, _ = styles[key]
+        fig.raw("key_colour%d = %s" % (k, colour))
+        fig.raw("key_dash%d = %d" % (k, dash))
+        fig.raw("key_pt%d = %d" % (k, filled))
+        fig.set("key_label%d" % k, key[1])
+    fig.set("subtitle", "each thread calls the workload's entry(N) once; median over repetitions, "
+                        "whiskers: min–max\nopen marker: 2 threads pinned to 1 CPU; dotted: the "
+                        "fastest line's one thread times the threads, up to the %d CPUs" % ncpus[-1])
+    fig.finish(manifest)
+
+
 # ---- timelines -------------------------------------------------------------------------------
 
 
@@ -561,6 +653,9 @@ def prepare(facts, data_dir, work, wanted, note):
         samples = load(data.read_samples, p("convoy_samples.csv"), facts)
     if "sweep" in wanted and os.path.exists(p("sweep.csv")):
         sweep = load(data.read_results, p("sweep.csv"), facts)
+    scale = None
+    if "scale" in wanted and os.path.exists(p("scale.csv")):
+        scale = load(data.read_results, p("scale.csv"), facts)
     fidelity_rows = None
     if "fidelity" in wanted and os.path.exists(p("fidelity.csv")):
         fidelity_rows = load(data.read_fidelity, p("fidelity.csv"))
@@ -600,6 +695,11 @@ def prepare(facts, data_dir, work, wanted, note):
             prep_sweep(facts, work, p("sweep.csv"), sweep, manifest, note)
         else:
             note("no sweep.csv in %s; skipping sweep (make it with `make sweep`)" % data_dir)
+    if "scale" in wanted:
+        if scale is not None:
+            prep_scale(facts, work, p("scale.csv"), scale, manifest, note)
+        else:
+            note("no scale.csv in %s; skipping scale (make it with `make scale`)" % data_dir)
     if "cow" in wanted:   # copy-on-write after fork: mk/lab/cow.py groups and prepares it
         import cow
         cow.prep_figure(facts, work, data_dir, manifest, note)

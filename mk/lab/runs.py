@@ -156,16 +156,16 @@ class Runner(Messages):
             raise LabError("%s: the calibration run left no ok row" % what)
         return walls
 
-    def size_count(self, label, target_s, cmd):
-        """N such that one count(N) takes about target_s, measured by cmd (a gillab run or
-        a peer driver up to its options): from count(200000), scaled from the fastest of
-        three repetitions, at most six runs."""
+    def size_count(self, label, target_s, cmd, entry="count"):
+        """N such that one entry(N) (count(N) unless told) takes about target_s, measured
+        by cmd (a gillab run or a peer driver up to its options): from N = 200000, scaled
+        from the fastest of three repetitions, at most six runs."""
         n = 200000
         for _ in range(6):
-            self.say("sizing count(N) for %s: count(%d) ..." % (label, n))
-            walls = self.walls(cmd + ["--entry", "count", "--arg", str(n), "--scenario",
+            self.say("sizing %s(N) for %s: %s(%d) ..." % (entry, label, entry, n))
+            walls = self.walls(cmd + ["--entry", entry, "--arg", str(n), "--scenario",
                                       "threads", "--threads", "1"], 3, 1,
-                               "sizing count(N) for %s" % label)
+                               "sizing %s(N) for %s" % (entry, label))
             # The fastest repetition: the one least disturbed by the rest of the machine.
             wall = max(min(walls), 1e-6)
             grow = target_s / wall

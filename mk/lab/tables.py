@@ -90,6 +90,44 @@ def sweep_table(facts, rows):
                "worst wait ms"], out, "<<>>>>>>")])
 
 
+# The VM's counters the scale table shows per loop iteration, at two threads on all CPUs.
+SCALE_COUNTERS = (("refcount_atomics", "atomics/iter"), ("biased_queued", "queued/iter"),
+                  ("biased_merged", "merged/iter"), ("objlock_contended", "lock waits/iter"),
+                  ("deferred_releases", "deferred/iter"))
+
+
+def per_iter(x):
+    if x is None:
+        return "-"
+    return "0" if x == 0 else "%.2g" % x
+
+
+def scale_table(facts, rows):
+    blocks = []
+    for stem, entry, lines in analysis.scale_workloads(facts, rows):
+        counts = sorted({t for l in lines for (t, p) in l.points if p == "all" and t > 1})
+        out = []
+        for l in lines:
+            one = l.point(1)
+            two = l.point(2)
+            cells = [l.label, l.n, sum(len(p.rows) for p in l.points.values()),
+                     fmt(None if not one else one.tput / 1e6, ".2f")]
+            cells += [fmt(l.speedup(t), ".2f") for t in counts]
+            cells.append(fmt(l.speedup(2, "one"), ".2f"))
+            cells += [per_iter(two.per_iteration(c) if two else None) for c, _ in SCALE_COUNTERS]
+            out.append(cells)
+        headers = (["contender", "N", "runs", "M iter/s, 1 thread"] +
+                   ["x%d threads" % t for t in counts] + ["x2 on 1 CPU"] +
+                   [h for _, h in SCALE_COUNTERS])
+        blocks.append("\n".join([
+            "scale: %s: %s(N) in every thread; throughput = threads x N / wall, median over "
+            "runs; xT = throughput of T threads on all CPUs over one thread's (2 CPUs: at "
+            "most 2); counters per loop iteration at 2 threads on all CPUs (- : the policy "
+            "has none)" % (stem, entry),
+            table(headers, out, "<>>>" + ">" * (len(counts) + 1 + len(SCALE_COUNTERS)))]))
+    return "\n\n".join(blocks)
+
+
 def failures(rows, limit=10):
     bad = analysis.failed_rows(rows)
     if not bad:
@@ -103,9 +141,9 @@ def failures(rows, limit=10):
     return "\n".join(lines)
 
 
-def summary(facts, folder, parts=("lab", "convoy", "sweep")):
-    """The tables for the files of `folder` (the lab's, the convoy's, the sweep's), as
-    one text; DataError for a malformed file."""
+def summary(facts, folder, parts=("lab", "convoy", "sweep", "scale")):
+    """The tables for the files of `folder` (the lab's, the convoy's, the sweep's, the
+    scale's), as one text; DataError for a malformed file."""
     p = lambda name: os.path.join(folder, name)
     lab = data.read_optional(p("lab.csv"), data.read_results, facts, True) \
         if "lab" in parts else None
@@ -115,6 +153,8 @@ def summary(facts, folder, parts=("lab", "convoy", "sweep")):
         if "convoy" in parts else None
     sweep = data.read_optional(p("sweep.csv"), data.read_results, facts, True) \
         if "sweep" in parts else None
+    scale = data.read_optional(p("scale.csv"), data.read_results, facts, True) \
+        if "scale" in parts else None
     blocks = []
     if lab:
         blocks.append(lab_table(facts, lab))
@@ -122,10 +162,13 @@ def summary(facts, folder, parts=("lab", "convoy", "sweep")):
         blocks.append(convoy_table(facts, convoy, samples))
     if sweep:
         blocks.append(sweep_table(facts, sweep))
-    failed = failures((lab or []) + (convoy or []) + (sweep or []))
+    if scale:
+        blocks.append(scale_table(facts, scale))
+    failed = failures((lab or []) + (convoy or []) + (sweep or []) + (scale or []))
     if failed:
         blocks.append(failed)
     if not blocks:
         blocks.append("no results in %s (%s)" % (folder, ", ".join(
-            {"lab": "lab.csv", "convoy": "convoy.csv", "sweep": "sweep.csv"}[x] for x in parts)))
+            {"lab": "lab.csv", "convoy": "convoy.csv", "sweep": "sweep.csv",
+             "scale": "scale.csv"}[x] for x in parts)))
     return "\n\n".join(blocks)

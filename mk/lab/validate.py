@@ -115,6 +115,14 @@ def check_row(facts, r, bad):
             bad(col, "a peer row leaves the lock columns empty")
         elif registered and ok and r[col] == "":
             bad(col, "a design's ok row has every lock column")
+    safety = facts.policy_of(design, r) if registered else None
+    for col in facts.vm_columns:
+        applies = facts.vm_column_applies(col, safety)
+        if not applies and r[col] != "":
+            bad(col, "empty unless the policy is %s (this row's: %s)"
+                % (" or ".join(sorted(facts.vm_policies[col])), safety or "a peer's"))
+        elif applies and ok and r[col] == "":
+            bad(col, "an ok row under %s has it" % safety)
     for col in ("ctx_voluntary", "ctx_involuntary"):
         if ok and r[col] == "":
             bad(col, "an ok row has the context switches")
