@@ -53,8 +53,8 @@ QUICK_DEFAULTS = {
             "convoy_s": (3.0, 0.5)},
     "sweep": {"reps": (2, 1), "warmup": (1, 0), "target_s": (0.25, 0.03)},
     "fidelity": {"reps": (5, 2), "target_s": (0.5, 0.05), "io_iters": (50, 10),
-                 "cal_rounds": (5, 2)},
-    "scale": {"reps": (3, 1), "target_s": (0.1, 0.01)},
+                 "cal_rounds": (9, 2)},
+    "scale": {"reps": (3, 1), "target_s": (0.25, 0.01)},
     "cow": {"reps": (3, 1), "mb": (100, 8), "workers": ("1 2 4", "1 2")},
 }
 
@@ -159,7 +159,7 @@ def parser():
     p.add_argument("--reps", metavar="N", type=int, default=env("SCALE_REPS"),
                    help="repetitions of every run (SCALE_REPS; default 3, quick 1)")
     p.add_argument("--target-s", metavar="S", type=float, default=env("SCALE_TARGET_S"),
-                   help="seconds one thread's call takes alone (SCALE_TARGET_S; default 0.1, "
+                   help="seconds one thread's call takes alone (SCALE_TARGET_S; default 0.25, "
                         "quick 0.01)")
     p.add_argument("--threads", metavar="'T ...'", type=thread_list,
                    default=env("SCALE_THREADS"),   # a string default goes through type too
@@ -192,7 +192,7 @@ def parser():
     p.add_argument("--io-sleep-us", metavar="US", type=int, default=1000,
                    help="convoy: each sleep in us (default 1000)")
     p.add_argument("--cal-rounds", metavar="K", type=int, default=None,
-                   help="runs of each side when measuring tick_scale (default 5, quick 2)")
+                   help="runs of each side when measuring tick_scale (default 9, quick 2)")
     p.add_argument("--no-plots", dest="plots", action="store_false", default=True,
                    help="no fidelity.png")
     p.add_argument("--workload", metavar="FILE", default=COUNT_PY, help="a file defining count(n)")

@@ -40,9 +40,31 @@ def tick_scale(runner, model_cmd, n_model, real_cmd, n_real, rounds, label):
     for k in range(rounds):
         for cmd, n, out, path in (sides if k % 2 == 0 else sides[::-1]):
             out.append(seconds_per_iteration(runner, cmd, n, path))
-    model_s = sorted(sides[0][2])[rounds // 2]
-    real_s = sorted(sides[1][2])[rounds // 2]
-    return real_s / model_s, model_s, real_s
+    model_s = median(sides[0][2])
+    real_s = median(sides[1][2])
+    # The scale is the median of each round's own ratio: the two runs of a round are
+    # next to each other in time, so the machine's drift (which moves a run's speed
+    # by ~10% on a shared host) falls on both.
+    return median([r / m for m, r in zip(sides[0][2], sides[1][2])]), model_s, real_s
+
+
+def median(xs):
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def in_run_scale(model_rows, real_rows):
+    """The speed ratio (original's time per iteration over the model's) during the runs
+    themselves: the median over repetitions of the paired ratio of their seq rows, each
+    timing count(N) twice in one thread. None without a pair."""
+    def per_iter(rows):
+        return {r["rep"]: float(r["wall_s"]) / (2 * int(r["args"].split()[-1]))
+                for r in rows if r["scenario"] == "seq" and r["status"] == "ok" and r["rep"]
+                and r["args"]}
+    m, r = per_iter(model_rows), per_iter(real_rows)
+    ratios = [r[k] / m[k] for k in m if k in r and m[k] > 0]
+    return (median(ratios), len(ratios)) if ratios else (None, 0)
 
 
 def setting(scale):
@@ -53,3 +75,14 @@ def describe(design, original, scale, model_s, real_s, default):
     return ("%s: %s measured %.3f against %s (%.2f ns per iteration of count there, %.2f ns "
             "in the model); its default is %s" % (design, PARAM, scale, original, real_s * 1e9,
                                                   model_s * 1e9, default))
+
+
+def check_in_run(design, original, scale, in_run, reps):
+    """One line: was the machine's speed ratio during the runs the one calibrated for?"""
+    if in_run is None:
+        return "%s: no seq rows of both sides to check %s against" % (design, PARAM)
+    off = scale / in_run - 1
+    return ("%s: during the runs %s ran count at %.3f x the model's time per iteration (median "
+            "of %d repetitions' seq rows), against the %.3f calibrated: the model's check "
+            "interval was %+.0f%% off %s's in wall time" % (design, original, in_run, reps, scale,
+                                                            off * 100, original))

@@ -167,8 +167,14 @@ def judge(kind, tol, lo, mid, hi):
     return ("ok" if ok else "MISS"), stats.could_flip(lo, hi, bounds)
 
 
-def compare(facts, pairs_done, runs, convoy):
-    """The rows of fidelity.csv."""
+# The metrics a check interval that is off in wall time moves.
+INTERVAL_METRICS = ("wall_ratio_1cpu", "wall_ratio_all", "cpu_ratio_all", "ctx_vol_per_s_all")
+
+
+def compare(facts, pairs_done, runs, convoy, measured=None):
+    """The rows of fidelity.csv. measured: {design: reason} found in this run's own rows
+    (calibrate.check_in_run), shown beside that design's misses of INTERVAL_METRICS."""
+    measured = measured or {}
     out = []
     for model, real, pair in pairs_done:
         mm = metrics_by_rep(runs, convoy, model.design)
@@ -186,7 +192,10 @@ def compare(facts, pairs_done, runs, convoy):
             verdict, flip = judge(kind, tol, qlo, q, qhi)
             note = ""
             if verdict == "MISS":
-                note = KNOWN_REASONS.get((model.design, metric), "reason not known yet")
+                note = KNOWN_REASONS.get((model.design, metric))
+                if note is None and metric in INTERVAL_METRICS:
+                    note = measured.get(model.design)
+                note = note or "reason not known yet"
             if flip:
                 note = ("the interval straddles the tolerance: the verdict could flip; " + note).rstrip("; ")
             tol_text = "" if kind is None else ("+-%d%%" % round(tol * 100) if kind == "ratio"
@@ -258,6 +267,7 @@ def _run(o, facts, runner):
     # Contenders and their sizes.
     work = []   # (model Contender, original Contender, pair label, n_model, n_real)
     notes = []
+    calibrated = []   # (design, original, tick_scale it ran at)
     for d, interp in pairs:
         name = d["name"]
         model = Contender(name, name, lambda f, name=name: [gillab, "run", f, "--gil", name])
@@ -276,6 +286,7 @@ def _run(o, facts, runner):
                 runner, model.command(model.file(o.workload)), n_model,
                 real.command(real.file(o.workload)), n_real, o.cal_rounds, name)
             model.extra = calibrate.setting(scale)
+            calibrated.append((name, real.design, round(scale, 3)))
             notes.append(calibrate.describe(name, real.design, scale, ms, rs,
                                             facts.param(name, calibrate.PARAM)["default"]))
         else:
@@ -307,8 +318,18 @@ def _run(o, facts, runner):
         runner.units_done += 1
     runner.clear()
 
-    rows = compare(facts, [(m, r, label) for m, r, label, _, _ in work], read_rows(runs_csv),
-                   read_rows(convoy_csv))
+    all_runs = read_rows(runs_csv)
+    measured = {}
+    for name, original, scale in calibrated:
+        in_run, n = calibrate.in_run_scale([r for r in all_runs if r["design"] == name],
+                                           [r for r in all_runs if r["design"] == original])
+        notes.append(calibrate.check_in_run(name, original, scale, in_run, n))
+        if in_run is not None and abs(scale / in_run - 1) > 0.05:
+            measured[name] = ("its %s (%.3f) was %+.0f%% off the speed ratio during the runs "
+                              "(%.3f), so its check interval was off in wall time"
+                              % (calibrate.PARAM, scale, (scale / in_run - 1) * 100, in_run))
+    rows = compare(facts, [(m, r, label) for m, r, label, _, _ in work], all_runs,
+                   read_rows(convoy_csv), measured)
     out_csv = os.path.join(o.results, "fidelity.csv")
     write_fidelity_csv(out_csv, rows)
     misses = [r for r in rows if r["verdict"] == "MISS"]
