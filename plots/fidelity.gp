@@ -25,7 +25,7 @@ set label 2 subtitle at screen 0.5, screen 0.935 center font ",9" textcolor rgb 
 set style fill solid 0.9 noborder
 set boxwidth 0.34 absolute
 set xrange [-0.6:xmax + 0.1]
-set xtics scale 0 font ",8" offset 0,-0.2
+set xtics scale 0 font ",7" offset 0,-0.2
 set ytics font ",9"
 set format y "%g"
 

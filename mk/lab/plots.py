@@ -286,9 +286,21 @@ def prep_fidelity(facts, work, path, rows, manifest):
     by = {(r["pair"], r["metric"]): r for r in rows}
     blocks = []   # per metric: model rows, then original rows (two index blocks each)
     tops = []
-    for metric, _, _, _ in metrics:
+    logs = []
+    for metric, _, kind, _ in metrics:
         model, real = [], []
         top = 0.0
+        # a metric judged as a factor, or one whose values span decades from pair to pair
+        # (the convoy: 0.1 ms for py26, 100 ms for ruby), gets a log axis
+        means = [v for pair, _, _ in pairs for v in (analysis.num(by.get((pair, metric), {}), "model"),
+                                                     analysis.num(by.get((pair, metric), {}), "real"))
+                 if v is not None and v > 0]
+        log = kind == "factor" or (len(means) > 1 and max(means) > 20 * min(means))
+        logs.append(1 if log else 0)
+
+        def low(lo, v):   # a whisker's lower end: never below 0, nor below v/10 on a log axis
+            lo = v if lo is None else max(0.0, lo)
+            return max(lo, v / 10.0) if log and v else lo
         for pi, (pair, _, _) in enumerate(pairs):
             r = by.get((pair, metric))
             if r is None:
@@ -297,9 +309,9 @@ def prep_fidelity(facts, work, path, rows, manifest):
             q, qlo, qhi = (analysis.num(r, k) for k in ("real", "real_lo", "real_hi"))
             verdict = r["verdict"] if r["verdict"] in ("ok", "MISS") else ""
             mark = {"ok": "ok", "MISS": "miss"}.get(verdict, "")
-            model.append([fmt(pi - 0.18), fmt(m), fmt(max(0.0, mlo) if mlo is not None else m),
+            model.append([fmt(pi - 0.18), fmt(m), fmt(low(mlo, m)),
                           fmt(mhi if mhi is not None else m), data_str(mark)])
-            real.append([fmt(pi + 0.18), fmt(q), fmt(max(0.0, qlo) if qlo is not None else q),
+            real.append([fmt(pi + 0.18), fmt(q), fmt(low(qlo, q)),
                          fmt(qhi if qhi is not None else q), data_str("")])
             top = max([top] + [v for v in (m, mhi, q, qhi) if v is not None])
         blocks += [model or [["NaN", "NaN", "NaN", "NaN", '""']],
@@ -312,9 +324,8 @@ def prep_fidelity(facts, work, path, rows, manifest):
     fig.set("npairs", len(pairs))
     fig.array("panel_title", [m[1] for m in metrics])
     fig.array("panel_ymax", [t for t in tops])
-    # a metric judged as a factor spans decades from pair to pair: a log axis
-    fig.array("panel_log", [1 if m[2] == "factor" else 0 for m in metrics])
-    fig.raw("set xtics (%s)" % ", ".join("%s %d" % (gp_str(d + "\n" + o), i)
+    fig.array("panel_log", logs)
+    fig.raw("set xtics (%s)" % ", ".join("%s %d" % (gp_str(d + "\n" + o.replace("cpython-", "CPy ")), i)
                                          for i, (_, d, o) in enumerate(pairs)))
     fig.colour_array("model_colour", [design_colour(facts, d) for _, d, _ in pairs] or ["c_black"])
     fig.set("xmax", len(pairs) - 0.5)
