@@ -316,6 +316,7 @@ class ScalePoint(object):
     def __init__(self, threads, placement, rows):
         self.threads, self.placement, self.rows = threads, placement, rows
         tputs = [threads * float(r["args"].split()[0]) / num(r, "wall_s") for r in rows]
+        self.by_rep = {r["rep"]: t for r, t in zip(rows, tputs) if r["rep"]}
         self.tput = median(tputs)
         self.lo, self.hi = min(tputs), max(tputs)
         self.wall = median([num(r, "wall_s") for r in rows])
@@ -350,9 +351,15 @@ class ScaleLine(object):
         return [self.points[k] for k in sorted(self.points) if k[1] == "all"]
 
     def speedup(self, threads, placement="all"):
-        """Throughput at (threads, placement) over the throughput of one thread."""
+        """Throughput at (threads, placement) over the throughput of one thread: the
+        median over repetitions of each repetition's own ratio (its runs are one round,
+        close in time, so the machine's drift falls on both), or the ratio of the
+        medians where the rows have no repetitions in common."""
         one, p = self.point(1), self.point(threads, placement)
-        return p.tput / one.tput if one and p and one.tput else None
+        if not (one and p and one.tput):
+            return None
+        paired = [p.by_rep[k] / one.by_rep[k] for k in p.by_rep if one.by_rep.get(k)]
+        return median(paired) if paired else p.tput / one.tput
 
 
 def scale_workloads(facts, rows):

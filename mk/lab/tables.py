@@ -121,8 +121,8 @@ def scale_table(facts, rows):
                    [h for _, h in SCALE_COUNTERS])
         blocks.append("\n".join([
             "scale: %s: %s(N) in every thread; throughput = threads x N / wall, median over "
-            "runs; xT = throughput of T threads on all CPUs over one thread's (2 CPUs: at "
-            "most 2); counters per loop iteration at 2 threads on all CPUs (- : the policy "
+            "runs; xT = throughput of T threads on all CPUs over one thread's, the median of "
+            "each repetition's own ratio (2 CPUs: at most 2); counters per loop iteration at 2 threads on all CPUs (- : the policy "
             "has none)" % (stem, entry),
             table(headers, out, "<>>>" + ">" * (len(counts) + 1 + len(SCALE_COUNTERS)))]))
     return "\n\n".join(blocks)
