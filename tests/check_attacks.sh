@@ -135,7 +135,11 @@ done
 expect "--csv a folder is refused" 2 "--csv $T: " -- run "$T/w.py" --entry count --arg 10 --csv "$T"
 expect "--csv in a missing folder is refused" 2 "--csv $T/no/x.csv: No such file or directory" -- \
     run "$T/w.py" --entry count --arg 10 --csv "$T/no/x.csv"
-cmp -s "$T/res.csv" "$T/res.orig" && ok "a refused CSV is left byte for byte" || bad "a refused CSV changed"
+expect "an existing results file named by --csv and --trace is refused" 2 "--trace .*res\.csv: the same file as --csv" -- \
+    run "$T/w.py" --entry count --arg 10 --csv "$T/res.csv" --trace "$T/res.csv"
+expect "an existing file with another header is refused as --csv" 2 "res\.csv" -- \
+    run "$T/w.py" --entry count --arg 10 --csv "$T/res.csv"
+cmp -s "$T/res.csv" "$T/res.orig" && ok "  ... and the refused CSV is left byte for byte" || bad "a refused CSV changed"
 
 # ---- 3. a full disk leaves no half row ------------------------------------------------------------
 run run "$T/w.py" --entry count --arg 10 --csv "$T/full.csv" --quiet
@@ -307,11 +311,62 @@ expect "201 nested parentheses" 2 "paren201\.py:1:[0-9]+: SyntaxError: too many 
 python3 -c "print('x = ' + '-' * 2000 + '1\nprint(x)')" >"$T/unary2000.py"
 run run "$T/unary2000.py"
 [ "$rc" -eq 0 ] && [ "$out" = 1 ] && ok "2000 unary minuses, as python3 takes them" || bad "2000 unary: exit $rc" "$err"
-python3 -c "print('def f(*a):\n    return 1\nf(' + ', '.join(['0'] * 65281) + ')')" >"$T/args.py"
-expect "a call with too many arguments names gillab's limit" 2 "args\.py:3:1: SyntaxError: (.*)too many arguments \(gillab's limit is 65280\)|not supported" -- \
+python3 -c "print('def f(a):\n    return 1\nf(' + ', '.join(['0'] * 65281) + ')')" >"$T/args.py"
+expect "a call with too many arguments names gillab's limit" 2 "args\.py:3:1: SyntaxError: too many arguments \(gillab's limit is 65280\)\$" -- \
     run "$T/args.py"
+python3 -c "print('def f(a):\n    return 1\nf(' + ', '.join(['0'] * 65280) + ')')" >"$T/args65280.py"
+expect "a call at gillab's limit of arguments compiles and runs" 1 "^TypeError: f\(\) takes 1 positional argument but 65280 were given\$" -- \
+    run "$T/args65280.py"
 src bigrepeat 'x = [0] * 10000000000'
 expect "a list repeated past gillab's length limit" 1 "^MemoryError: repeated list is too long\$" -- run "$T/bigrepeat.py"
+
+# ---- the first of two errors, and a writer that must wait --------------------------------------
+cat >"$T/cpufirst.py" <<'EOF2'
+import time
+
+
+def cpu(n):
+    return 1 // 0
+
+
+def io(n, sleep_us):
+    time.sleep(0.2)
+    return [][5]
+EOF2
+cat >"$T/iofirst.py" <<'EOF2'
+import time
+
+
+def cpu(n):
+    time.sleep(0.2)
+    return 1 // 0
+
+
+def io(n, sleep_us):
+    return [][5]
+EOF2
+for first in cpu io; do
+    case $first in cpu) want="ZeroDivisionError" ;; io) want="IndexError" ;; esac
+    rm -f "$T/both.csv"
+    run run "$T/${first}first.py" --entry cpu --arg 10 --scenario convoy --io-arg 3 --io-arg 100 \
+        --csv "$T/both.csv"
+    last=$(tail -n 1 "$T/both.csv" 2>/dev/null | awk -F, '{print $(NF-1) "," $NF}')
+    [ "$rc" -eq 1 ] && [[ "$last" == "error,$want:"* ]] &&
+        ok "both convoy threads fail, the $first thread first: the row keeps the first error" ||
+        bad "both convoy threads fail, $first first: exit $rc, row ends '$last'" "$err"
+done
+rm -f "$T/locked.csv"
+run run "$T/w.py" --entry count --arg 10 --csv "$T/locked.csv" --quiet
+flock -x "$T/locked.csv" sleep 1 &
+holder=$!
+sleep 0.2
+start=$SECONDS
+run run "$T/w.py" --entry count --arg 10 --csv "$T/locked.csv" --quiet
+wait "$holder"
+[ "$rc" -eq 0 ] && grep -q -- "--csv $T/locked.csv: another process is writing to it; waiting for its lock" "$T/err" &&
+    [ "$(wc -l <"$T/locked.csv")" -eq 3 ] &&
+    ok "a writer that must wait for another's lock says so, then appends its row" ||
+    bad "waiting for a CSV lock: exit $rc, $(wc -l <"$T/locked.csv") lines" "$err"
 
 # ---- no process left behind ---------------------------------------------------------------------
 sleep 0.3
