@@ -135,11 +135,14 @@ done
 expect "--csv a folder is refused" 2 "--csv $T: " -- run "$T/w.py" --entry count --arg 10 --csv "$T"
 expect "--csv in a missing folder is refused" 2 "--csv $T/no/x.csv: No such file or directory" -- \
     run "$T/w.py" --entry count --arg 10 --csv "$T/no/x.csv"
-expect "an existing results file named by --csv and --trace is refused" 2 "--trace .*res\.csv: the same file as --csv" -- \
-    run "$T/w.py" --entry count --arg 10 --csv "$T/res.csv" --trace "$T/res.csv"
-expect "an existing file with another header is refused as --csv" 2 "res\.csv" -- \
+expect "an existing file with another header is refused as --csv" 2 "--csv .*res\.csv: header differs" -- \
     run "$T/w.py" --entry count --arg 10 --csv "$T/res.csv"
 cmp -s "$T/res.csv" "$T/res.orig" && ok "  ... and the refused CSV is left byte for byte" || bad "a refused CSV changed"
+run run "$T/w.py" --entry count --arg 10 --csv "$T/good.csv" --quiet
+cp "$T/good.csv" "$T/good.orig"
+expect "a results file of this version named by --csv and --trace is refused" 2 "--trace .*good\.csv: the same file as --csv" -- \
+    run "$T/w.py" --entry count --arg 10 --csv "$T/good.csv" --trace "$T/good.csv"
+cmp -s "$T/good.csv" "$T/good.orig" && ok "  ... and its rows are left byte for byte" || bad "a refused results file changed"
 
 # ---- 3. a full disk leaves no half row ------------------------------------------------------------
 run run "$T/w.py" --entry count --arg 10 --csv "$T/full.csv" --quiet
