@@ -380,7 +380,7 @@ def main(o, facts):
     if QUICK:
         A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.05, 0.05, 0.05, 2, 1, 2
     else:
-        A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.5, 0.6, 0.4, 5, 3, 7
+        A_S, B_S, C_S, A_ROUNDS, B_ROUNDS, C_ROUNDS = 0.5, 0.6, 0.25, 5, 3, 15
     try:
         return run()
     except BenchError as e:

@@ -54,7 +54,7 @@ MIN_IO_ITERS = 5
 CPU_LIMIT_N = 40
 CPU_LIMIT_MARGIN = 4
 CAL_LIMIT_N = 200
-TICK_ROUNDS = 3     # runs of each side when measuring a design's tick_scale
+TICK_ROUNDS = 9     # runs of each side when measuring a design's tick_scale (fewer wander ~20% here)
 
 
 class Contender(object):
