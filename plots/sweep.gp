@@ -15,12 +15,19 @@
 load plotdir."/style.gp"
 load vars
 
-# Panels side by side: each gets an equal share of the width, less room for its axes.
-# The axis labels stand outside: wall time left of the first, switches right of the last.
+# Panels in up to three columns (a second row from the fourth design on): each gets an
+# equal share of the width, less room for its axes. Axis labels stand outside: wall
+# time left of each row's first panel, switches right of each row's last.
+cols = npanels > 3 ? 3 : npanels
+rows = int(ceil(npanels / (cols * 1.0)))
 left_edge = 0.065
 right_edge = 0.9
 gap = 0.095
-panel_width = (right_edge - left_edge - (npanels - 1) * gap) / npanels
+panel_width = (right_edge - left_edge - (cols - 1) * gap) / cols
+top_edge = 0.86
+bottom_edge = 0.08
+row_gap = 0.16
+panel_height = (top_edge - bottom_edge - (rows - 1) * row_gap) / rows
 
 set multiplot
 set label 1 "What the interval buys: wall time and switches against the interval" \
@@ -35,9 +42,7 @@ set ytics nomirror
 set y2tics nomirror
 set grid xtics ytics lc rgb c_grid lw 1 dt 3
 set border 11
-set tmargin at screen 0.85
-set bmargin at screen 0.11
-set key top right reverse Left samplen 3 spacing 1.2 font ",10" opaque box lc rgb "#C0C0C0"
+set key top right reverse Left samplen 2 spacing 1.0 font ",8" opaque box lc rgb "#C0C0C0"
 
 do for [p=1:npanels] {
     data = value(sprintf("p%d_data", p))
@@ -45,25 +50,30 @@ do for [p=1:npanels] {
     variants = value(sprintf("p%d_variants", p))
     colours = value(sprintf("p%d_colours", p))
     default = value(sprintf("p%d_default", p))
-    left = left_edge + (p - 1) * (panel_width + gap)
+    col = (p - 1) % cols
+    row = int((p - 1) / cols)
+    left = left_edge + col * (panel_width + gap)
+    top = top_edge - row * (panel_height + row_gap)
     set lmargin at screen left
     set rmargin at screen left + panel_width
-    set title value(sprintf("p%d_title", p)) font ",13"
-    set ylabel (p == 1 ? "wall time (s)" : "")
-    set y2label (p == npanels ? "switches per second (log scale)" : "")
+    set tmargin at screen top
+    set bmargin at screen top - panel_height
+    set title value(sprintf("p%d_title", p)) font ",12"
+    set ylabel (col == 0 ? "wall time (s)" : "")
+    set y2label (col == cols - 1 || p == npanels ? "switches/s (log scale)" : "")
     set xlabel value(sprintf("p%d_xlabel", p))
     set autoscale x
     set yrange [0:*]
     set y2range [value(sprintf("p%d_y2min", p)):value(sprintf("p%d_y2max", p))]
     # Room above the curves for the key.
-    set offsets graph 0.04, graph 0.04, graph 0.45, 0
+    set offsets graph 0.04, graph 0.04, graph 0.55, 0
     if (default == default) {
         set arrow 9 from default, graph 0 to default, graph 1 nohead dt 3 lw 1.5 lc rgb "#808080" back
         set label 8 sprintf(" default %g", default) at default, graph 0.04 left \
             font ",9" textcolor rgb "#606060"
     }
-    wall_title(k) = word(variants, k) eq "-" ? "wall time (left axis)" : "wall time, ".word(variants, k)
-    sw_title(k) = word(variants, k) eq "-" ? "switches per second (right axis)" : "switches/s, ".word(variants, k)
+    wall_title(k) = word(variants, k) eq "-" ? "wall s (left)" : "wall s, ".word(variants, k)
+    sw_title(k) = word(variants, k) eq "-" ? "switches/s (right)" : "switches/s, ".word(variants, k)
     plot for [k=1:n] data index (k-1) using 1:2:3:4 with yerrorbars pt 7 ps 1.1 lw 1.3 \
              lc rgb word(colours, k) title wall_title(k), \
          for [k=1:n] data index (k-1) using 1:2 with lines lw 2 lc rgb word(colours, k) notitle, \
