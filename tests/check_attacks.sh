@@ -371,6 +371,20 @@ wait "$holder"
     ok "a writer that must wait for another's lock says so, then appends its row" ||
     bad "waiting for a CSV lock: exit $rc, $(wc -l <"$T/locked.csv") lines" "$err"
 
+# ---- three processes appending to one CSV at once ------------------------------------------------
+rm -f "$T/shared.csv"
+for k in 1 2 3; do   # three cells (--arg), so each series numbers its own repetitions
+    timeout -k 5 120 "$G" run "$T/w.py" --entry count --arg 100$k --reps 40 --csv "$T/shared.csv" --quiet \
+        >"$T/conc-$k.out" 2>&1 &
+done
+wait
+rows=$(($(wc -l <"$T/shared.csv") - 1))
+headers=$(grep -c '^run_id,' "$T/shared.csv")
+[ "$rows" -eq 120 ] && [ "$headers" -eq 1 ] &&
+    python3 mk/lab validate "$T/shared.csv" >/dev/null 2>&1 &&
+    ok "three processes appending 40 rows each to one CSV: 120 whole rows, one header" ||
+    bad "three concurrent writers: $rows rows, $headers header(s)" "$(python3 mk/lab validate "$T/shared.csv" 2>&1 | head -5)"
+
 # ---- no process left behind ---------------------------------------------------------------------
 sleep 0.3
 left=$(grep -l "GILLAB_ATTACK_TAG=$GILLAB_ATTACK_TAG" /proc/[0-9]*/environ 2>/dev/null |

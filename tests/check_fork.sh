@@ -206,15 +206,15 @@ EOF
 check "a killed worker: stderr names it" grep -q "gillab: worker 1 (pid $victim) killed by signal 9 (SIGKILL)" "$T/err"
 check "a killed worker: every worker reaped" eval '! kill -0 $kids 2>/dev/null'
 
-# SIGINT and SIGTERM while workers run: the first repetition's rows stay whole,
+# SIGINT, SIGTERM and SIGHUP while workers run: the first repetition's rows stay whole,
 # the one under way writes none, no process is left. Started from Python, whose
 # child gets both signals' default actions (a background job of this shell
 # would have SIGINT ignored, which gillab respects).
-for sig in SIGINT SIGTERM; do
+for sig in SIGINT SIGTERM SIGHUP; do
     python3 - "$G" "$T/w.py" "$T/stop-$sig.csv" "$sig" >"$T/stop.out" 2>&1 <<'EOF'
 import os, signal, subprocess, sys, time
 gillab, wl, csv_path, name = sys.argv[1:]
-dfl = lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM)]
+dfl = lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
 p = subprocess.Popen([gillab, "run", wl, "--scenario", "fork", "--entry", "nap", "--setup", "build",
                       "--arg", "10", "--workers", "2", "--reps", "3", "--csv", csv_path, "--quiet"],
                      preexec_fn=dfl, stderr=subprocess.PIPE, universal_newlines=True)

@@ -488,10 +488,10 @@ expect "a hang with setsid() children: all killed" 1 'time-out 1/1 \(>2 s\); kil
 left=$(alive "$tmp/forkhang.pids")
 if [ -z "$left" ]; then ok "a hang with setsid() children: none left running"; else bad "a hang with setsid() children: still running:$left"; fi
 
-# The checker itself interrupted (SIGINT, as by ^C) or killed (SIGKILL) mid-run:
+# The checker itself interrupted (SIGINT, as by ^C; SIGTERM; SIGHUP) or killed (SIGKILL) mid-run:
 # its run helper still kills the program and every process the program started.
-for sig in INT TERM KILL; do
-    case $sig in INT) want=130 ;; TERM) want=143 ;; KILL) want=137 ;; esac
+for sig in INT TERM HUP KILL; do
+    case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; KILL) want=137 ;; esac
     : >"$tmp/forkhang.pids"
     python3 race/check.py --file "$tmp/forkhang.c" --expect clean --runs 1 --timeout 60 >"$tmp/interrupted.log" 2>&1 &
     checker=$!
