@@ -431,35 +431,29 @@ int rec_open(struct recorder *r, const struct rec_paths *p, char *err, size_t er
     memset(r, 0, sizeof *r);
     r->csv.fd = r->samples.fd = r->opstats.fd = r->smaps.fd = -1;
     r->trace_csv.fd = r->trace_json.fd = -1;
-    if (p->csv) {
-        if (!(header = rec_header())) {
-            snprintf(err, errcap, "--csv %s: %s", p->csv, strerror(ENOMEM));
-            goto fail;
-        }
-        if (rec_file_open(&r->csv, "--csv", p->csv, header, err, errcap) != 0)
-            goto fail;
-        r->have_csv = true;
-        o[n++] = (struct opened){"--csv", p->csv, r->csv.fd};
+    if (p->csv && !(header = rec_header())) {
+        snprintf(err, errcap, "--csv %s: %s", p->csv, strerror(ENOMEM));
+        goto fail;
     }
-    if (p->samples_csv) {
-        if (rec_file_open(&r->samples, "--samples-csv", p->samples_csv, REC_SAMPLES_HEADER, err,
-                          errcap) != 0)
+    /* The CSV outputs, opened in this order; each given one is checked and opened
+       before anything runs. */
+    const struct {
+        const char *flag, *path, *header;
+        struct rec_file *file;
+        bool *have;
+    } csvs[] = {
+        {"--csv", p->csv, header, &r->csv, &r->have_csv},
+        {"--samples-csv", p->samples_csv, REC_SAMPLES_HEADER, &r->samples, &r->have_samples},
+        {"--smaps-csv", p->smaps_csv, REC_SMAPS_HEADER, &r->smaps, &r->have_smaps},
+        {"--opstats-csv", p->opstats_csv, REC_OPSTATS_HEADER, &r->opstats, &r->have_opstats},
+    };
+    for (size_t i = 0; i < sizeof csvs / sizeof csvs[0]; i++) {
+        if (!csvs[i].path)
+            continue;
+        if (rec_file_open(csvs[i].file, csvs[i].flag, csvs[i].path, csvs[i].header, err, errcap) != 0)
             goto fail;
-        r->have_samples = true;
-        o[n++] = (struct opened){"--samples-csv", p->samples_csv, r->samples.fd};
-    }
-    if (p->smaps_csv) {
-        if (rec_file_open(&r->smaps, "--smaps-csv", p->smaps_csv, REC_SMAPS_HEADER, err, errcap) != 0)
-            goto fail;
-        r->have_smaps = true;
-        o[n++] = (struct opened){"--smaps-csv", p->smaps_csv, r->smaps.fd};
-    }
-    if (p->opstats_csv) {
-        if (rec_file_open(&r->opstats, "--opstats-csv", p->opstats_csv, REC_OPSTATS_HEADER, err,
-                          errcap) != 0)
-            goto fail;
-        r->have_opstats = true;
-        o[n++] = (struct opened){"--opstats-csv", p->opstats_csv, r->opstats.fd};
+        *csvs[i].have = true;
+        o[n++] = (struct opened){csvs[i].flag, csvs[i].path, csvs[i].file->fd};
     }
     if (outfile_open(&r->trace_csv, "--trace", p->trace_csv, err, errcap) != 0)
         goto fail;

@@ -473,18 +473,6 @@ static void kill_all(struct fork_job *J)
     }
 }
 
-/* The last non-empty line of a traceback. */
-static void last_line(const char *msg, char *out, size_t cap)
-{
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
-        n--;
-    size_t start = n;
-    while (start > 0 && msg[start - 1] != '\n')
-        start--;
-    snprintf(out, cap, "%.*s", (int)(n - start), msg + start);
-}
-
 static int check_function(struct vm_runtime *rt, const char *flag, const char *name, int nargs,
                           const char *how, const char *file, char *err, size_t errcap)
 {
@@ -575,7 +563,7 @@ enum run_status fork_rep(const struct run_config *c, struct vm_program *prog, bo
         /* The module body or the setup raised before any worker was forked:
            the repetition failed, and says so in one row. */
         char last[900];
-        last_line(verr.msg, last, sizeof last);
+        run_last_line(verr.msg, last, sizeof last);
         snprintf(message, sizeof message, "%s%s", vm_function_arity(rt, c->setup) >= 0 ? "setup: " : "",
                  last);
         res.load_error = verr.msg;
@@ -752,7 +740,7 @@ enum run_status fork_rep(const struct run_config *c, struct vm_program *prog, bo
             } else {
                 w[i].end = RUN_WORKER_ERROR;
                 w[i].error = fr->text;
-                last_line(fr->text, w[i].message, sizeof w[i].message);
+                run_last_line(fr->text, w[i].message, sizeof w[i].message);
             }
         }
         if (w[i].end != RUN_WORKER_OK && res.ok) {

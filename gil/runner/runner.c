@@ -211,8 +211,7 @@ struct runner {
     void *ctx;
 };
 
-/* The last non-empty line of a traceback: "ZeroDivisionError: ...". */
-static void last_line(const char *msg, char *out, size_t cap)
+void run_last_line(const char *msg, char *out, size_t cap)
 {
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
@@ -298,7 +297,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
     if (lr == VM_RUNTIME_ERROR) {
         /* The module body raised before any worker ran: the repetition failed,
            and says so like a failed thread would. */
-        last_line(verr.msg, message, sizeof message);
+        run_last_line(verr.msg, message, sizeof message);
         struct run_rep res = {.warmup = warmup, .rep = rep, .started = (int64_t)time(NULL),
                               .message = message, .load_error = verr.msg};
         st = R->sink(R->ctx, cfg, &res, err, errcap) != 0 ? RUN_ERROR : RUN_FAILED;
@@ -436,7 +435,7 @@ static enum run_status run_rep(struct runner *R, bool warmup, int rep, bool trac
         }
     }
     if (first_failed >= 0)
-        last_line(w[first_failed].err.msg, message, sizeof message);
+        run_last_line(w[first_failed].err.msg, message, sizeof message);
     run_stats_sum(per, n, &res.sum);
     if (sc->io_thread)
         io_results(sc->name, &w[n - 1], &res, &samples, message, sizeof message);

@@ -85,6 +85,10 @@ struct run_config {
    what it accepts. */
 int run_prepare(struct run_config *c, char *err, size_t errcap);
 
+/* The last non-empty line of a traceback ("ZeroDivisionError: ..."), the
+   message a failed repetition's row carries. */
+void run_last_line(const char *msg, char *out, size_t cap);
+
 /* One thread's outcome in one repetition. */
 struct run_thread_result {
     const char *entry;          /* what this thread called */

@@ -1283,14 +1283,26 @@ static size_t utf8_char_len(const char *p)
     return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
 }
 
+/* key as a list index into *i (a negative one still counts from the end), or
+   false with CPython's TypeError raised. */
+static bool list_index(struct vm_thread *ts, struct vm_object *key, int64_t *i)
+{
+    if (!vm_is_intlike(key)) {
+        vm_raise(ts, VM_EXC_TYPE, "list indices must be integers or slices, not %s", tname(key));
+        return false;
+    }
+    *i = vm_int_value(key);
+    return true;
+}
+
 struct vm_object *vm_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *key)
 {
     const struct vm_type *t = o->type;
     if (t == &vm_list_type) {
-        if (!vm_is_intlike(key))
-            return vm_raise(ts, VM_EXC_TYPE, "list indices must be integers or slices, not %s", tname(key));
+        int64_t i;
+        if (!list_index(ts, key, &i))
+            return NULL;
         struct vm_list *l = (struct vm_list *)o;
-        int64_t i = vm_int_value(key);
         struct vm_object *v = NULL;
         if (ts->mt) {
             v = list_item_lockfree(ts, l, i);
@@ -1401,12 +1413,10 @@ int vm_del_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object *k
         vm_raise(ts, VM_EXC_TYPE, "'%s' object %s support item deletion", tname(o), seq ? "doesn't" : "does not");
         return -1;
     }
-    if (!vm_is_intlike(key)) {
-        vm_raise(ts, VM_EXC_TYPE, "list indices must be integers or slices, not %s", tname(key));
+    int64_t i;
+    if (!list_index(ts, key, &i))
         return -1;
-    }
     struct vm_list *l = (struct vm_list *)o;
-    int64_t i = vm_int_value(key);
     struct vm_object *old = NULL;
     vm_objlock(ts, &l->lock);
     int64_t n = (int64_t)l->len;
@@ -1437,12 +1447,10 @@ int vm_store_subscr(struct vm_thread *ts, struct vm_object *o, struct vm_object 
         vm_raise(ts, VM_EXC_TYPE, "'%s' object does not support item assignment", tname(o));
         return -1;
     }
-    if (!vm_is_intlike(key)) {
-        vm_raise(ts, VM_EXC_TYPE, "list indices must be integers or slices, not %s", tname(key));
+    int64_t i;
+    if (!list_index(ts, key, &i))
         return -1;
-    }
     struct vm_list *l = (struct vm_list *)o;
-    int64_t i = vm_int_value(key);
     vm_incref(ts, v);
     vm_objlock(ts, &l->lock);
     int64_t n = (int64_t)l->len;

@@ -25,15 +25,14 @@ walk copied (Private_Dirty after less before).
 import csv
 import os
 import subprocess
-import sys
 import time
 
 import analysis
 import data
 import peers as peer_discovery
-from facts import ROOT, DataError, LabError
+from facts import ROOT, LabError
 from languages import PYTHON
-from runs import mmss, with_runner
+from runs import finish, mmss, reps_written, with_runner
 
 COW_PY = os.path.join(ROOT, "workloads", "cow.py")
 PEER_POLICIES = ("plain", "gc_freeze")   # peer.py's (gillab's come from its scenario table)
@@ -94,17 +93,6 @@ def default_design(facts):
     return facts.design_names[0]
 
 
-def reps_written(path, want):
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return 0
-    top = 0
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            if r.get("rep", "").isdigit() and all(r.get(k) == v for k, v in want.items()):
-                top = max(top, int(r["rep"]))
-    return top
-
-
 def read_state(path):
     state = {}
     if os.path.exists(path):
@@ -128,29 +116,16 @@ def _run(o, facts, runner):
     os.makedirs(o.results, exist_ok=True)
     cast = contenders(o, facts, runner.say)
     runner.started = time.monotonic()
-    status = run_matrix(o, facts, runner, cast)
+    run_matrix(o, facts, runner, cast)
     runner.clear()
-    plots_failed = False
-    if o.plots:
-        import plots
-        runner.say("drawing cow.png into %s/" % o.results)
-        plots_failed = plots.draw(facts, o.results, o.results, {"cow"}, runner.say) != 0
-    try:
-        text = summary(facts, o.results)
-    except DataError as e:
-        raise LabError(str(e))
-    sys.stderr.write("\n" + text + "\n\n")
-    runner.say("the cow runs took %s; results in %s/" % (mmss(time.monotonic() - runner.started),
-                                                         o.results))
-    if runner.failures:
-        runner.say("%d run(s) failed" % runner.failures)
-        return 1
-    return status or (1 if plots_failed else 0)
+    return finish(runner, o, facts, {"cow"}, "cow.png", lambda: summary(facts, o.results),
+                  "the cow runs took %s; results in %s/"
+                  % (mmss(time.monotonic() - runner.started), o.results))
 
 
 def run_matrix(o, facts, runner, cast):
     """Every contender x policy x worker count, resumable; the runs' own rows in
-    RESULTS/cow.csv. Returns 0 (failures are counted by the runner)."""
+    RESULTS/cow.csv. Failures are counted by the runner."""
     cow_csv = os.path.join(o.results, "cow.csv")
     smaps_csv = os.path.join(o.results, "cow_smaps.csv")
     state_path = os.path.join(o.results, "cow.state")

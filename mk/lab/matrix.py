@@ -29,18 +29,15 @@ interrupted run leaves RESULTS/lab.state behind; the next run with the same sett
 resumes: same sizes and convoy plans, each cell's repetitions numbered on from the last
 one written (--first-rep), rows appended to the same files.
 """
-import csv
 import os
-import sys
 import time
 
 import calibrate
 import peers as peer_discovery
-import plots
 import tables
-from facts import ROOT, LabError, DataError
+from facts import ROOT, LabError
 from languages import PYTHON
-from runs import mmss, two_digits, with_runner
+from runs import finish, mmss, reps_written, two_digits, with_runner
 
 # The three shapes: scenario, threads, cpus.
 SHAPES = (("seq", 2, "all"), ("threads", 2, "1"), ("threads", 2, "all"))
@@ -117,18 +114,6 @@ def state_numbers(path, state, key, types):
         pass
     raise LabError("%s: %s=%s: expected %d number(s); delete the file to start afresh"
                    % (path, key, state[key], len(types)))
-
-
-def reps_written(path, want):
-    """The highest rep number of the cell (CELL_COLUMNS = want) in a results file."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return 0
-    top = 0
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            if r.get("rep", "").isdigit() and all(r.get(k) == v for k, v in want.items()):
-                top = max(top, int(r["rep"]))
-    return top
 
 
 def contenders(o, facts, runner):
@@ -331,23 +316,14 @@ def _run(o, facts, runner):
     elapsed = time.monotonic() - runner.started
     os.unlink(state_path)
 
-    plots_failed = False
-    if o.plots:
-        runner.say("drawing the figures into %s/" % o.results)
-        plots_failed = plots.draw(facts, o.results, o.results, set(), runner.say) != 0
-    try:
+    def summarise():
         text = tables.summary(facts, o.results, ("lab", "convoy"))
         if cow_ran:
             import cow
             text += "\n\n" + cow.summary(facts, o.results)
-    except DataError as e:
-        raise LabError(str(e))
-    sys.stderr.write("\n" + text + "\n\n")
-    runner.say("the matrix took %s; results in %s/" % (mmss(elapsed), o.results))
-    if runner.failures:
-        runner.say("%d run(s) failed" % runner.failures)
-        return 1
-    return 1 if plots_failed else 0
+        return text
+    return finish(runner, o, facts, set(), "the figures", summarise,
+                  "the matrix took %s; results in %s/" % (mmss(elapsed), o.results))
 
 
 def shape_text(scenario, threads, cpus):

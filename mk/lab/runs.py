@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from facts import LabError
+from facts import DataError, LabError
 
 
 class Interrupted(Exception):
@@ -198,3 +198,37 @@ def two_digits(n):
 
 def quick_setting():
     return os.environ.get("QUICK", "") not in ("", "0")
+
+
+def reps_written(path, want):
+    """The highest rep number of the cell (its columns and values: want) in a results
+    file; 0 when there is none."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return 0
+    top = 0
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            if r.get("rep", "").isdigit() and all(r.get(k) == v for k, v in want.items()):
+                top = max(top, int(r["rep"]))
+    return top
+
+
+def finish(runner, o, facts, figures, what, summarise, took):
+    """How every lab command ends: draw `figures` (plots.FIGURES names; an empty set:
+    all) unless --no-plots, print summarise()'s tables on stderr, say `took` and how
+    many runs failed. The exit status: 1 if a run or a figure failed, else 0."""
+    plots_failed = False
+    if o.plots:
+        import plots   # here: plots imports the lab's analysis, which needs none of this
+        runner.say("drawing %s into %s/" % (what, o.results))
+        plots_failed = plots.draw(facts, o.results, o.results, figures, runner.say) != 0
+    try:
+        text = summarise()
+    except DataError as e:
+        raise LabError(str(e))
+    sys.stderr.write("\n" + text + "\n\n")
+    runner.say(took)
+    if runner.failures:
+        runner.say("%d run(s) failed" % runner.failures)
+        return 1
+    return 1 if plots_failed else 0

@@ -24,15 +24,13 @@ scale.png (plots.py, plots/scale.gp) and the summary table on stderr (tables.py)
 Throughput = threads x N / wall_s: iterations of the workload's loop per second.
 """
 import os
-import sys
 import time
 
 import peers as peer_discovery
-import plots
 import tables
-from facts import ROOT, DataError, LabError
+from facts import ROOT, LabError
 from languages import PYTHON
-from runs import mmss, with_runner
+from runs import finish, mmss, with_runner
 
 WORKLOADS_DIR = os.path.join(ROOT, "workloads")
 # The workloads, each with the entry every thread calls.
@@ -165,17 +163,6 @@ def _run(o, facts, runner):
     runner.clear()
     elapsed = time.monotonic() - runner.started
 
-    plots_failed = False
-    if o.plots:
-        runner.say("drawing the scale figure into %s/" % o.results)
-        plots_failed = plots.draw(facts, o.results, o.results, {"scale"}, runner.say) != 0
-    try:
-        text = tables.summary(facts, o.results, ("scale",))
-    except DataError as e:
-        raise LabError(str(e))
-    sys.stderr.write("\n" + text + "\n\n")
-    runner.say("the runs took %s; rows in %s" % (mmss(elapsed), out))
-    if runner.failures:
-        runner.say("%d run(s) failed" % runner.failures)
-        return 1
-    return 1 if plots_failed else 0
+    return finish(runner, o, facts, {"scale"}, "the scale figure",
+                  lambda: tables.summary(facts, o.results, ("scale",)),
+                  "the runs took %s; rows in %s" % (mmss(elapsed), out))

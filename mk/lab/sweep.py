@@ -9,13 +9,11 @@ takes about TARGET_S), REPS measured repetitions after WARMUP, into RESULTS/swee
 figure and a table on stderr.
 """
 import os
-import sys
 import time
 
-import plots
 import tables
-from facts import LabError, DataError
-from runs import mmss, with_runner
+from facts import LabError
+from runs import finish, mmss, with_runner
 
 
 def run(o, facts):
@@ -45,17 +43,6 @@ def _run(o, facts, runner, points):
         runner.units_done += 1
     runner.clear()
     elapsed = time.monotonic() - runner.started
-    plots_failed = False
-    if o.plots:
-        runner.say("drawing the sweep figure into %s/" % o.results)
-        plots_failed = plots.draw(facts, o.results, o.results, {"sweep"}, runner.say) != 0
-    try:
-        text = tables.summary(facts, o.results, ("sweep",))
-    except DataError as e:
-        raise LabError(str(e))
-    sys.stderr.write("\n" + text + "\n\n")
-    runner.say("the sweep took %s; rows in %s" % (mmss(elapsed), out))
-    if runner.failures:
-        runner.say("%d run(s) failed" % runner.failures)
-        return 1
-    return 1 if plots_failed else 0
+    return finish(runner, o, facts, {"sweep"}, "the sweep figure",
+                  lambda: tables.summary(facts, o.results, ("sweep",)),
+                  "the sweep took %s; rows in %s" % (mmss(elapsed), out))

@@ -240,15 +240,20 @@ def check_reps(facts, path, rows, problems):
                                " ".join(map(str, sorted(seen))), shown))
 
 
-def check_samples(facts, path, records, problems):
-    columns = facts.sample_columns
-    runs = {}
+def rows_of(path, records, columns, problems):
+    """(where, row as a dict) of each record after the header that has as many fields
+    as columns; a problem for each that has not."""
     for i, fields in enumerate(records[1:], 2):
         where = "%s:%d" % (path, i)
         if len(fields) != len(columns):
             problems.append("%s: %d fields, the header has %d" % (where, len(fields), len(columns)))
             continue
-        r = dict(zip(columns, fields))
+        yield where, dict(zip(columns, fields))
+
+
+def check_samples(facts, path, records, problems):
+    runs = {}
+    for where, r in rows_of(path, records, facts.sample_columns, problems):
         for col, pat in (("rep", INT), ("sample", INT), ("latency_us", re.compile(r"^-?\d+$"))):
             if not pat.match(r[col]):
                 problems.append("%s: column %s = '%s': expected a whole number"
@@ -266,12 +271,7 @@ def check_samples(facts, path, records, problems):
 def check_smaps(facts, path, records, problems):
     columns = facts.smaps_columns
     last = {}
-    for i, fields in enumerate(records[1:], 2):
-        where = "%s:%d" % (path, i)
-        if len(fields) != len(columns):
-            problems.append("%s: %d fields, the header has %d" % (where, len(fields), len(columns)))
-            continue
-        r = dict(zip(columns, fields))
+    for where, r in rows_of(path, records, columns, problems):
         for col in columns:
             if col in ("run_id", "design"):
                 if r[col] == "":

@@ -1144,13 +1144,18 @@ def fork_row(o, out, i):
     return row
 
 
+def rep_plan(o):
+    """(rep, warm-up number) of every run in order, as gillab runs them: the warm-ups
+    first (rep None), then the repetitions numbered on from --first-rep."""
+    return ([(None, k + 1) for k in range(o["warmup"])] +
+            [(o["first_rep"] + k, None) for k in range(o["reps"])])
+
+
 def run_fork_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, smaps_csv):
     host = socket.gethostname()
     ids = RunIds()
     failures = 0
-    plan = [(None, k + 1) for k in range(o["warmup"])]
-    plan += [(o["first_rep"] + k, None) for k in range(o["reps"])]
-    for rep, warmup_no in plan:
+    for rep, warmup_no in rep_plan(o):
         started = utc_now("%Y-%m-%dT%H:%M:%SZ")
         out = fork_once(load_module(o["file"]), o, cpus)
         errors = [w["error"] for w in out.workers if w["error"]]
@@ -1260,9 +1265,7 @@ def run_reps(o, sc, design, lab_version, cpus, where, columns, out_csv, samples_
     # Every repetition gets the module afresh (fresh globals, e.g. convoy's `done`), as
     # every gillab repetition gets a fresh runtime. Warm-ups are recorded only when they
     # fail (rep empty), as gillab records them.
-    plan = [(None, k + 1) for k in range(o["warmup"])]
-    plan += [(o["first_rep"] + k, None) for k in range(o["reps"])]
-    for rep, warmup_no in plan:
+    for rep, warmup_no in rep_plan(o):
         started = utc_now("%Y-%m-%dT%H:%M:%SZ")
         out = run_once(load_module(o["file"]), o, sc)
         if out.error is not None:
