@@ -32,7 +32,7 @@ import data
 import peers as peer_discovery
 from facts import ROOT, LabError
 from languages import PYTHON
-from runs import finish, mmss, reps_written, with_runner
+from runs import finish, mmss, read_state, reps_written, with_runner
 
 COW_PY = os.path.join(ROOT, "workloads", "cow.py")
 PEER_POLICIES = ("plain", "gc_freeze")   # peer.py's (gillab's come from its scenario table)
@@ -91,17 +91,6 @@ def default_design(facts):
         if d.get("default"):
             return d["name"]
     return facts.design_names[0]
-
-
-def read_state(path):
-    state = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.rstrip("\n").partition("=")
-                if k:
-                    state[k] = v
-    return state
 
 
 def run(o, facts):

@@ -37,7 +37,7 @@ import peers as peer_discovery
 import tables
 from facts import ROOT, LabError
 from languages import PYTHON
-from runs import finish, mmss, reps_written, two_digits, with_runner
+from runs import finish, mmss, read_state, reps_written, two_digits, with_runner
 
 # The three shapes: scenario, threads, cpus.
 SHAPES = (("seq", 2, "all"), ("threads", 2, "1"), ("threads", 2, "all"))
@@ -91,17 +91,6 @@ def shown(path):
     """A path as the messages show it: from the tree's root when inside it."""
     rel = os.path.relpath(os.path.abspath(path), ROOT)
     return path if rel.startswith("..") else rel
-
-
-def read_state(path):
-    state = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.rstrip("\n").partition("=")
-                if k:
-                    state[k] = v
-    return state
 
 
 def state_numbers(path, state, key, types):

@@ -200,6 +200,18 @@ def quick_setting():
     return os.environ.get("QUICK", "") not in ("", "0")
 
 
+def read_state(path):
+    """A resume state file's KEY=VALUE lines as a dict; {} when there is none."""
+    state = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition("=")
+                if k:
+                    state[k] = v
+    return state
+
+
 def reps_written(path, want):
     """The highest rep number of the cell (its columns and values: want) in a results
     file; 0 when there is none."""
